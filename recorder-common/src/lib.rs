@@ -1,1 +1,82 @@
+//! Wire types shared by the kernel programs (`recorder-ebpf`) and userspace (`leastpriv`).
+//!
+//! Everything here is `#[repr(C)]` plain data with explicit padding, so both sides agree on the
+//! layout byte for byte. Userspace decodes with size checks (see `leastpriv::decode`); nothing
+//! here may hold a pointer, a `bool` or an enum, because the kernel side writes raw bytes.
 #![no_std]
+
+/// Syscall ABIs on x86_64. The kernel programs index the syscall counters by `abi * MAX_SYSCALL_NR + nr`.
+pub mod abi {
+    /// Native 64-bit syscalls (`syscall` instruction, no x32 bit).
+    pub const X86_64: u32 = 0;
+    /// 32-bit compat syscalls (int 0x80, sysenter, or `syscall` from a 32-bit process): the
+    /// kernel marks these with `TS_COMPAT` in `thread_info.status`. Their numbers are i386 numbers.
+    pub const IA32: u32 = 1;
+    /// x32 syscalls: the `syscall` instruction with bit 30 set in the number.
+    pub const X32: u32 = 2;
+    /// How many ABIs the counters have room for.
+    pub const COUNT: u32 = 3;
+}
+
+/// Syscall numbers below this are counted in the dense per-CPU array; larger (or negative)
+/// numbers go to the sparse `ODD_SYSCALLS` map so that no number is ever dropped. The largest
+/// real number on x86_64 is under 600 (x32 compat entries end at 547).
+pub const MAX_SYSCALL_NR: u32 = 1024;
+
+/// Bit 30 of the syscall number marks the x32 ABI (`__X32_SYSCALL_BIT`).
+pub const X32_SYSCALL_BIT: i64 = 0x4000_0000;
+
+/// `TS_COMPAT` in x86 `thread_info.status`: a 32-bit syscall is in progress.
+pub const TS_COMPAT: u32 = 0x0002;
+
+/// Key of the sparse map for syscall numbers outside `0..MAX_SYSCALL_NR`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OddSyscallKey {
+    pub abi: u32,
+    /// Explicit padding so the key has no uninitialised bytes (hash maps compare raw bytes).
+    pub _pad: u32,
+    /// The number as the kernel saw it (x32 bit already removed).
+    pub nr: i64,
+}
+
+/// Indexes of the per-CPU loss counters (`LOST` map). Every event that could not be recorded
+/// is counted here and reported in the Recording, so a user can tell an exact recording from
+/// an incomplete one.
+pub mod lost {
+    /// An exec event did not fit in the ring buffer.
+    pub const EXEC_EVENTS: u32 = 0;
+    /// A syscall number outside the dense range found `ODD_SYSCALLS` full.
+    pub const SYSCALL_NUMBERS: u32 = 1;
+    /// How many counters there are.
+    pub const COUNT: u32 = 2;
+}
+
+/// Longest executable path carried by an exec event, including the terminating NUL (PATH_MAX).
+pub const EXEC_PATH_MAX: usize = 4096;
+
+/// Sent through the `EVENTS` ring buffer when a task in the target cgroup executes a program.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ExecEvent {
+    /// Always `EVENT_EXEC`: a tag so later event kinds can share the ring buffer.
+    pub kind: u32,
+    /// Process (thread group) id after the exec.
+    pub tgid: u32,
+    /// Bytes of `path` that are valid, without the terminating NUL. Equal to
+    /// `EXEC_PATH_MAX` when the kernel string did not fit.
+    pub path_len: u32,
+    /// Explicit padding to keep `path` 8-byte aligned.
+    pub _pad: u32,
+    /// The file name the kernel executed (`bprm->filename`).
+    pub path: [u8; EXEC_PATH_MAX],
+}
+
+/// Tag of [`ExecEvent`].
+pub const EVENT_EXEC: u32 = 1;
+
+#[cfg(feature = "user")]
+mod user {
+    // SAFETY: plain `repr(C)` data with explicit padding and no pointers.
+    unsafe impl aya::Pod for super::OddSyscallKey {}
+}

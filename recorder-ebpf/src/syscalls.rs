@@ -1,0 +1,96 @@
+//! `raw_syscalls:sys_enter`: counts every syscall of the target per ABI and number.
+//!
+//! Counters live in a per-CPU array, not in an event stream: a syscall can never be lost to a
+//! full buffer, and the set of syscalls is exact by construction. Userspace sums the CPUs.
+
+use aya_ebpf::{
+    helpers::{bpf_get_current_task, bpf_probe_read_kernel},
+    macros::{map, raw_tracepoint},
+    maps::{HashMap, PerCpuArray},
+    programs::RawTracePointContext,
+};
+use recorder_common::{abi, lost, OddSyscallKey, MAX_SYSCALL_NR, TS_COMPAT, X32_SYSCALL_BIT};
+
+use crate::target::{count_lost, current_task_is_target};
+
+/// Offset of `thread_info.status` inside `task_struct`, resolved by userspace from the running
+/// kernel's BTF and set before loading. Zero means "unknown": 32-bit syscalls then cannot be
+/// told apart and userspace refuses to start, so this never silently mislabels an ABI.
+#[unsafe(no_mangle)]
+static TASK_STATUS_OFFSET: u64 = 0;
+
+/// Dense counters: index `abi * MAX_SYSCALL_NR + nr`.
+#[map]
+static SYSCALL_COUNTS: PerCpuArray<u64> =
+    PerCpuArray::with_max_entries(abi::COUNT * MAX_SYSCALL_NR, 0);
+
+/// Sparse counters for numbers outside `0..MAX_SYSCALL_NR` (invalid or future syscalls, which
+/// a hostile program can make on purpose). Kept so that no number is dropped silently.
+#[map]
+static ODD_SYSCALLS: HashMap<OddSyscallKey, u64> = HashMap::with_max_entries(1024, 0);
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+    if !current_task_is_target() {
+        return 0;
+    }
+    // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id).
+    let id: i64 = ctx.arg(1);
+    let (abi, nr) = classify(id);
+    count(abi, nr);
+    0
+}
+
+/// Tells the ABI of the syscall in progress and its number within that ABI's table.
+#[inline(always)]
+fn classify(id: i64) -> (u32, i64) {
+    if in_compat_syscall() {
+        // The compat entry passes the 32-bit eax; keep it as the i386 number.
+        (abi::IA32, i64::from(id as u32))
+    } else if id >= 0 && id & X32_SYSCALL_BIT != 0 {
+        (abi::X32, id & !X32_SYSCALL_BIT)
+    } else {
+        (abi::X86_64, id)
+    }
+}
+
+/// Reads `TS_COMPAT` from the current task's `thread_info.status`, as the kernel's own
+/// `in_ia32_syscall()` does. This also catches `int 0x80` from a 64-bit process, which uses
+/// the i386 table although the process is 64-bit.
+#[inline(always)]
+fn in_compat_syscall() -> bool {
+    // SAFETY: a volatile read of a global set once before load.
+    let offset = unsafe { core::ptr::read_volatile(&TASK_STATUS_OFFSET) };
+    if offset == 0 {
+        return false;
+    }
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    // SAFETY: bpf_probe_read_kernel checks the address; a failed read counts as native.
+    let status: u32 =
+        match unsafe { bpf_probe_read_kernel(task.wrapping_add(offset as usize) as *const u32) } {
+            Ok(status) => status,
+            Err(_) => return false,
+        };
+    status & TS_COMPAT != 0
+}
+
+#[inline(always)]
+fn count(abi: u32, nr: i64) {
+    if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
+        if let Some(slot) = SYSCALL_COUNTS.get_ptr_mut(abi * MAX_SYSCALL_NR + nr as u32) {
+            // SAFETY: this CPU's slot of a successful lookup; per-CPU, so no atomics needed.
+            unsafe { *slot += 1 };
+        }
+        return;
+    }
+    let key = OddSyscallKey { abi, _pad: 0, nr };
+    match ODD_SYSCALLS.get_ptr_mut(&key) {
+        // Shared between CPUs: an approximate count is fine, the presence is what matters.
+        Some(slot) => unsafe { *slot += 1 },
+        None => {
+            if ODD_SYSCALLS.insert(&key, &1, 0).is_err() {
+                count_lost(lost::SYSCALL_NUMBERS);
+            }
+        }
+    }
+}

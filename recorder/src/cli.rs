@@ -1,0 +1,121 @@
+//! Every command-line type, in one place.
+
+use std::{ffi::OsString, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+/// Record what a program does in the kernel and turn it into least-privilege profiles.
+#[derive(Debug, Parser)]
+#[command(name = "leastpriv", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print debug notes (also: RUST_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command (or watch an existing cgroup) and record every syscall it makes.
+    ///
+    /// The command runs in a fresh cgroup; it and every descendant are recorded from its own
+    /// execve on. leastpriv exits with the command's exit status (128+N for signal N), 127 when
+    /// the command is not found, 126 when it cannot be executed, 125 when leastpriv fails.
+    Record(RecordArgs),
+    /// Print a readable summary of a recording.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Where to write the recording (JSON).
+    #[arg(short, long, value_name = "FILE", default_value = "recording.json")]
+    pub output: PathBuf,
+    /// Keep root for the command when started through sudo (default: run it as the invoking
+    /// user, from SUDO_UID and SUDO_GID).
+    #[arg(long)]
+    pub as_root: bool,
+    /// After the command exits, how long to keep recording processes it left in the cgroup
+    /// before listing and killing them.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// Record an existing cgroup v2 directory (a service, a container) instead of a command.
+    #[arg(long, value_name = "PATH", conflicts_with = "command")]
+    pub cgroup: Option<PathBuf>,
+    /// With --cgroup: stop after this long (default: at Ctrl-C).
+    #[arg(long, value_name = "DURATION", requires = "cgroup", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "CMD", required_unless_present = "cgroup")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The recording to summarise.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+impl RecordArgs {
+    /// Checks what clap cannot express here (`requires` is not enforced next to a `last`
+    /// positional argument).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.duration.is_some() && self.cgroup.is_none() {
+            return Err(
+                "--duration only applies with --cgroup; a command is recorded until it exits"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Durations such as `500ms`, `10s` or `2m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 10s, 2m)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn record_takes_the_command_after_the_separator() {
+        let cli =
+            Cli::try_parse_from(["leastpriv", "record", "-o", "r.json", "--", "ls", "-l"]).unwrap();
+        let Command::Record(args) = cli.command else {
+            panic!("not record")
+        };
+        assert_eq!(
+            args.command,
+            vec![OsString::from("ls"), OsString::from("-l")]
+        );
+        assert_eq!(args.grace, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn record_needs_a_command_or_a_cgroup() {
+        assert!(Cli::try_parse_from(["leastpriv", "record"]).is_err());
+        let cli =
+            Cli::try_parse_from(["leastpriv", "record", "--duration", "1s", "--", "ls"]).unwrap();
+        let Command::Record(args) = cli.command else {
+            panic!("not record")
+        };
+        assert!(args
+            .validate()
+            .unwrap_err()
+            .contains("--duration only applies with --cgroup"));
+        let err = Cli::try_parse_from(["leastpriv", "record", "--grace", "soon", "--", "ls"])
+            .unwrap_err();
+        assert!(err.to_string().contains("examples: 500ms"), "{err}");
+    }
+}

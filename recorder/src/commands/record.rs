@@ -1,0 +1,375 @@
+//! `leastpriv record`: run a command (or watch a cgroup) under the kernel recorder and write a
+//! Recording.
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    process::ExitStatus,
+    time::{Duration, Instant, SystemTime},
+};
+
+use anyhow::Context as _;
+use leastpriv::{
+    cgroup::{self, Cgroup},
+    kernel::KernelRecorder,
+    launch::{self, LaunchError, RunAs},
+    observation::Observation,
+    recording::{self, Executable, Host, LeftRunning, Recording, Target, Tool},
+};
+use nix::sys::signal::{self, Signal};
+use signal_hook::{
+    consts::{SIGINT, SIGTERM},
+    iterator::{exfiltrator::WithOrigin, SignalsInfo},
+    low_level::siginfo::Cause,
+};
+use tokio::{io::unix::AsyncFd, sync::mpsc};
+
+use crate::cli::RecordArgs;
+
+/// How often the cgroup is checked for remaining processes once the command has exited.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+pub fn run(args: &RecordArgs) -> anyhow::Result<u8> {
+    args.validate().map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(record(args))
+}
+
+async fn record(args: &RecordArgs) -> anyhow::Result<u8> {
+    // Catch SIGINT/SIGTERM before anything starts, so no signal finds us half set up.
+    let mut signals = Signals::install()?;
+    let started = SystemTime::now();
+
+    let (cgroup, target) = match &args.cgroup {
+        Some(path) => {
+            let path = std::path::absolute(path)
+                .with_context(|| format!("bad cgroup path {}", path.display()))?;
+            (
+                Cgroup::open_existing(&path)?,
+                Target::Cgroup(path.to_string_lossy().into_owned()),
+            )
+        }
+        None => {
+            let mount = cgroup::cgroup2_mount()?;
+            let argv = args
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            (Cgroup::create_for_run(&mount)?, Target::Command(argv))
+        }
+    };
+    let kernel = KernelRecorder::start(&cgroup)?;
+    let mut session = Session::new(kernel)?;
+
+    let outcome = match &args.cgroup {
+        Some(_) => session.watch_cgroup(&mut signals, args.duration).await?,
+        None => {
+            let run_as = if args.as_root {
+                None
+            } else {
+                RunAs::from_sudo_env()?
+            };
+            match launch::spawn_in_cgroup(&args.command, run_as.as_ref(), &cgroup) {
+                Ok(child) => {
+                    session
+                        .watch_command(child, &cgroup, &mut signals, args.grace)
+                        .await?
+                }
+                Err(err) => return Ok(launch_failure(&err)),
+            }
+        }
+    };
+
+    let recording = session.finish(target, started, &outcome)?;
+    // Detach the programs before the cgroup goes: nothing of ours outlives the run.
+    drop(session);
+    cgroup.remove()?;
+    recording.write(&args.output)?;
+    if let Some(user) = RunAs::from_sudo_env()
+        .ok()
+        .flatten()
+        .filter(|_| !args.as_root)
+    {
+        // Let the user who ran sudo overwrite their own recording next time.
+        let _ = nix::unistd::chown(&args.output, Some(user.uid.into()), Some(user.gid.into()));
+    }
+    print_summary(&recording, &args.output);
+    Ok(outcome.exit_status.map_or(0, |s| s.clamp(0, 255) as u8))
+}
+
+/// Exit statuses for a command that could not start, as shells use them.
+fn launch_failure(err: &LaunchError) -> u8 {
+    eprintln!("leastpriv: {err}");
+    match err {
+        LaunchError::NotFound { .. } => 127,
+        LaunchError::NotExecutable { .. } => 126,
+        _ => crate::EXIT_LEASTPRIV_FAILED,
+    }
+}
+
+/// How a watched run ended.
+#[derive(Debug, Default)]
+struct Outcome {
+    exit_status: Option<i32>,
+    /// The signal that interrupted the recording, if one did.
+    interrupted_by: Option<Signal>,
+    left_running: Vec<LeftRunning>,
+}
+
+/// The kernel recorder (polled for events) plus what has been decoded from it so far.
+struct Session {
+    kernel: AsyncFd<KernelRecorder>,
+    executables: BTreeMap<Vec<u8>, u64>,
+}
+
+impl Session {
+    fn new(kernel: KernelRecorder) -> anyhow::Result<Session> {
+        // SAFETY: the ring buffer fd is owned by `kernel`, which the AsyncFd owns: it stays
+        // open for as long as it is registered.
+        let kernel = unsafe { AsyncFd::register(kernel) }
+            .map_err(|e| e.into_parts().1)
+            .context("cannot poll the event ring buffer")?;
+        Ok(Session {
+            kernel,
+            executables: BTreeMap::new(),
+        })
+    }
+
+    fn drain(&mut self) {
+        drain_into(self.kernel.get_mut(), &mut self.executables);
+    }
+
+    /// Waits until events are ready, then decodes them all.
+    async fn drain_when_ready(&mut self) -> anyhow::Result<()> {
+        let mut guard = self
+            .kernel
+            .readable_mut()
+            .await
+            .context("polling the event ring buffer")?;
+        drain_into(guard.get_inner_mut(), &mut self.executables);
+        guard.clear_ready();
+        Ok(())
+    }
+
+    /// Runs until the command has exited and its cgroup is empty (or the grace period ends).
+    async fn watch_command(
+        &mut self,
+        mut child: std::process::Child,
+        cgroup: &Cgroup,
+        signals: &mut Signals,
+        grace: Duration,
+    ) -> anyhow::Result<Outcome> {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let mut wait = tokio::task::spawn_blocking(move || child.wait());
+        let mut outcome = Outcome::default();
+        let mut grace_ends: Option<Instant> = None;
+        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        loop {
+            tokio::select! {
+                status = &mut wait, if grace_ends.is_none() => {
+                    let status = status.context("waiting for the command")?.context("waiting for the command")?;
+                    outcome.exit_status = Some(exit_code(status));
+                    grace_ends = Some(Instant::now() + grace);
+                }
+                Some(received) = signals.next() => {
+                    if outcome.interrupted_by.is_some() || grace_ends.is_some() {
+                        // Asked twice, or asked while only leftovers run: stop now.
+                        cgroup.kill_all()?;
+                    } else if received.forward {
+                        let _ = signal::kill(pid, received.signal);
+                    }
+                    outcome.interrupted_by.get_or_insert(received.signal);
+                }
+                drained = self.drain_when_ready() => drained?,
+                _ = tick.tick(), if grace_ends.is_some() => {
+                    let remaining = cgroup.processes()?;
+                    if remaining.is_empty() {
+                        break;
+                    }
+                    if grace_ends.is_some_and(|end| Instant::now() >= end) {
+                        outcome.left_running = describe(&remaining);
+                        let names: Vec<String> = outcome.left_running.iter().map(|p| format!("{} ({})", p.pid, p.comm)).collect();
+                        eprintln!("leastpriv: still running after the {} grace period, killing: {}",
+                            humantime::format_duration(grace), names.join(", "));
+                        cgroup.kill_all()?;
+                        break;
+                    }
+                }
+            }
+        }
+        self.drain();
+        Ok(outcome)
+    }
+
+    /// Records an existing cgroup until a signal or the duration ends it.
+    async fn watch_cgroup(
+        &mut self,
+        signals: &mut Signals,
+        duration: Option<Duration>,
+    ) -> anyhow::Result<Outcome> {
+        let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX / 4));
+        tokio::pin!(deadline);
+        if duration.is_none() {
+            eprintln!("leastpriv: recording; press Ctrl-C to stop");
+        }
+        let mut outcome = Outcome::default();
+        loop {
+            tokio::select! {
+                () = &mut deadline => break,
+                Some(received) = signals.next() => {
+                    // Stopping a cgroup recording at Ctrl-C is the normal end, not an interruption.
+                    if duration.is_some() {
+                        outcome.interrupted_by = Some(received.signal);
+                    }
+                    break;
+                }
+                drained = self.drain_when_ready() => drained?,
+            }
+        }
+        self.drain();
+        Ok(outcome)
+    }
+
+    fn finish(
+        &self,
+        target: Target,
+        started: SystemTime,
+        outcome: &Outcome,
+    ) -> anyhow::Result<Recording> {
+        let counts = self.kernel.get_ref().syscall_counts()?;
+        let lost = self.kernel.get_ref().lost()?;
+        let uname = nix::sys::utsname::uname().context("uname")?;
+        let executables = self
+            .executables
+            .iter()
+            .map(|(path, &execs)| Executable {
+                path: String::from_utf8_lossy(path).into_owned(),
+                execs,
+            })
+            .collect();
+        Ok(Recording {
+            format: recording::FORMAT.into(),
+            version: recording::VERSION,
+            tool: Tool::current(),
+            host: Host {
+                kernel: uname.release().to_string_lossy().into_owned(),
+                arch: uname.machine().to_string_lossy().into_owned(),
+            },
+            target,
+            started_at: timestamp(started),
+            finished_at: timestamp(SystemTime::now()),
+            complete: outcome.interrupted_by.is_none(),
+            incomplete_reason: outcome
+                .interrupted_by
+                .map(|s| format!("interrupted by {}", s.as_str())),
+            exit_status: outcome.exit_status,
+            syscalls: recording::syscall_entries(&counts),
+            executables,
+            left_running: outcome.left_running.clone(),
+            lost,
+        })
+    }
+}
+
+fn drain_into(kernel: &mut KernelRecorder, executables: &mut BTreeMap<Vec<u8>, u64>) {
+    kernel.drain_events(|observation| match observation {
+        Observation::Exec { path, .. } => *executables.entry(path).or_default() += 1,
+    });
+}
+
+/// 128+N for a signal, as shells report it.
+fn exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt as _;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(crate::EXIT_LEASTPRIV_FAILED.into())
+}
+
+fn timestamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+fn describe(pids: &[u32]) -> Vec<LeftRunning> {
+    pids.iter()
+        .map(|&pid| LeftRunning {
+            pid,
+            comm: std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .map(|c| c.trim_end().to_owned())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn print_summary(recording: &Recording, output: &Path) {
+    let per_abi: Vec<String> = recording
+        .syscalls
+        .iter()
+        .map(|(abi, e)| format!("{abi}: {}", e.len()))
+        .collect();
+    eprintln!(
+        "leastpriv: recorded {} distinct syscalls ({}) and {} executables",
+        recording.distinct_syscalls(),
+        if per_abi.is_empty() {
+            "none".into()
+        } else {
+            per_abi.join(", ")
+        },
+        recording.executables.len(),
+    );
+    let lost = &recording.lost;
+    if !lost.is_nothing() {
+        eprintln!(
+            "leastpriv: WARNING: lost {} exec events and {} odd syscall numbers; the recording is not exact",
+            lost.exec_events, lost.syscall_numbers
+        );
+    }
+    if let Some(reason) = &recording.incomplete_reason {
+        eprintln!("leastpriv: the recording is incomplete: {reason}");
+    }
+    eprintln!("leastpriv: recording written to {}", output.display());
+}
+
+/// A signal for leastpriv, and whether it should be passed on to the command.
+struct Received {
+    signal: Signal,
+    /// False when the kernel sent it (Ctrl-C at a terminal): the command, in the same
+    /// foreground process group, got its own copy.
+    forward: bool,
+}
+
+/// SIGINT and SIGTERM, caught on a thread and handed to the async loop.
+struct Signals {
+    receiver: mpsc::UnboundedReceiver<Received>,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        let mut info = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM])
+            .context("cannot catch SIGINT/SIGTERM")?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for origin in info.forever() {
+                    let Ok(signal) = Signal::try_from(origin.signal) else {
+                        continue;
+                    };
+                    let forward = !matches!(origin.cause, Cause::Kernel);
+                    if sender.send(Received { signal, forward }).is_err() {
+                        break;
+                    }
+                }
+            })
+            .context("cannot start the signal thread")?;
+        Ok(Signals { receiver })
+    }
+
+    async fn next(&mut self) -> Option<Received> {
+        self.receiver.recv().await
+    }
+}

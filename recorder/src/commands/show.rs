@@ -1,0 +1,112 @@
+//! `leastpriv show FILE`: a recording, readable.
+
+use std::fmt::Write as _;
+
+use leastpriv::recording::{Recording, Target};
+
+use crate::cli::ShowArgs;
+
+pub fn run(args: &ShowArgs) -> anyhow::Result<u8> {
+    let recording = Recording::read(&args.file)?;
+    print!("{}", summary(&recording));
+    Ok(0)
+}
+
+/// The summary text; the recorded names are printed escaped, as data.
+pub fn summary(recording: &Recording) -> String {
+    let mut out = String::new();
+    let target = match &recording.target {
+        Target::Command(argv) => format!("command {}", escape(&argv.join(" "))),
+        Target::Cgroup(path) => format!("cgroup {}", escape(path)),
+    };
+    let _ = writeln!(out, "recording of {target}");
+    let _ = writeln!(
+        out,
+        "  {} on {} (kernel {}), {} to {}",
+        format_args!("{} {}", recording.tool.name, recording.tool.version),
+        recording.host.arch,
+        recording.host.kernel,
+        recording.started_at,
+        recording.finished_at,
+    );
+    if let Some(status) = recording.exit_status {
+        let _ = writeln!(out, "  exit status {status}");
+    }
+    match (&recording.complete, &recording.incomplete_reason) {
+        (true, _) => {}
+        (false, reason) => {
+            let _ = writeln!(
+                out,
+                "  INCOMPLETE: {}",
+                reason.as_deref().unwrap_or("no reason given")
+            );
+        }
+    }
+    let calls: u64 = recording.syscalls.values().flatten().map(|s| s.count).sum();
+    let _ = writeln!(
+        out,
+        "syscalls: {} distinct, {calls} calls",
+        recording.distinct_syscalls()
+    );
+    for (abi, entries) in &recording.syscalls {
+        let names: Vec<String> = entries
+            .iter()
+            .map(|e| e.name.clone().unwrap_or_else(|| format!("#{}", e.nr)))
+            .collect();
+        let _ = writeln!(out, "  {abi} ({}):", entries.len());
+        for line in wrap(&names, 96) {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    let _ = writeln!(out, "executables: {}", recording.executables.len());
+    for exe in &recording.executables {
+        let times = if exe.execs == 1 {
+            "once".to_string()
+        } else {
+            format!("{} times", exe.execs)
+        };
+        let _ = writeln!(out, "  {} ({times})", escape(&exe.path));
+    }
+    if !recording.left_running.is_empty() {
+        let _ = writeln!(out, "left running after the grace period (killed):");
+        for p in &recording.left_running {
+            let _ = writeln!(out, "  {} {}", p.pid, escape(&p.comm));
+        }
+    }
+    let lost = &recording.lost;
+    if lost.is_nothing() {
+        let _ = writeln!(out, "lost: nothing");
+    } else {
+        let _ = writeln!(
+            out,
+            "LOST: {} exec events, {} odd syscall numbers",
+            lost.exec_events, lost.syscall_numbers
+        );
+    }
+    out
+}
+
+/// Control characters from the workload must not reach the terminal as themselves.
+fn escape(text: &str) -> String {
+    text.chars()
+        .flat_map(char::escape_debug)
+        .collect::<String>()
+        .replace("\\\"", "\"")
+        .replace("\\'", "'")
+}
+
+fn wrap(words: &[String], width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in words {
+        let line = lines.last_mut().expect("never empty");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.clone());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}

@@ -1,0 +1,266 @@
+//! The only module that talks to the kernel's BPF interface: load the programs, point them at
+//! the target cgroup, attach them, drain events, and read the counters back.
+
+mod btf;
+mod tracefs;
+
+use std::{collections::BTreeMap, fs, os::fd::AsRawFd as _, path::PathBuf};
+
+use aya::{
+    maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
+    programs::{RawTracePoint, TracePoint},
+    Ebpf, EbpfLoader,
+};
+use recorder_common::{abi, lost, OddSyscallKey, MAX_SYSCALL_NR};
+
+pub use self::btf::Offsets;
+use crate::{cgroup::Cgroup, decode, observation::Observation, recording::Lost, syscalls::Abi};
+
+/// The compiled kernel programs, built by build.rs from `recorder-ebpf`.
+static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/leastpriv-ebpf"));
+
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    #[error("recording needs root: loading eBPF programs takes CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and this process lacks {missing}; run it with sudo")]
+    NotPrivileged { missing: String },
+    #[error("kernel BTF is missing at {path} (the kernel needs CONFIG_DEBUG_INFO_BTF=y); leastpriv reads it to tell 32-bit syscalls from 64-bit ones")]
+    NoBtf { path: PathBuf },
+    #[error("{what}")]
+    Btf { what: String },
+    #[error("{what}")]
+    Tracefs { what: String },
+    #[error("cannot load the eBPF programs")]
+    Load(#[source] aya::EbpfError),
+    #[error("cannot {action} eBPF program {program}")]
+    Program {
+        action: &'static str,
+        program: &'static str,
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    #[error("eBPF map {map}: {what}")]
+    Map { map: &'static str, what: String },
+}
+
+/// Loaded and attached kernel programs recording one target cgroup. Dropping it detaches
+/// everything (the links are owned by `Ebpf`, nothing is pinned), so no program outlives a run.
+pub struct KernelRecorder {
+    ebpf: Ebpf,
+    events: RingBuf<MapData>,
+    /// Held so its fd stays open while the programs that use it are loaded.
+    _target: CgroupArray<MapData>,
+}
+
+impl KernelRecorder {
+    /// Checks what is needed, loads the programs, targets `cgroup` and attaches the hooks.
+    pub fn start(cgroup: &Cgroup) -> Result<KernelRecorder, KernelError> {
+        check_privileges()?;
+        raise_memlock_limit();
+        let offsets = Offsets::from_running_kernel()?;
+        let tracefs = tracefs::ensure_mounted()?;
+        let exec_filename =
+            tracefs::field_offset(&tracefs, "sched", "sched_process_exec", "filename")?;
+
+        let mut ebpf = EbpfLoader::new()
+            .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
+            .override_global("EXEC_FILENAME_LOC_OFFSET", &exec_filename, true)
+            .load(PROGRAMS)
+            .map_err(KernelError::Load)?;
+
+        let mut target: CgroupArray<_> = take_map(&mut ebpf, "TARGET_CGROUP")?;
+        target
+            .set(0, cgroup.dir().as_raw_fd(), 0)
+            .map_err(|e| KernelError::Map {
+                map: "TARGET_CGROUP",
+                what: e.to_string(),
+            })?;
+        let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
+
+        // Exec first, so that by the time syscalls are counted every exec is also seen.
+        let exec: &mut TracePoint = program(&mut ebpf, "sched_process_exec")?;
+        exec.load().map_err(|source| KernelError::Program {
+            action: "load",
+            program: "sched_process_exec",
+            source,
+        })?;
+        exec.attach("sched", "sched_process_exec")
+            .map_err(|source| KernelError::Program {
+                action: "attach",
+                program: "sched_process_exec",
+                source,
+            })?;
+        let sys_enter: &mut RawTracePoint = program(&mut ebpf, "sys_enter")?;
+        sys_enter.load().map_err(|source| KernelError::Program {
+            action: "load",
+            program: "sys_enter",
+            source,
+        })?;
+        sys_enter
+            .attach("sys_enter")
+            .map_err(|source| KernelError::Program {
+                action: "attach",
+                program: "sys_enter",
+                source,
+            })?;
+
+        Ok(KernelRecorder {
+            ebpf,
+            events,
+            _target: target,
+        })
+    }
+
+    /// Decodes every event waiting in the ring buffer. An undecodable event is reported and
+    /// skipped: the kernel side is ours, so that would be a bug worth seeing, not hiding.
+    pub fn drain_events(&mut self, mut observe: impl FnMut(Observation)) {
+        while let Some(item) = self.events.next() {
+            match decode::decode(&item) {
+                Ok(observation) => observe(observation),
+                Err(err) => log::warn!("skipping a kernel event: {err}"),
+            }
+        }
+    }
+
+    /// Syscall counts per (ABI, number), summed over CPUs, including the odd numbers.
+    pub fn syscall_counts(&self) -> Result<BTreeMap<(Abi, i64), u64>, KernelError> {
+        let mut counts = BTreeMap::new();
+        let dense: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "SYSCALL_COUNTS")?;
+        for wire_abi in 0..abi::COUNT {
+            let abi = Abi::from_wire(wire_abi).expect("every wire ABI has a name");
+            for nr in 0..MAX_SYSCALL_NR {
+                let values = dense
+                    .get(&(wire_abi * MAX_SYSCALL_NR + nr), 0)
+                    .map_err(|e| KernelError::Map {
+                        map: "SYSCALL_COUNTS",
+                        what: e.to_string(),
+                    })?;
+                let total: u64 = values.iter().sum();
+                if total > 0 {
+                    counts.insert((abi, i64::from(nr)), total);
+                }
+            }
+        }
+        let odd: HashMap<_, OddSyscallKey, u64> = borrow_map(&self.ebpf, "ODD_SYSCALLS")?;
+        for entry in odd.iter() {
+            let (key, count) = entry.map_err(|e| KernelError::Map {
+                map: "ODD_SYSCALLS",
+                what: e.to_string(),
+            })?;
+            if let Some(abi) = Abi::from_wire(key.abi) {
+                *counts.entry((abi, key.nr)).or_default() += count;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// What the kernel programs could not record.
+    pub fn lost(&self) -> Result<Lost, KernelError> {
+        let counters: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "LOST")?;
+        let read = |index: u32| -> Result<u64, KernelError> {
+            let values = counters.get(&index, 0).map_err(|e| KernelError::Map {
+                map: "LOST",
+                what: e.to_string(),
+            })?;
+            Ok(values.iter().sum())
+        };
+        Ok(Lost {
+            exec_events: read(lost::EXEC_EVENTS)?,
+            syscall_numbers: read(lost::SYSCALL_NUMBERS)?,
+        })
+    }
+}
+
+/// The event ring buffer's fd: readable when events wait (for epoll, e.g. tokio's `AsyncFd`).
+impl std::os::fd::AsRawFd for KernelRecorder {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.events.as_raw_fd()
+    }
+}
+
+fn program<'a, P>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut P, KernelError>
+where
+    &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
+{
+    let program = ebpf.program_mut(name).ok_or(KernelError::Program {
+        action: "find",
+        program: name,
+        source: aya::programs::ProgramError::NotLoaded,
+    })?;
+    program.try_into().map_err(|source| KernelError::Program {
+        action: "use",
+        program: name,
+        source,
+    })
+}
+
+fn take_map<M>(ebpf: &mut Ebpf, name: &'static str) -> Result<M, KernelError>
+where
+    M: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf.take_map(name).ok_or(KernelError::Map {
+        map: name,
+        what: "missing from the object".into(),
+    })?;
+    M::try_from(map).map_err(|e| KernelError::Map {
+        map: name,
+        what: e.to_string(),
+    })
+}
+
+fn borrow_map<'a, M>(ebpf: &'a Ebpf, name: &'static str) -> Result<M, KernelError>
+where
+    M: TryFrom<&'a aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf.map(name).ok_or(KernelError::Map {
+        map: name,
+        what: "missing from the object".into(),
+    })?;
+    M::try_from(map).map_err(|e| KernelError::Map {
+        map: name,
+        what: e.to_string(),
+    })
+}
+
+/// Capability bits (linux/capability.h).
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+/// Fails early, with the capabilities named, instead of letting the first BPF call fail with a
+/// bare EPERM.
+fn check_privileges() -> Result<(), KernelError> {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let effective = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| effective & (1 << cap) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        return Ok(());
+    }
+    let missing: Vec<&str> = [(CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON")]
+        .into_iter()
+        .filter(|&(cap, _)| !has(cap))
+        .map(|(_, name)| name)
+        .collect();
+    Err(KernelError::NotPrivileged {
+        missing: missing.join(" and "),
+    })
+}
+
+/// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; newer ones use the memory cgroup.
+/// Raising the limit may be refused (no CAP_SYS_RESOURCE), which is fine on a new kernel.
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit with a valid pointer to an initialised struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
+        log::debug!(
+            "could not raise RLIMIT_MEMLOCK: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}

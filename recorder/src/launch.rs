@@ -1,0 +1,201 @@
+//! Starting the command inside the run's cgroup so that its own execve is the first thing
+//! recorded, as the invoking user when leastpriv was started through sudo.
+//!
+//! The child cannot put itself in the cgroup without that write (and any privilege drop after
+//! it) being recorded as the command's syscalls. So the child drops privileges, tells the
+//! parent its pid over a pipe and blocks reading a second pipe; the parent moves it into the
+//! cgroup and releases it; the child's next syscall is the execve of the command.
+
+use std::{
+    ffi::{CString, OsString},
+    io::{self, Read as _, Write as _},
+    os::{
+        fd::{AsRawFd as _, OwnedFd},
+        unix::process::CommandExt as _,
+    },
+    process::{Child, Command},
+    thread,
+};
+
+use crate::cgroup::{Cgroup, CgroupError};
+
+/// Who the command runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    pub name: String,
+    pub home: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("command not found: {program}")]
+    NotFound { program: String },
+    #[error("command is not executable: {program}")]
+    NotExecutable { program: String },
+    #[error("cannot start {program}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("SUDO_UID/SUDO_GID ({value}) is not a user id")]
+    BadSudoId { value: String },
+    #[error("cannot look up user {uid} in the password database")]
+    NoSuchUser { uid: u32 },
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("cannot set up the command's start-up pipe")]
+    Pipe(#[source] io::Error),
+}
+
+impl RunAs {
+    /// The user who ran `sudo leastpriv ...`, from SUDO_UID and SUDO_GID; `None` when not
+    /// started through sudo (or sudo was for root itself).
+    pub fn from_sudo_env() -> Result<Option<RunAs>, LaunchError> {
+        let (Some(uid), Some(gid)) = (std::env::var_os("SUDO_UID"), std::env::var_os("SUDO_GID"))
+        else {
+            return Ok(None);
+        };
+        let parse = |v: &OsString| {
+            v.to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+                .ok_or_else(|| LaunchError::BadSudoId {
+                    value: v.to_string_lossy().into_owned(),
+                })
+        };
+        let (uid, gid) = (parse(&uid)?, parse(&gid)?);
+        if uid == 0 {
+            return Ok(None);
+        }
+        let user = nix::unistd::User::from_uid(uid.into())
+            .ok()
+            .flatten()
+            .ok_or(LaunchError::NoSuchUser { uid })?;
+        let name = CString::new(user.name.clone()).map_err(|_| LaunchError::NoSuchUser { uid })?;
+        let groups = nix::unistd::getgrouplist(&name, gid.into())
+            .map(|gs| gs.into_iter().map(|g| g.as_raw()).collect())
+            .unwrap_or_else(|_| vec![gid]);
+        Ok(Some(RunAs {
+            uid,
+            gid,
+            groups,
+            name: user.name,
+            home: user.dir.to_string_lossy().into_owned(),
+        }))
+    }
+}
+
+/// Starts `argv` inside `cgroup`; returns once the command has been exec'd (or failed to be).
+pub fn spawn_in_cgroup(
+    argv: &[OsString],
+    run_as: Option<&RunAs>,
+    cgroup: &Cgroup,
+) -> Result<Child, LaunchError> {
+    let program = argv[0].to_string_lossy().into_owned();
+    let (mut pid_reader, pid_writer) = pipe()?;
+    let (go_reader, mut go_writer) = pipe()?;
+
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    if let Some(user) = run_as {
+        command
+            .env("HOME", &user.home)
+            .env("USER", &user.name)
+            .env("LOGNAME", &user.name);
+    }
+    let child_side = ChildSide {
+        pid_writer: pid_writer.as_raw_fd(),
+        go_reader: go_reader.as_raw_fd(),
+        parent_ends: [pid_reader.as_raw_fd(), go_writer.as_raw_fd()],
+        run_as: run_as.cloned(),
+    };
+    // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
+    unsafe { command.pre_exec(move || child_side.run()) };
+
+    // Command::spawn returns only after the exec, and the exec waits for us: spawn on a thread
+    // and do the parent's half of the handshake here.
+    let spawner = thread::spawn(move || {
+        let result = command.spawn();
+        // Closing our copies lets the reads below see end-of-file if the child never wrote.
+        drop((pid_writer, go_reader));
+        result
+    });
+
+    let mut pid_bytes = [0u8; 4];
+    let handshake = pid_reader
+        .read_exact(&mut pid_bytes)
+        .map(|()| u32::from_ne_bytes(pid_bytes));
+    let moved = match handshake {
+        Ok(pid) => match cgroup.add_process(pid) {
+            Ok(()) => go_writer.write_all(b"g").map_err(LaunchError::Pipe),
+            Err(err) => {
+                // Closing the go pipe unblocks the child with end-of-file: it exits, unrecorded.
+                Err(err.into())
+            }
+        },
+        // The child failed before the handshake; spawn's result below says why.
+        Err(_) => Ok(()),
+    };
+    drop(go_writer);
+    let spawned = spawner.join().expect("the spawn thread does not panic");
+    moved?;
+    spawned.map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => LaunchError::NotFound { program },
+        io::ErrorKind::PermissionDenied => LaunchError::NotExecutable { program },
+        _ => LaunchError::Spawn { program, source },
+    })
+}
+
+/// What the child does between fork and exec. Plain data so it can run after fork.
+struct ChildSide {
+    pid_writer: i32,
+    go_reader: i32,
+    parent_ends: [i32; 2],
+    run_as: Option<RunAs>,
+}
+
+impl ChildSide {
+    fn run(&self) -> io::Result<()> {
+        // SAFETY: plain syscalls on fds and ids owned by this process; nothing allocates.
+        unsafe {
+            for fd in self.parent_ends {
+                libc::close(fd);
+            }
+            if let Some(user) = &self.run_as {
+                check(libc::setgroups(user.groups.len(), user.groups.as_ptr()))?;
+                check(libc::setresgid(user.gid, user.gid, user.gid))?;
+                check(libc::setresuid(user.uid, user.uid, user.uid))?;
+            }
+            let pid = libc::getpid() as u32;
+            let bytes = pid.to_ne_bytes();
+            if libc::write(self.pid_writer, bytes.as_ptr().cast(), bytes.len()) != 4 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut go = 0u8;
+            if libc::read(self.go_reader, (&raw mut go).cast(), 1) != 1 {
+                // The parent could not move us into the cgroup: do not run unrecorded.
+                return Err(io::Error::other(
+                    "leastpriv could not place the command in its cgroup",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check(ret: libc::c_int) -> io::Result<()> {
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn pipe() -> Result<(std::fs::File, std::fs::File), LaunchError> {
+    let (reader, writer): (OwnedFd, OwnedFd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| LaunchError::Pipe(e.into()))?;
+    Ok((reader.into(), writer.into()))
+}

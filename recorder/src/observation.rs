@@ -1,0 +1,16 @@
+//! What the kernel programs report, decoded: the vocabulary between `kernel`/`decode` and the
+//! code that builds a Recording.
+
+/// One decoded event from the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// A task in the target executed a program.
+    Exec {
+        /// Process id after the exec.
+        tgid: u32,
+        /// The file name the kernel executed, as bytes (paths need not be UTF-8).
+        path: Vec<u8>,
+        /// The kernel's string was longer than the event could carry.
+        truncated: bool,
+    },
+}

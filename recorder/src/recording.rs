@@ -1,0 +1,326 @@
+//! The Recording: what a run was seen doing, as a versioned JSON file.
+//!
+//! This file is the contract between recording (root, BPF, one machine) and everything after
+//! it (generate, merge, diff: anywhere, no privileges). Maps and lists are kept in a fixed
+//! order so that the same observations always serialise to the same bytes. The schema is
+//! documented in `docs/recording-format.md`.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    io::{self, Write as _},
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::syscalls::Abi;
+
+/// Value of the `format` field: tells a recording apart from other JSON.
+pub const FORMAT: &str = "leastpriv-recording";
+/// Schema version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    pub format: String,
+    pub version: u32,
+    pub tool: Tool,
+    pub host: Host,
+    pub target: Target,
+    /// RFC 3339, UTC, whole seconds.
+    pub started_at: String,
+    pub finished_at: String,
+    /// False when the run was interrupted or could not be observed to its end.
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_reason: Option<String>,
+    /// The command's exit status (128+N when killed by signal N); absent for `--cgroup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+    /// Per ABI, every syscall number seen, sorted by number. An ABI appears only when used.
+    pub syscalls: BTreeMap<Abi, Vec<SyscallEntry>>,
+    /// Programs executed inside the target, sorted by path.
+    pub executables: Vec<Executable>,
+    /// Processes still in the cgroup when the grace period ended (they were then killed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_running: Vec<LeftRunning>,
+    pub lost: Lost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    /// This build of leastpriv.
+    pub fn current() -> Tool {
+        Tool {
+            name: "leastpriv".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// Machine architecture (`uname -m`).
+    pub arch: String,
+}
+
+/// What was recorded: a command started by leastpriv, or an existing cgroup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Command(Vec<String>),
+    Cgroup(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyscallEntry {
+    /// The number in this ABI's table, as the kernel saw it (x32 bit removed).
+    pub nr: i64,
+    /// The table's name; absent for numbers the table does not know (kept, never dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How many times it was called.
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Executable {
+    /// The file name the kernel executed. Data from the workload: never trusted.
+    pub path: String,
+    /// How many times it was executed.
+    pub execs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftRunning {
+    pub pid: u32,
+    pub comm: String,
+}
+
+/// Counters of what could not be recorded. All zero means the recording is exact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lost {
+    /// Exec events dropped because the ring buffer was full.
+    pub exec_events: u64,
+    /// Odd syscall numbers (outside the dense table) dropped because their map was full.
+    pub syscall_numbers: u64,
+}
+
+impl Lost {
+    pub fn is_nothing(&self) -> bool {
+        self.exec_events == 0 && self.syscall_numbers == 0
+    }
+}
+
+/// Errors reading or writing a Recording file.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("cannot read recording {path}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} is not a valid recording: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path} is not a leastpriv recording (format is {found:?}, expected {FORMAT:?})")]
+    WrongFormat { path: PathBuf, found: String },
+    #[error("{path} is a version {found} recording; this leastpriv reads version {VERSION}")]
+    UnsupportedVersion { path: PathBuf, found: u32 },
+    #[error("cannot write recording {path}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+impl Recording {
+    /// Reads and validates a recording file.
+    pub fn read(path: &Path) -> Result<Recording, RecordingError> {
+        let text = fs::read_to_string(path).map_err(|source| RecordingError::Read {
+            path: path.into(),
+            source,
+        })?;
+        Self::from_json(path, &text)
+    }
+
+    /// Parses recording text; `path` only names the source in errors.
+    pub fn from_json(path: &Path, text: &str) -> Result<Recording, RecordingError> {
+        // Check the header first so that a file from another tool or a newer version gets a
+        // message about that rather than about some field deep inside.
+        #[derive(Deserialize)]
+        struct Header {
+            format: Option<String>,
+            version: Option<u32>,
+        }
+        let header: Header =
+            serde_json::from_str(text).map_err(|source| RecordingError::Parse {
+                path: path.into(),
+                source,
+            })?;
+        let format = header.format.unwrap_or_default();
+        if format != FORMAT {
+            return Err(RecordingError::WrongFormat {
+                path: path.into(),
+                found: format,
+            });
+        }
+        match header.version {
+            Some(VERSION) => {}
+            found => {
+                return Err(RecordingError::UnsupportedVersion {
+                    path: path.into(),
+                    found: found.unwrap_or(0),
+                })
+            }
+        }
+        serde_json::from_str(text).map_err(|source| RecordingError::Parse {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// The recording as pretty JSON with a final newline: stable bytes for stable input.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a Recording always serialises");
+        text.push('\n');
+        text
+    }
+
+    /// Writes the file atomically: a temporary file in the same directory, flushed, then
+    /// renamed over `path`, so a crash or Ctrl-C never leaves half a recording.
+    pub fn write(&self, path: &Path) -> Result<(), RecordingError> {
+        write_atomically(path, self.to_json().as_bytes()).map_err(|source| RecordingError::Write {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// Number of distinct syscalls over all ABIs.
+    pub fn distinct_syscalls(&self) -> usize {
+        self.syscalls.values().map(Vec::len).sum()
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".leastpriv-")
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Turns per-(ABI, number) counts into the recording's sorted, named lists.
+pub fn syscall_entries(counts: &BTreeMap<(Abi, i64), u64>) -> BTreeMap<Abi, Vec<SyscallEntry>> {
+    let mut by_abi: BTreeMap<Abi, Vec<SyscallEntry>> = BTreeMap::new();
+    for (&(abi, nr), &count) in counts {
+        if count == 0 {
+            continue;
+        }
+        by_abi.entry(abi).or_default().push(SyscallEntry {
+            nr,
+            name: abi.syscall_name(nr).map(str::to_owned),
+            count,
+        });
+    }
+    by_abi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Recording {
+        let mut counts = BTreeMap::new();
+        counts.insert((Abi::X86_64, 0), 3);
+        counts.insert((Abi::X86_64, 9999), 1);
+        counts.insert((Abi::Ia32, 4), 2);
+        Recording {
+            format: FORMAT.into(),
+            version: VERSION,
+            tool: Tool::current(),
+            host: Host {
+                kernel: "6.18.0".into(),
+                arch: "x86_64".into(),
+            },
+            target: Target::Command(vec!["ls".into(), "-l".into()]),
+            started_at: "2026-11-25T19:00:00Z".into(),
+            finished_at: "2026-11-25T19:00:01Z".into(),
+            complete: true,
+            incomplete_reason: None,
+            exit_status: Some(0),
+            syscalls: syscall_entries(&counts),
+            executables: vec![Executable {
+                path: "/usr/bin/ls".into(),
+                execs: 1,
+            }],
+            left_running: vec![],
+            lost: Lost::default(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_is_deterministic() {
+        let recording = sample();
+        let text = recording.to_json();
+        assert_eq!(text, sample().to_json());
+        let back = Recording::from_json(Path::new("x.json"), &text).unwrap();
+        assert_eq!(back, recording);
+        // Unknown numbers are kept, without a name.
+        let unknown = &back.syscalls[&Abi::X86_64][1];
+        assert_eq!((unknown.nr, unknown.name.as_deref()), (9999, None));
+        assert_eq!(back.syscalls[&Abi::Ia32][0].name.as_deref(), Some("write"));
+        assert!(!text.contains("x32"), "an unused ABI is not listed");
+    }
+
+    #[test]
+    fn rejects_other_files_with_a_clear_error() {
+        let path = Path::new("some.json");
+        let err = Recording::from_json(path, "{\"format\": \"other\"}").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("some.json is not a leastpriv recording"),
+            "{err}"
+        );
+        let err = Recording::from_json(
+            path,
+            "{\"format\": \"leastpriv-recording\", \"version\": 7}",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("version 7"), "{err}");
+        let err = Recording::from_json(path, "{not json").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("some.json is not a valid recording"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn writes_atomically_without_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.json");
+        sample().write(&path).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("rec.json")]);
+        assert_eq!(Recording::read(&path).unwrap(), sample());
+        let err = sample()
+            .write(&dir.path().join("missing/rec.json"))
+            .unwrap_err();
+        assert!(err.to_string().contains("missing/rec.json"), "{err}");
+    }
+}
