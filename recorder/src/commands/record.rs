@@ -41,6 +41,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<u8> {
 async fn record(args: &RecordArgs) -> anyhow::Result<u8> {
     // Catch SIGINT/SIGTERM before anything starts, so no signal finds us half set up.
     let mut signals = Signals::install()?;
+    leastpriv::kernel::check_privileges()?;
     let started = SystemTime::now();
 
     let (cgroup, target) = match &args.cgroup {

@@ -4,7 +4,7 @@
 mod btf;
 mod tracefs;
 
-use std::{collections::BTreeMap, fs, os::fd::AsRawFd as _, path::PathBuf};
+use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
 
 use aya::{
     maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
@@ -226,15 +226,12 @@ const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
 
-/// Fails early, with the capabilities named, instead of letting the first BPF call fail with a
+/// Fails early (call it before any set-up), with the capabilities named, instead of letting the first BPF call fail with a
 /// bare EPERM.
-fn check_privileges() -> Result<(), KernelError> {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let effective = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .unwrap_or(0);
+pub fn check_privileges() -> Result<(), KernelError> {
+    let effective = procfs::process::Process::myself()
+        .and_then(|me| me.status())
+        .map_or(0, |s| s.capeff);
     let has = |cap: u32| effective & (1 << cap) != 0;
     if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
         return Ok(());
