@@ -9,6 +9,7 @@ use std::{
     collections::BTreeMap,
     fs,
     io::{self, Write as _},
+    os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
 };
 
@@ -317,6 +318,7 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("rec.json")]);
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
         assert_eq!(Recording::read(&path).unwrap(), sample());
         let err = sample()
             .write(&dir.path().join("missing/rec.json"))

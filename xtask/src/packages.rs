@@ -1,0 +1,80 @@
+//! Debian packages the tests (and the features that follow) need on the machine.
+
+use crate::cmd::{self, step};
+use anyhow::{bail, Context, Result};
+use std::process::Command;
+
+/// Everything `cargo xtask setup` installs with apt. One list, so CI and developers agree.
+pub const PACKAGES: &[&str] = &[
+    // Tests: reference trace to compare recordings with.
+    "strace",
+    // Tests: compile the small C test programs.
+    "gcc",
+    // Tests: 32-bit (`gcc -m32 -static`) program, to check the compat syscall table.
+    "gcc-multilib",
+    // Tests: scripted workloads.
+    "python3",
+    // Tests: `setpriv` runs a workload with reduced credentials and capabilities.
+    "util-linux",
+    // Tests: `ps`/`pkill`-style process inspection.
+    "procps",
+    // Later: run a workload in a container to try a generated profile.
+    "runc",
+    // Later: `apparmor_parser` checks generated AppArmor profiles.
+    "apparmor",
+    // Later: seccomp headers/library to try generated seccomp filters.
+    "libseccomp-dev",
+    // Later: inspect loaded BPF programs and maps when debugging.
+    "bpftool",
+    // Later: measure recording overhead.
+    "hyperfine",
+];
+
+/// Installs the missing ones of [`PACKAGES`]; with nothing missing it runs no apt at all.
+pub fn ensure() -> Result<()> {
+    if cmd::which("dpkg-query").is_none() {
+        step!(
+            "dpkg-query not found (not Debian-like?); skipping package check; \
+             make sure equivalents of these are installed: {}",
+            PACKAGES.join(" ")
+        );
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    for pkg in PACKAGES {
+        if !installed(pkg)? {
+            missing.push(*pkg);
+        }
+    }
+    if missing.is_empty() {
+        step!("Debian packages: all {} installed", PACKAGES.len());
+        return Ok(());
+    }
+    let list = missing.join(" ");
+    if !cmd::is_root() {
+        bail!(
+            "missing Debian packages: {list}\n\
+             installing them needs root; run:\n    \
+             sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y \
+             --no-install-recommends {list}\n\
+             then run this again (or pass --no-packages to `cargo xtask setup` to skip them)"
+        );
+    }
+    step!("installing Debian packages: {list}");
+    cmd::run(Command::new("apt-get").arg("update"))?;
+    cmd::run(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing),
+    )
+    .context("installing Debian packages failed; see apt's output above")?;
+    Ok(())
+}
+
+/// `dpkg-query` status is e.g. `install ok installed`; unknown packages make it exit non-zero.
+fn installed(pkg: &str) -> Result<bool> {
+    let out = cmd::raw_output(Command::new("dpkg-query").args(["-W", "-f=${Status}", pkg]))?;
+    let status = String::from_utf8_lossy(&out.stdout);
+    Ok(out.status.success() && status.split_whitespace().last() == Some("installed"))
+}
