@@ -216,6 +216,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = tempfile::Builder::new()
         .prefix(".leastpriv-")
         .tempfile_in(dir)?;
+    // tempfile creates 0600; a recording or profile is meant to be read by others (CI, review).
+    file.as_file().set_permissions(fs::Permissions::from_mode(0o644))?;
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
