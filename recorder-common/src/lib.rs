@@ -40,6 +40,17 @@ pub struct OddSyscallKey {
     pub nr: i64,
 }
 
+/// Words of one per-executable syscall bitmap: one bit per (ABI, number) in the dense range.
+pub const EXE_SYSCALL_WORDS: usize = (abi::COUNT * MAX_SYSCALL_NR / 64) as usize;
+
+/// Which syscalls one executable made: bit `abi * MAX_SYSCALL_NR + nr`. Kept per CPU (so
+/// setting a bit needs no atomic instruction) and keyed by the executable's inode address.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ExeSyscalls {
+    pub bits: [u64; EXE_SYSCALL_WORDS],
+}
+
 /// Indexes of the per-CPU loss counters (`LOST` map). Every event that could not be recorded
 /// is counted here and reported in the Recording, so a user can tell an exact recording from
 /// an incomplete one.
@@ -48,8 +59,10 @@ pub mod lost {
     pub const EXEC_EVENTS: u32 = 0;
     /// A syscall number outside the dense range found `ODD_SYSCALLS` full.
     pub const SYSCALL_NUMBERS: u32 = 1;
+    /// An executable's syscalls could not be attributed: its bitmap map was full.
+    pub const PROVENANCE: u32 = 2;
     /// How many counters there are.
-    pub const COUNT: u32 = 2;
+    pub const COUNT: u32 = 3;
 }
 
 /// Longest executable path carried by an exec event, including the terminating NUL (PATH_MAX).
@@ -66,8 +79,11 @@ pub struct ExecEvent {
     /// Bytes of `path` that are valid, without the terminating NUL. Equal to
     /// `EXEC_PATH_MAX` when the kernel string did not fit.
     pub path_len: u32,
-    /// Explicit padding to keep `path` 8-byte aligned.
+    /// Explicit padding to keep the next field 8-byte aligned.
     pub _pad: u32,
+    /// Address of the executed file's inode: the key of its `ExeSyscalls`. Only meaningful
+    /// within one recording, to link syscalls to the path below.
+    pub exe_inode: u64,
     /// The file name the kernel executed (`bprm->filename`).
     pub path: [u8; EXEC_PATH_MAX],
 }
@@ -79,4 +95,6 @@ pub const EVENT_EXEC: u32 = 1;
 mod user {
     // SAFETY: plain `repr(C)` data with explicit padding and no pointers.
     unsafe impl aya::Pod for super::OddSyscallKey {}
+    // SAFETY: plain `repr(C)` array of integers.
+    unsafe impl aya::Pod for super::ExeSyscalls {}
 }

@@ -12,7 +12,10 @@ use aya_ebpf::{
 };
 use recorder_common::{lost, ExecEvent, EVENT_EXEC, EXEC_PATH_MAX};
 
-use crate::target::{count_lost, current_task_is_target};
+use crate::{
+    target::{count_lost, current_task_is_target},
+    task::current_exe_inode,
+};
 
 /// Offset of the `__data_loc char[] filename` field in the tracepoint record, read by userspace
 /// from the tracepoint's `format` file (8 on every kernel seen so far).
@@ -39,6 +42,8 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         (*event).kind = EVENT_EXEC;
         (*event).tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
         (*event)._pad = 0;
+        // By now the kernel has switched the task to the new program's mm and exe_file.
+        (*event).exe_inode = current_exe_inode();
         (*event).path_len = 0;
         let offset = core::ptr::read_volatile(&EXEC_FILENAME_LOC_OFFSET) as usize;
         if let Ok(loc) = ctx.read_at::<u32>(offset) {

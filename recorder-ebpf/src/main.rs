@@ -9,6 +9,7 @@
 mod exec;
 mod syscalls;
 mod target;
+mod task;
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -6,12 +6,18 @@
 use aya_ebpf::{
     helpers::{bpf_get_current_task, bpf_probe_read_kernel},
     macros::{map, raw_tracepoint},
-    maps::{HashMap, PerCpuArray},
+    maps::{HashMap, PerCpuArray, PerCpuHashMap},
     programs::RawTracePointContext,
 };
-use recorder_common::{abi, lost, OddSyscallKey, MAX_SYSCALL_NR, TS_COMPAT, X32_SYSCALL_BIT};
+use recorder_common::{
+    abi, lost, ExeSyscalls, OddSyscallKey, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR, TS_COMPAT,
+    X32_SYSCALL_BIT,
+};
 
-use crate::target::{count_lost, current_task_is_target};
+use crate::{
+    target::{count_lost, current_task_is_target},
+    task::current_exe_inode,
+};
 
 /// Offset of `thread_info.status` inside `task_struct`, resolved by userspace from the running
 /// kernel's BTF and set before loading. Zero means "unknown": 32-bit syscalls then cannot be
@@ -29,6 +35,16 @@ static SYSCALL_COUNTS: PerCpuArray<u64> =
 #[map]
 static ODD_SYSCALLS: HashMap<OddSyscallKey, u64> = HashMap::with_max_entries(1024, 0);
 
+/// Which executable made which syscalls (provenance for review), keyed by the executable's
+/// inode address; exec events map that address to a path.
+#[map]
+static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> = PerCpuHashMap::with_max_entries(4096, 0);
+
+/// The value a new executable's bitmap starts from (kept out of the 512-byte stack).
+static NO_SYSCALLS: ExeSyscalls = ExeSyscalls {
+    bits: [0; EXE_SYSCALL_WORDS],
+};
+
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     if !current_task_is_target() {
@@ -38,7 +54,31 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let id: i64 = ctx.arg(1);
     let (abi, nr) = classify(id);
     count(abi, nr);
+    if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
+        attribute(abi * MAX_SYSCALL_NR + nr as u32);
+    }
     0
+}
+
+/// Sets the syscall's bit in the current executable's bitmap.
+#[inline(always)]
+fn attribute(bit: u32) {
+    let exe = current_exe_inode();
+    let mut bits = EXE_SYSCALLS.get_ptr_mut(exe);
+    if bits.is_none() {
+        // BPF_NOEXIST: another CPU may have inserted it meanwhile, which is fine.
+        let _ = EXE_SYSCALLS.insert(exe, &NO_SYSCALLS, 1);
+        bits = EXE_SYSCALLS.get_ptr_mut(exe);
+    }
+    let Some(bits) = bits else {
+        count_lost(lost::PROVENANCE);
+        return;
+    };
+    let word = (bit / 64) as usize;
+    if word < EXE_SYSCALL_WORDS {
+        // SAFETY: this CPU's copy of a value from a successful lookup; index checked above.
+        unsafe { (*bits).bits[word] |= 1 << (bit % 64) };
+    }
 }
 
 /// Tells the ABI of the syscall in progress and its number within that ABI's table.

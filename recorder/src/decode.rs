@@ -48,11 +48,18 @@ fn decode_exec(bytes: &[u8]) -> Result<Observation, DecodeError> {
         .iter()
         .position(|&b| b == 0)
         .unwrap_or(len);
+    let exe_inode = read_u64(bytes, std::mem::offset_of!(ExecEvent, exe_inode)).unwrap_or_default();
     Ok(Observation::Exec {
         tgid,
+        exe_inode,
         path: path_field[..len].to_vec(),
         truncated: path_len >= EXEC_PATH_MAX - 1,
     })
+}
+
+fn read_u64(bytes: &[u8], offset: usize) -> Option<u64> {
+    let field = bytes.get(offset..offset + 8)?;
+    Some(u64::from_ne_bytes(field.try_into().ok()?))
 }
 
 fn read_u32(bytes: &[u8], offset: usize) -> Option<u32> {
@@ -70,6 +77,7 @@ mod tests {
             tgid,
             path_len: path.len() as u32,
             _pad: 0,
+            exe_inode: 0xffff_8880_1234_5678,
             path: [0; EXEC_PATH_MAX],
         };
         event.path[..path.len()].copy_from_slice(path);
@@ -87,6 +95,7 @@ mod tests {
             obs,
             Observation::Exec {
                 tgid: 42,
+                exe_inode: 0xffff_8880_1234_5678,
                 path: b"/usr/bin/ls".to_vec(),
                 truncated: false
             }

@@ -10,5 +10,6 @@ pub mod decode;
 pub mod kernel;
 pub mod launch;
 pub mod observation;
+pub mod observed;
 pub mod recording;
 pub mod syscalls;

@@ -8,6 +8,8 @@ pub enum Observation {
     Exec {
         /// Process id after the exec.
         tgid: u32,
+        /// Inode address of the executed file: links it to its syscalls within this run.
+        exe_inode: u64,
         /// The file name the kernel executed, as bytes (paths need not be UTF-8).
         path: Vec<u8>,
         /// The kernel's string was longer than the event could carry.

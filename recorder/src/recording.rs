@@ -90,6 +90,9 @@ pub struct SyscallEntry {
     pub name: Option<String>,
     /// How many times it was called.
     pub count: u64,
+    /// Executables that made it (paths, sorted), for review: "which binary needs this?".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,11 +116,15 @@ pub struct Lost {
     pub exec_events: u64,
     /// Odd syscall numbers (outside the dense table) dropped because their map was full.
     pub syscall_numbers: u64,
+    /// Syscalls whose executable could not be noted (the provenance map was full). The
+    /// syscall itself is still counted.
+    #[serde(default)]
+    pub provenance: u64,
 }
 
 impl Lost {
     pub fn is_nothing(&self) -> bool {
-        self.exec_events == 0 && self.syscall_numbers == 0
+        self.exec_events == 0 && self.syscall_numbers == 0 && self.provenance == 0
     }
 }
 
@@ -217,15 +224,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .prefix(".leastpriv-")
         .tempfile_in(dir)?;
     // tempfile creates 0600; a recording or profile is meant to be read by others (CI, review).
-    file.as_file().set_permissions(fs::Permissions::from_mode(0o644))?;
+    file.as_file()
+        .set_permissions(fs::Permissions::from_mode(0o644))?;
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
-/// Turns per-(ABI, number) counts into the recording's sorted, named lists.
-pub fn syscall_entries(counts: &BTreeMap<(Abi, i64), u64>) -> BTreeMap<Abi, Vec<SyscallEntry>> {
+/// Turns per-(ABI, number) counts, and who made each, into the recording's sorted lists.
+pub fn syscall_entries(
+    counts: &BTreeMap<(Abi, i64), u64>,
+    makers: &BTreeMap<(Abi, i64), std::collections::BTreeSet<String>>,
+) -> BTreeMap<Abi, Vec<SyscallEntry>> {
     let mut by_abi: BTreeMap<Abi, Vec<SyscallEntry>> = BTreeMap::new();
     for (&(abi, nr), &count) in counts {
         if count == 0 {
@@ -235,6 +246,10 @@ pub fn syscall_entries(counts: &BTreeMap<(Abi, i64), u64>) -> BTreeMap<Abi, Vec<
             nr,
             name: abi.syscall_name(nr).map(str::to_owned),
             count,
+            by: makers
+                .get(&(abi, nr))
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default(),
         });
     }
     by_abi
@@ -263,7 +278,7 @@ mod tests {
             complete: true,
             incomplete_reason: None,
             exit_status: Some(0),
-            syscalls: syscall_entries(&counts),
+            syscalls: syscall_entries(&counts, &BTreeMap::new()),
             executables: vec![Executable {
                 path: "/usr/bin/ls".into(),
                 execs: 1,
@@ -320,7 +335,10 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("rec.json")]);
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
         assert_eq!(Recording::read(&path).unwrap(), sample());
         let err = sample()
             .write(&dir.path().join("missing/rec.json"))

@@ -4,6 +4,12 @@
 //!
 //! Everything here panics with context instead of returning `Result`: a test either passes or
 //! says exactly what went wrong.
+//!
+//! Running them: as root, `cargo test -p leastpriv-tests` against
+//! `target/release/leastpriv` (or `LEASTPRIV_BIN=/abs/path`). Tests that load BPF have `bpf`
+//! in their names and print `SKIP` and pass when not root or without BTF, unless
+//! `LEASTPRIV_REQUIRE_BPF=1` (CI), which makes that a failure. Workloads need gcc with
+//! multilib (`gcc -m32 -static`), strace, python3 and setpriv.
 
 pub mod strace;
 pub mod workloads;
@@ -526,7 +532,9 @@ pub struct TestCgroup {
 impl TestCgroup {
     pub fn new() -> Self {
         static COUNT: Mutex<u32> = Mutex::new(0);
-        let mut count = COUNT.lock().unwrap_or_else(|e| e.into_inner());
+        let mut count = COUNT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *count += 1;
         let name = format!("leastpriv-tests-{}-{count}", std::process::id());
         let path = cgroup2_mount().join(name);

@@ -2,7 +2,6 @@
 //! Recording.
 
 use std::{
-    collections::BTreeMap,
     path::Path,
     process::ExitStatus,
     time::{Duration, Instant, SystemTime},
@@ -13,8 +12,8 @@ use leastpriv::{
     cgroup::{self, Cgroup},
     kernel::KernelRecorder,
     launch::{self, LaunchError, RunAs},
-    observation::Observation,
-    recording::{self, Executable, Host, LeftRunning, Recording, Target, Tool},
+    observed::Observed,
+    recording::{self, Host, LeftRunning, Recording, Target, Tool},
 };
 use nix::sys::signal::{self, Signal};
 use signal_hook::{
@@ -124,7 +123,7 @@ struct Outcome {
 /// The kernel recorder (polled for events) plus what has been decoded from it so far.
 struct Session {
     kernel: AsyncFd<KernelRecorder>,
-    executables: BTreeMap<Vec<u8>, u64>,
+    observed: Observed,
 }
 
 impl Session {
@@ -136,12 +135,12 @@ impl Session {
             .context("cannot poll the event ring buffer")?;
         Ok(Session {
             kernel,
-            executables: BTreeMap::new(),
+            observed: Observed::default(),
         })
     }
 
     fn drain(&mut self) {
-        drain_into(self.kernel.get_mut(), &mut self.executables);
+        drain_into(self.kernel.get_mut(), &mut self.observed);
     }
 
     /// Waits until events are ready, then decodes them all.
@@ -151,7 +150,7 @@ impl Session {
             .readable_mut()
             .await
             .context("polling the event ring buffer")?;
-        drain_into(guard.get_inner_mut(), &mut self.executables);
+        drain_into(guard.get_inner_mut(), &mut self.observed);
         guard.clear_ready();
         Ok(())
     }
@@ -241,17 +240,11 @@ impl Session {
         started: SystemTime,
         outcome: &Outcome,
     ) -> anyhow::Result<Recording> {
-        let counts = self.kernel.get_ref().syscall_counts()?;
-        let lost = self.kernel.get_ref().lost()?;
+        let kernel = self.kernel.get_ref();
+        let counts = kernel.syscall_counts()?;
+        let makers = self.observed.makers(&kernel.syscalls_by_exe()?);
+        let lost = kernel.lost()?;
         let uname = nix::sys::utsname::uname().context("uname")?;
-        let executables = self
-            .executables
-            .iter()
-            .map(|(path, &execs)| Executable {
-                path: String::from_utf8_lossy(path).into_owned(),
-                execs,
-            })
-            .collect();
         Ok(Recording {
             format: recording::FORMAT.into(),
             version: recording::VERSION,
@@ -268,18 +261,16 @@ impl Session {
                 .interrupted_by
                 .map(|s| format!("interrupted by {}", s.as_str())),
             exit_status: outcome.exit_status,
-            syscalls: recording::syscall_entries(&counts),
-            executables,
+            syscalls: recording::syscall_entries(&counts, &makers),
+            executables: self.observed.executables(),
             left_running: outcome.left_running.clone(),
             lost,
         })
     }
 }
 
-fn drain_into(kernel: &mut KernelRecorder, executables: &mut BTreeMap<Vec<u8>, u64>) {
-    kernel.drain_events(|observation| match observation {
-        Observation::Exec { path, .. } => *executables.entry(path).or_default() += 1,
-    });
+fn drain_into(kernel: &mut KernelRecorder, observed: &mut Observed) {
+    kernel.drain_events(|observation| observed.observe(observation));
 }
 
 /// 128+N for a signal, as shells report it.

@@ -18,6 +18,10 @@ pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 pub struct Offsets {
     /// `task_struct.thread_info.status` (x86: holds `TS_COMPAT` during a 32-bit syscall).
     pub task_status: u64,
+    /// `task_struct.mm`, `mm_struct.exe_file`, `file.f_inode`: the path to "which program".
+    pub task_mm: u64,
+    pub mm_exe_file: u64,
+    pub file_inode: u64,
 }
 
 impl Offsets {
@@ -33,6 +37,9 @@ impl Offsets {
         let status = member_offset(&btf, "thread_info", "status")?;
         Ok(Offsets {
             task_status: thread_info + status,
+            task_mm: member_offset(&btf, "task_struct", "mm")?,
+            mm_exe_file: member_offset(&btf, "mm_struct", "exe_file")?,
+            file_inode: member_offset(&btf, "file", "f_inode")?,
         })
     }
 }
@@ -47,16 +54,31 @@ fn member_offset(btf: &Btf, name: &str, member: &str) -> Result<u64, KernelError
         .map_err(|e| KernelError::Btf {
             what: format!("struct {name} not found in {VMLINUX_BTF}: {e}"),
         })?;
-    for ty in types {
-        let Type::Struct(st) = ty else { continue };
-        for m in &st.members {
-            if btf.resolve_name(m).ok().as_deref() == Some(member) {
-                if m.bitfield_size().is_some_and(|size| size != 0) {
-                    return Err(missing());
+    types
+        .iter()
+        .find_map(|ty| match ty {
+            Type::Struct(st) => find_member(btf, st, member, 0),
+            _ => None,
+        })
+        .ok_or_else(missing)
+}
+
+/// Searches `st` for `member`, descending into anonymous structs and unions (the kernel wraps
+/// most of `mm_struct` in one), and returns its byte offset.
+fn find_member(btf: &Btf, st: &btf_rs::Struct, member: &str, base_bits: u32) -> Option<u64> {
+    for m in &st.members {
+        let bits = base_bits + m.bit_offset();
+        let name = btf.resolve_name(m).unwrap_or_default();
+        if name == member && m.bitfield_size().unwrap_or(0) == 0 {
+            return Some(u64::from(bits / 8));
+        }
+        if name.is_empty() {
+            if let Ok(Type::Struct(inner) | Type::Union(inner)) = btf.resolve_chained_type(m) {
+                if let Some(offset) = find_member(btf, &inner, member, bits) {
+                    return Some(offset);
                 }
-                return Ok(u64::from(m.bit_offset() / 8));
             }
         }
     }
-    Err(missing())
+    None
 }

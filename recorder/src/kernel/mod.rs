@@ -7,11 +7,11 @@ mod tracefs;
 use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
 
 use aya::{
-    maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{RawTracePoint, TracePoint},
     Ebpf, EbpfLoader,
 };
-use recorder_common::{abi, lost, OddSyscallKey, MAX_SYSCALL_NR};
+use recorder_common::{abi, lost, ExeSyscalls, OddSyscallKey, MAX_SYSCALL_NR};
 
 pub use self::btf::Offsets;
 use crate::{cgroup::Cgroup, decode, observation::Observation, recording::Lost, syscalls::Abi};
@@ -63,6 +63,9 @@ impl KernelRecorder {
 
         let mut ebpf = EbpfLoader::new()
             .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
+            .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
+            .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
+            .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
             .override_global("EXEC_FILENAME_LOC_OFFSET", &exec_filename, true)
             .load(PROGRAMS)
             .map_err(KernelError::Load)?;
@@ -153,6 +156,29 @@ impl KernelRecorder {
         Ok(counts)
     }
 
+    /// Per executable (by inode address, see `Observation::Exec`), the (ABI, number) pairs it
+    /// made, from the per-CPU bitmaps.
+    pub fn syscalls_by_exe(&self) -> Result<BTreeMap<u64, Vec<(Abi, i64)>>, KernelError> {
+        let map: PerCpuHashMap<_, u64, ExeSyscalls> = borrow_map(&self.ebpf, "EXE_SYSCALLS")?;
+        let mut by_exe = BTreeMap::new();
+        for entry in map.iter() {
+            let (exe, per_cpu) = entry.map_err(|e| KernelError::Map {
+                map: "EXE_SYSCALLS",
+                what: e.to_string(),
+            })?;
+            let mut set = Vec::new();
+            for bit in 0..abi::COUNT * MAX_SYSCALL_NR {
+                let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+                if per_cpu.iter().any(|cpu| cpu.bits[word] & mask != 0) {
+                    let abi = Abi::from_wire(bit / MAX_SYSCALL_NR).expect("bit within the ABIs");
+                    set.push((abi, i64::from(bit % MAX_SYSCALL_NR)));
+                }
+            }
+            by_exe.insert(exe, set);
+        }
+        Ok(by_exe)
+    }
+
     /// What the kernel programs could not record.
     pub fn lost(&self) -> Result<Lost, KernelError> {
         let counters: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "LOST")?;
@@ -166,6 +192,7 @@ impl KernelRecorder {
         Ok(Lost {
             exec_events: read(lost::EXEC_EVENTS)?,
             syscall_numbers: read(lost::SYSCALL_NUMBERS)?,
+            provenance: read(lost::PROVENANCE)?,
         })
     }
 }

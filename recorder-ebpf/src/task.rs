@@ -1,0 +1,34 @@
+//! Reading the current task's kernel structures at offsets userspace resolved from BTF
+//! (aya-ebpf 0.2 has no CO-RE for Rust field accesses).
+
+use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel};
+
+/// `task_struct.mm`, `mm_struct.exe_file` and `file.f_inode`, set by userspace before load.
+#[unsafe(no_mangle)]
+static TASK_MM_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static MM_EXE_FILE_OFFSET: u64 = 0;
+#[unsafe(no_mangle)]
+static FILE_INODE_OFFSET: u64 = 0;
+
+/// Reads a pointer-sized field at `base + offset` (a volatile global), 0 on failure.
+#[inline(always)]
+fn read_field(base: u64, offset: &'static u64) -> u64 {
+    if base == 0 {
+        return 0;
+    }
+    // SAFETY: reading our own global; bpf_probe_read_kernel validates the kernel address.
+    let offset = unsafe { core::ptr::read_volatile(offset) };
+    unsafe { bpf_probe_read_kernel((base + offset) as *const u64) }.unwrap_or(0)
+}
+
+/// The address of the inode of the current task's executable (`current->mm->exe_file->f_inode`),
+/// 0 when there is none. Identifies "which program" cheaply while the program is in use.
+#[inline(always)]
+pub(crate) fn current_exe_inode() -> u64 {
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    let task = unsafe { bpf_get_current_task() };
+    let mm = read_field(task, &TASK_MM_OFFSET);
+    let file = read_field(mm, &MM_EXE_FILE_OFFSET);
+    read_field(file, &FILE_INODE_OFFSET)
+}
