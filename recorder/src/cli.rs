@@ -3,6 +3,7 @@
 use std::{ffi::OsString, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
+use leastpriv::policy::seccomp::Runtime;
 
 /// Record what a program does in the kernel and turn it into least-privilege profiles.
 #[derive(Debug, Parser)]
@@ -25,6 +26,73 @@ pub enum Command {
     Record(RecordArgs),
     /// Print a readable summary of a recording.
     Show(ShowArgs),
+    /// Turn a recording into a profile.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+    /// Run a command under a profile (no privileges needed), or with --complain, run it
+    /// unhindered while recording and list exactly what the profile lacks.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// A seccomp profile: OCI runtime-spec JSON (runc, crun, containerd, Docker, Podman,
+    /// Kubernetes Localhost profiles) or a Security Profiles Operator SeccompProfile.
+    Seccomp(GenerateSeccompArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateSeccompArgs {
+    /// The recording to read.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// Where to write the profile (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = SeccompFormat::Oci)]
+    pub format: SeccompFormat,
+    /// Add what this container runtime does after it installs the filter (it installs it
+    /// before executing the workload).
+    #[arg(long, value_enum, default_value_t = Runtime::None)]
+    pub runtime: Runtime,
+    /// Do not add the vDSO calls (clock_gettime, gettimeofday, time, getcpu, clock_getres)
+    /// unless they were recorded.
+    #[arg(long)]
+    pub no_vdso: bool,
+    /// metadata.name of the SeccompProfile resource (default: from the recorded command).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeccompFormat {
+    /// OCI runtime-spec `linux.seccomp` JSON.
+    Oci,
+    /// Security Profiles Operator `SeccompProfile` resource (YAML).
+    Crd,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The seccomp profile to apply (OCI JSON or SeccompProfile YAML).
+    #[arg(long, value_name = "PROFILE")]
+    pub seccomp: PathBuf,
+    /// Only log what the profile would deny; record the run and list every syscall (with ABI
+    /// and executable) the profile lacks. Exits 1 when it lacks any. Needs root.
+    #[arg(long)]
+    pub complain: bool,
+    /// With --complain: also write the recording here.
+    #[arg(short, long, value_name = "FILE", requires = "complain")]
+    pub output: Option<PathBuf>,
+    /// Keep root for the command when started through sudo.
+    #[arg(long)]
+    pub as_root: bool,
+    /// With --complain: how long to wait for processes the command leaves behind.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "CMD", required = true)]
+    pub command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]

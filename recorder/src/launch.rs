@@ -17,7 +17,10 @@ use std::{
     thread,
 };
 
-use crate::cgroup::{Cgroup, CgroupError};
+use crate::{
+    cgroup::{Cgroup, CgroupError},
+    enforce::seccomp::SeccompProgram,
+};
 
 /// Who the command runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,28 +92,27 @@ impl RunAs {
 }
 
 /// Starts `argv` inside `cgroup`; returns once the command has been exec'd (or failed to be).
+/// A seccomp filter, if given, is installed before the child enters the cgroup, so that
+/// installing it is not recorded as the command's doing.
 pub fn spawn_in_cgroup(
     argv: &[OsString],
     run_as: Option<&RunAs>,
     cgroup: &Cgroup,
+    seccomp: Option<&SeccompProgram>,
 ) -> Result<Child, LaunchError> {
     let program = argv[0].to_string_lossy().into_owned();
     let (mut pid_reader, pid_writer) = pipe()?;
     let (go_reader, mut go_writer) = pipe()?;
 
-    let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]);
-    if let Some(user) = run_as {
-        command
-            .env("HOME", &user.home)
-            .env("USER", &user.name)
-            .env("LOGNAME", &user.name);
-    }
+    let mut command = command(argv, run_as);
     let child_side = ChildSide {
-        pid_writer: pid_writer.as_raw_fd(),
-        go_reader: go_reader.as_raw_fd(),
-        parent_ends: [pid_reader.as_raw_fd(), go_writer.as_raw_fd()],
+        handshake: Some(Handshake {
+            pid_writer: pid_writer.as_raw_fd(),
+            go_reader: go_reader.as_raw_fd(),
+            parent_ends: [pid_reader.as_raw_fd(), go_writer.as_raw_fd()],
+        }),
         run_as: run_as.cloned(),
+        seccomp: seccomp.cloned(),
     };
     // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
     unsafe { command.pre_exec(move || child_side.run()) };
@@ -131,10 +133,8 @@ pub fn spawn_in_cgroup(
     let moved = match handshake {
         Ok(pid) => match cgroup.add_process(pid) {
             Ok(()) => go_writer.write_all(b"g").map_err(LaunchError::Pipe),
-            Err(err) => {
-                // Closing the go pipe unblocks the child with end-of-file: it exits, unrecorded.
-                Err(err.into())
-            }
+            // Closing the go pipe unblocks the child with end-of-file: it exits, unrecorded.
+            Err(err) => Err(err.into()),
         },
         // The child failed before the handshake; spawn's result below says why.
         Err(_) => Ok(()),
@@ -142,44 +142,95 @@ pub fn spawn_in_cgroup(
     drop(go_writer);
     let spawned = spawner.join().expect("the spawn thread does not panic");
     moved?;
-    spawned.map_err(|source| match source.kind() {
+    spawned.map_err(|source| spawn_error(program, source))
+}
+
+/// Starts `argv` as `run_as` under a seccomp filter installed right before exec, as container
+/// runtimes do. Nothing is recorded and no privilege is needed.
+pub fn spawn_confined(
+    argv: &[OsString],
+    run_as: Option<&RunAs>,
+    seccomp: &SeccompProgram,
+) -> Result<Child, LaunchError> {
+    let program = argv[0].to_string_lossy().into_owned();
+    let mut command = command(argv, run_as);
+    let child_side = ChildSide {
+        handshake: None,
+        run_as: run_as.cloned(),
+        seccomp: Some(seccomp.clone()),
+    };
+    // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
+    unsafe { command.pre_exec(move || child_side.run()) };
+    command
+        .spawn()
+        .map_err(|source| spawn_error(program, source))
+}
+
+fn command(argv: &[OsString], run_as: Option<&RunAs>) -> Command {
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    if let Some(user) = run_as {
+        command
+            .env("HOME", &user.home)
+            .env("USER", &user.name)
+            .env("LOGNAME", &user.name);
+    }
+    command
+}
+
+/// Exec failures as a shell reports them.
+fn spawn_error(program: String, source: io::Error) -> LaunchError {
+    match source.kind() {
         io::ErrorKind::NotFound => LaunchError::NotFound { program },
         io::ErrorKind::PermissionDenied => LaunchError::NotExecutable { program },
         _ => LaunchError::Spawn { program, source },
-    })
+    }
 }
 
-/// What the child does between fork and exec. Plain data so it can run after fork.
+/// What the child does between fork and exec. Plain data prepared before fork.
 struct ChildSide {
+    handshake: Option<Handshake>,
+    run_as: Option<RunAs>,
+    seccomp: Option<SeccompProgram>,
+}
+
+/// The child's ends of the pipes to the parent (and the parent's ends, to close).
+struct Handshake {
     pid_writer: i32,
     go_reader: i32,
     parent_ends: [i32; 2],
-    run_as: Option<RunAs>,
 }
 
 impl ChildSide {
     fn run(&self) -> io::Result<()> {
         // SAFETY: plain syscalls on fds and ids owned by this process; nothing allocates.
         unsafe {
-            for fd in self.parent_ends {
-                libc::close(fd);
+            if let Some(handshake) = &self.handshake {
+                for fd in handshake.parent_ends {
+                    libc::close(fd);
+                }
             }
             if let Some(user) = &self.run_as {
                 check(libc::setgroups(user.groups.len(), user.groups.as_ptr()))?;
                 check(libc::setresgid(user.gid, user.gid, user.gid))?;
                 check(libc::setresuid(user.uid, user.uid, user.uid))?;
             }
-            let pid = libc::getpid() as u32;
-            let bytes = pid.to_ne_bytes();
-            if libc::write(self.pid_writer, bytes.as_ptr().cast(), bytes.len()) != 4 {
-                return Err(io::Error::last_os_error());
+            if let Some(seccomp) = &self.seccomp {
+                seccomp.install()?;
             }
-            let mut go = 0u8;
-            if libc::read(self.go_reader, (&raw mut go).cast(), 1) != 1 {
-                // The parent could not move us into the cgroup: do not run unrecorded.
-                return Err(io::Error::other(
-                    "leastpriv could not place the command in its cgroup",
-                ));
+            if let Some(handshake) = &self.handshake {
+                let pid = libc::getpid() as u32;
+                let bytes = pid.to_ne_bytes();
+                if libc::write(handshake.pid_writer, bytes.as_ptr().cast(), bytes.len()) != 4 {
+                    return Err(io::Error::last_os_error());
+                }
+                let mut go = 0u8;
+                if libc::read(handshake.go_reader, (&raw mut go).cast(), 1) != 1 {
+                    // The parent could not move us into the cgroup: do not run unrecorded.
+                    return Err(io::Error::other(
+                        "leastpriv could not place the command in its cgroup",
+                    ));
+                }
             }
         }
         Ok(())

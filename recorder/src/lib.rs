@@ -7,9 +7,12 @@
 
 pub mod cgroup;
 pub mod decode;
+pub mod enforce;
 pub mod kernel;
 pub mod launch;
 pub mod observation;
 pub mod observed;
+pub mod policy;
+pub mod profile;
 pub mod recording;
 pub mod syscalls;

@@ -69,7 +69,8 @@ fn run(task: Task) -> Result<i32> {
         Task::Setup { no_packages } => {
             toolchain::ensure()?;
             if !no_packages {
-                packages::ensure()?;
+                packages::ensure(packages::BUILD_PACKAGES)?;
+                packages::ensure(packages::TEST_PACKAGES)?;
             }
             step!("setup done");
             Ok(0)
@@ -101,6 +102,7 @@ fn cargo(linker_dir: &Path) -> Result<Command> {
 
 /// `cargo build --release --package leastpriv`; returns the absolute path of the binary.
 fn build(linker_dir: &Path) -> Result<PathBuf> {
+    packages::ensure(packages::BUILD_PACKAGES)?;
     step!("building leastpriv (release)");
     cmd::run(cargo(linker_dir)?.args(["build", "--release", "--package", "leastpriv"]))
         .context("building leastpriv failed; see cargo's output above")?;
@@ -116,7 +118,7 @@ fn build(linker_dir: &Path) -> Result<PathBuf> {
 
 fn test(args: &[String]) -> Result<i32> {
     let linker_dir = toolchain::ensure()?;
-    packages::ensure()?;
+    packages::ensure(packages::TEST_PACKAGES)?;
     let bin = build(&linker_dir)?;
     step!("running tests with LEASTPRIV_BIN={}", bin.display());
     let status = cmd::status(

@@ -4,8 +4,12 @@ use crate::cmd::{self, step};
 use anyhow::{bail, Context, Result};
 use std::process::Command;
 
-/// Everything `cargo xtask setup` installs with apt. One list, so CI and developers agree.
-pub const PACKAGES: &[&str] = &[
+/// What building leastpriv needs: `leastpriv run` compiles seccomp profiles with libseccomp,
+/// the reference implementation behind runc and crun, so the build links against it.
+pub const BUILD_PACKAGES: &[&str] = &["libseccomp-dev"];
+
+/// What the tests need besides the build. One list, so CI and developers agree.
+pub const TEST_PACKAGES: &[&str] = &[
     // Tests: reference trace to compare recordings with.
     "strace",
     // Tests: compile the small C test programs.
@@ -18,36 +22,34 @@ pub const PACKAGES: &[&str] = &[
     "util-linux",
     // Tests: `ps`/`pkill`-style process inspection.
     "procps",
-    // Later: run a workload in a container to try a generated profile.
+    // Tests: run workloads in a real OCI runtime under generated seccomp profiles.
     "runc",
     // Later: `apparmor_parser` checks generated AppArmor profiles.
     "apparmor",
-    // Later: seccomp headers/library to try generated seccomp filters.
-    "libseccomp-dev",
     // Later: inspect loaded BPF programs and maps when debugging.
     "bpftool",
     // Later: measure recording overhead.
     "hyperfine",
 ];
 
-/// Installs the missing ones of [`PACKAGES`]; with nothing missing it runs no apt at all.
-pub fn ensure() -> Result<()> {
+/// Installs the missing ones of `packages`; with nothing missing it runs no apt at all.
+pub fn ensure(packages: &[&str]) -> Result<()> {
     if cmd::which("dpkg-query").is_none() {
         step!(
             "dpkg-query not found (not Debian-like?); skipping package check; \
              make sure equivalents of these are installed: {}",
-            PACKAGES.join(" ")
+            packages.join(" ")
         );
         return Ok(());
     }
     let mut missing = Vec::new();
-    for pkg in PACKAGES {
+    for pkg in packages {
         if !installed(pkg)? {
             missing.push(*pkg);
         }
     }
     if missing.is_empty() {
-        step!("Debian packages: all {} installed", PACKAGES.len());
+        step!("Debian packages: all {} installed", packages.len());
         return Ok(());
     }
     let list = missing.join(" ");

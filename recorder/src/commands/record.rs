@@ -2,6 +2,7 @@
 //! Recording.
 
 use std::{
+    ffi::OsString,
     path::Path,
     process::ExitStatus,
     time::{Duration, Instant, SystemTime},
@@ -10,6 +11,7 @@ use std::{
 use anyhow::Context as _;
 use leastpriv::{
     cgroup::{self, Cgroup},
+    enforce::seccomp::SeccompProgram,
     kernel::KernelRecorder,
     launch::{self, LaunchError, RunAs},
     observed::Observed,
@@ -30,21 +32,77 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<u8> {
     args.validate().map_err(anyhow::Error::msg)?;
+    let what = match &args.cgroup {
+        Some(path) => What::Cgroup {
+            path,
+            duration: args.duration,
+        },
+        None => What::Command {
+            argv: &args.command,
+            as_root: args.as_root,
+            grace: args.grace,
+        },
+    };
+    let (recording, status) = match record(&what, None)? {
+        Recorded::Run {
+            recording,
+            exit_status,
+        } => (recording, exit_status),
+        Recorded::LaunchFailed { exit_status } => return Ok(exit_status),
+    };
+    write_recording(&recording, &args.output, args.as_root)?;
+    print_summary(&recording, &args.output);
+    Ok(status)
+}
+
+/// What to record.
+pub(crate) enum What<'a> {
+    Command {
+        argv: &'a [OsString],
+        as_root: bool,
+        grace: Duration,
+    },
+    Cgroup {
+        path: &'a Path,
+        duration: Option<Duration>,
+    },
+}
+
+/// The result of [`record`].
+pub(crate) enum Recorded {
+    /// The run was recorded; `exit_status` is the command's, to exit with.
+    Run {
+        recording: Recording,
+        exit_status: u8,
+    },
+    /// The command could not be started (the reason has been printed).
+    LaunchFailed { exit_status: u8 },
+}
+
+/// Records a command or a cgroup; the command optionally under a seccomp filter (installed
+/// before it enters the cgroup, so installing it is not part of the recording).
+pub(crate) fn record(
+    what: &What<'_>,
+    seccomp: Option<&SeccompProgram>,
+) -> anyhow::Result<Recorded> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(record(args))
+    runtime.block_on(record_async(what, seccomp))
 }
 
-async fn record(args: &RecordArgs) -> anyhow::Result<u8> {
+async fn record_async(
+    what: &What<'_>,
+    seccomp: Option<&SeccompProgram>,
+) -> anyhow::Result<Recorded> {
     // Catch SIGINT/SIGTERM before anything starts, so no signal finds us half set up.
     let mut signals = Signals::install()?;
     leastpriv::kernel::check_privileges()?;
     let started = SystemTime::now();
 
-    let (cgroup, target) = match &args.cgroup {
-        Some(path) => {
+    let (cgroup, target) = match what {
+        What::Cgroup { path, .. } => {
             let path = std::path::absolute(path)
                 .with_context(|| format!("bad cgroup path {}", path.display()))?;
             (
@@ -52,10 +110,9 @@ async fn record(args: &RecordArgs) -> anyhow::Result<u8> {
                 Target::Cgroup(path.to_string_lossy().into_owned()),
             )
         }
-        None => {
+        What::Command { argv, .. } => {
             let mount = cgroup::cgroup2_mount()?;
-            let argv = args
-                .command
+            let argv = argv
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
@@ -65,21 +122,29 @@ async fn record(args: &RecordArgs) -> anyhow::Result<u8> {
     let kernel = KernelRecorder::start(&cgroup)?;
     let mut session = Session::new(kernel)?;
 
-    let outcome = match &args.cgroup {
-        Some(_) => session.watch_cgroup(&mut signals, args.duration).await?,
-        None => {
-            let run_as = if args.as_root {
+    let outcome = match what {
+        What::Cgroup { duration, .. } => session.watch_cgroup(&mut signals, *duration).await?,
+        What::Command {
+            argv,
+            as_root,
+            grace,
+        } => {
+            let run_as = if *as_root {
                 None
             } else {
                 RunAs::from_sudo_env()?
             };
-            match launch::spawn_in_cgroup(&args.command, run_as.as_ref(), &cgroup) {
+            match launch::spawn_in_cgroup(argv, run_as.as_ref(), &cgroup, seccomp) {
                 Ok(child) => {
                     session
-                        .watch_command(child, &cgroup, &mut signals, args.grace)
+                        .watch_command(child, &cgroup, &mut signals, *grace)
                         .await?
                 }
-                Err(err) => return Ok(launch_failure(&err)),
+                Err(err) => {
+                    return Ok(Recorded::LaunchFailed {
+                        exit_status: launch_failure(&err),
+                    })
+                }
             }
         }
     };
@@ -88,21 +153,29 @@ async fn record(args: &RecordArgs) -> anyhow::Result<u8> {
     // Detach the programs before the cgroup goes: nothing of ours outlives the run.
     drop(session);
     cgroup.remove()?;
-    recording.write(&args.output)?;
-    if let Some(user) = RunAs::from_sudo_env()
-        .ok()
-        .flatten()
-        .filter(|_| !args.as_root)
-    {
-        // Let the user who ran sudo overwrite their own recording next time.
-        let _ = nix::unistd::chown(&args.output, Some(user.uid.into()), Some(user.gid.into()));
+    let exit_status = outcome.exit_status.map_or(0, |s| s.clamp(0, 255) as u8);
+    Ok(Recorded::Run {
+        recording,
+        exit_status,
+    })
+}
+
+/// Writes the recording; when started through sudo, gives it to the invoking user so that
+/// they can overwrite it next time.
+pub(crate) fn write_recording(
+    recording: &Recording,
+    output: &Path,
+    as_root: bool,
+) -> anyhow::Result<()> {
+    recording.write(output)?;
+    if let Some(user) = RunAs::from_sudo_env().ok().flatten().filter(|_| !as_root) {
+        let _ = nix::unistd::chown(output, Some(user.uid.into()), Some(user.gid.into()));
     }
-    print_summary(&recording, &args.output);
-    Ok(outcome.exit_status.map_or(0, |s| s.clamp(0, 255) as u8))
+    Ok(())
 }
 
 /// Exit statuses for a command that could not start, as shells use them.
-fn launch_failure(err: &LaunchError) -> u8 {
+pub(crate) fn launch_failure(err: &LaunchError) -> u8 {
     eprintln!("leastpriv: {err}");
     match err {
         LaunchError::NotFound { .. } => 127,
@@ -274,7 +347,7 @@ fn drain_into(kernel: &mut KernelRecorder, observed: &mut Observed) {
 }
 
 /// 128+N for a signal, as shells report it.
-fn exit_code(status: ExitStatus) -> i32 {
+pub(crate) fn exit_code(status: ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt as _;
     status
         .code()

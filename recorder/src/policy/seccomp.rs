@@ -1,0 +1,285 @@
+//! What a seccomp profile allows, decided from a Recording.
+//!
+//! The decisions, each documented in docs/seccomp.md:
+//! - every named syscall the recording saw is allowed, on every ABI it saw (the OCI format
+//!   names syscalls, not numbers, and applies each name on every listed architecture);
+//! - the vDSO calls are allowed even when unseen: on the recording machine they may never
+//!   have entered the kernel, but on another clock source they do;
+//! - syscalls that libc and language runtimes probe, falling back only on ENOSYS, are denied
+//!   with ENOSYS when unseen, so the fallback runs instead of a hard EPERM failure;
+//! - a container runtime's own syscalls between installing the filter and exec are added
+//!   when asked for (`--runtime`), from a measured list;
+//! - numbers without a name cannot be written into a profile: they stay denied and are
+//!   reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::{recording::Recording, syscalls::Abi};
+
+/// Why a syscall is in the profile.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// Seen in the recording, made by these executables.
+    Recorded { by: Vec<String> },
+    /// A vDSO call, allowed by default.
+    Vdso,
+    /// Made by the container runtime after it installs the filter.
+    Runtime(Runtime),
+}
+
+/// Container runtimes whose own post-filter syscalls can be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, clap::ValueEnum)]
+pub enum Runtime {
+    /// The profile is installed right before exec (as `leastpriv run` does): nothing to add.
+    #[default]
+    None,
+    Runc,
+    Crun,
+}
+
+/// Choices the user makes about a seccomp profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeccompOptions {
+    pub runtime: Runtime,
+    /// Allow the vDSO calls whether or not they were seen.
+    pub allow_vdso: bool,
+}
+
+impl Default for SeccompOptions {
+    fn default() -> Self {
+        SeccompOptions {
+            runtime: Runtime::None,
+            allow_vdso: true,
+        }
+    }
+}
+
+/// The decided seccomp policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SeccompPolicy {
+    /// ABIs the filter covers: exactly those the recording saw.
+    pub abis: BTreeSet<Abi>,
+    /// Allowed syscall names, with why.
+    pub allow: BTreeMap<String, BTreeSet<Reason>>,
+    /// Denied with ENOSYS instead of EPERM, because callers probe them.
+    pub enosys: BTreeSet<String>,
+    /// Syscall numbers seen that have no name (they stay denied).
+    pub unnamed: Vec<(Abi, i64)>,
+}
+
+/// Calls the vDSO usually answers in userspace. Which ones reach the kernel depends on the
+/// clock source, so a recording can miss them.
+const VDSO: &[&str] = &[
+    "clock_getres",
+    "clock_gettime",
+    "getcpu",
+    "gettimeofday",
+    "time",
+];
+/// The 32-bit time64 forms of the same calls (ia32 only).
+const VDSO_IA32: &[&str] = &["clock_getres_time64", "clock_gettime64"];
+
+/// Syscalls that glibc, musl, Go, Rust std or systemd try first and replace with an older
+/// call only when the kernel answers ENOSYS (an EPERM from seccomp would be a hard failure).
+pub const PROBED: &[&str] = &[
+    "cachestat",
+    "clone3",
+    "close_range",
+    "copy_file_range",
+    "epoll_pwait2",
+    "faccessat2",
+    "fchmodat2",
+    "futex_waitv",
+    "io_uring_setup",
+    "landlock_create_ruleset",
+    "map_shadow_stack",
+    "memfd_secret",
+    "mseal",
+    "openat2",
+    "pidfd_getfd",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "rseq",
+    "statx",
+];
+
+/// Syscalls a container runtime makes after installing the filter and before (or as) it
+/// executes the workload. Measured with `strace -f` on the runtime from Debian's packages:
+/// the calls of the container's init process from its `seccomp(SECCOMP_SET_MODE_FILTER)` on
+/// (see docs/seccomp.md for how to measure again).
+fn runtime_syscalls(runtime: Runtime) -> &'static [&'static str] {
+    match runtime {
+        Runtime::None => &[],
+        Runtime::Runc => RUNC,
+        Runtime::Crun => CRUN,
+    }
+}
+
+/// runc 1.1.5 (Debian bookworm): the union over ten measured runs. runc's init is a Go
+/// program, so its runtime threads (futex, nanosleep, sched_yield, epoll) keep running
+/// between the filter load and the exec; its own code checks /proc/self/fd (openat,
+/// fstatfs, getdents64), signals readiness (write) and closes descriptors.
+const RUNC: &[&str] = &[
+    "close",
+    "epoll_ctl",
+    "epoll_pwait",
+    "execve",
+    "fstatfs",
+    "futex",
+    "getdents64",
+    "getpid",
+    "nanosleep",
+    "openat",
+    "sched_yield",
+    "write",
+];
+/// crun 1.8.1 (Debian bookworm), measured: a single-threaded C process that closes its
+/// descriptors and executes the workload.
+const CRUN: &[&str] = &["close", "execve"];
+
+/// Decides the seccomp policy for a recording.
+pub fn decide(recording: &Recording, options: SeccompOptions) -> SeccompPolicy {
+    let mut policy = SeccompPolicy::default();
+    for (&abi, entries) in &recording.syscalls {
+        policy.abis.insert(abi);
+        for entry in entries {
+            match &entry.name {
+                Some(name) => {
+                    policy
+                        .allow
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(Reason::Recorded {
+                            by: entry.by.clone(),
+                        });
+                }
+                None => policy.unnamed.push((abi, entry.nr)),
+            }
+        }
+    }
+    if options.allow_vdso {
+        let ia32 = policy.abis.contains(&Abi::Ia32);
+        let extra = if ia32 { VDSO_IA32 } else { &[] };
+        for name in VDSO.iter().chain(extra) {
+            policy
+                .allow
+                .entry((*name).to_owned())
+                .or_default()
+                .insert(Reason::Vdso);
+        }
+    }
+    for name in runtime_syscalls(options.runtime) {
+        policy
+            .allow
+            .entry((*name).to_owned())
+            .or_default()
+            .insert(Reason::Runtime(options.runtime));
+    }
+    policy.enosys = PROBED
+        .iter()
+        .filter(|name| !policy.allow.contains_key(**name))
+        .map(|name| (*name).to_owned())
+        .collect();
+    policy
+}
+
+impl SeccompPolicy {
+    /// Names allowed because the recording saw them.
+    pub fn recorded(&self) -> impl Iterator<Item = &str> {
+        self.allow
+            .iter()
+            .filter(|(_, why)| why.iter().any(|r| matches!(r, Reason::Recorded { .. })))
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::{self, Host, Lost, Target, Tool};
+
+    fn recording(syscalls: &[(Abi, i64)]) -> Recording {
+        let counts = syscalls.iter().map(|&k| (k, 1)).collect();
+        Recording {
+            format: recording::FORMAT.into(),
+            version: recording::VERSION,
+            tool: Tool::current(),
+            host: Host {
+                kernel: "6.18".into(),
+                arch: "x86_64".into(),
+            },
+            target: Target::Command(vec!["x".into()]),
+            started_at: String::new(),
+            finished_at: String::new(),
+            complete: true,
+            incomplete_reason: None,
+            exit_status: Some(0),
+            syscalls: recording::syscall_entries(&counts, &BTreeMap::new()),
+            executables: vec![],
+            left_running: vec![],
+            lost: Lost::default(),
+        }
+    }
+
+    #[test]
+    fn allows_what_was_seen_plus_vdso_and_probes_get_enosys() {
+        // read, write, clone3 on x86_64.
+        let policy = decide(
+            &recording(&[(Abi::X86_64, 0), (Abi::X86_64, 1), (Abi::X86_64, 435)]),
+            SeccompOptions::default(),
+        );
+        assert_eq!(policy.abis, BTreeSet::from([Abi::X86_64]));
+        assert_eq!(
+            policy.recorded().collect::<Vec<_>>(),
+            ["clone3", "read", "write"]
+        );
+        assert!(policy.allow.contains_key("clock_gettime"));
+        assert!(
+            !policy.allow.contains_key("clock_gettime64"),
+            "time64 calls are ia32 only"
+        );
+        assert!(policy.enosys.contains("faccessat2"));
+        assert!(
+            !policy.enosys.contains("clone3"),
+            "a probe that was seen is allowed"
+        );
+    }
+
+    #[test]
+    fn vdso_defaults_can_be_turned_off() {
+        let options = SeccompOptions {
+            allow_vdso: false,
+            ..SeccompOptions::default()
+        };
+        let policy = decide(&recording(&[(Abi::X86_64, 0)]), options);
+        assert_eq!(policy.allow.keys().collect::<Vec<_>>(), ["read"]);
+    }
+
+    #[test]
+    fn ia32_recordings_cover_the_x86_architecture_and_time64() {
+        let policy = decide(&recording(&[(Abi::Ia32, 4)]), SeccompOptions::default());
+        assert_eq!(policy.abis, BTreeSet::from([Abi::Ia32]));
+        assert!(policy.allow.contains_key("write"));
+        assert!(policy.allow.contains_key("clock_gettime64"));
+    }
+
+    #[test]
+    fn unnamed_numbers_are_reported_not_allowed() {
+        let policy = decide(
+            &recording(&[(Abi::X86_64, 1000)]),
+            SeccompOptions::default(),
+        );
+        assert_eq!(policy.unnamed, [(Abi::X86_64, 1000)]);
+        assert!(policy.recorded().next().is_none());
+    }
+
+    #[test]
+    fn runtime_additions_have_their_reason() {
+        let options = SeccompOptions {
+            runtime: Runtime::Runc,
+            ..SeccompOptions::default()
+        };
+        let policy = decide(&recording(&[(Abi::X86_64, 0)]), options);
+        assert!(policy.allow["fstatfs"].contains(&Reason::Runtime(Runtime::Runc)));
+    }
+}

@@ -1,0 +1,237 @@
+//! Seccomp profiles: the OCI runtime-spec `linux.seccomp` JSON (what runc, crun, containerd,
+//! Docker, Podman and Kubernetes Localhost profiles load) and the Security Profiles
+//! Operator's `SeccompProfile` resource.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSyscall};
+use serde::{Deserialize, Serialize};
+
+use crate::{policy::seccomp::SeccompPolicy, syscalls::Abi};
+
+/// errno values the profiles use.
+pub const EPERM: u32 = 1;
+pub const ENOSYS: u32 = 38;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompProfileError {
+    #[error("cannot read seccomp profile {path}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not an OCI seccomp profile: {source}")]
+    ParseJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path} is not a SeccompProfile resource: {source}")]
+    ParseYaml {
+        path: PathBuf,
+        source: serde_yaml_ng::Error,
+    },
+    #[error("{path}: kind is {found:?}, expected SeccompProfile")]
+    WrongKind { path: PathBuf, found: String },
+}
+
+/// The seccomp architecture for an ABI.
+pub fn arch(abi: Abi) -> Arch {
+    match abi {
+        Abi::X86_64 => Arch::ScmpArchX86_64,
+        Abi::Ia32 => Arch::ScmpArchX86,
+        Abi::X32 => Arch::ScmpArchX32,
+    }
+}
+
+/// The OCI `linux.seccomp` object for a policy: deny with EPERM by default, the allowed names
+/// in one sorted rule, the probed ones in an ENOSYS rule.
+pub fn to_oci(policy: &SeccompPolicy) -> LinuxSeccomp {
+    let mut syscalls = vec![rule(
+        policy.allow.keys().cloned().collect(),
+        LinuxSeccompAction::ScmpActAllow,
+        None,
+    )];
+    if !policy.enosys.is_empty() {
+        syscalls.push(rule(
+            policy.enosys.iter().cloned().collect(),
+            LinuxSeccompAction::ScmpActErrno,
+            Some(ENOSYS),
+        ));
+    }
+    let mut seccomp = LinuxSeccomp::default();
+    seccomp
+        .set_default_action(LinuxSeccompAction::ScmpActErrno)
+        .set_default_errno_ret(Some(EPERM))
+        .set_architectures(Some(policy.abis.iter().map(|&abi| arch(abi)).collect()))
+        .set_syscalls(Some(syscalls));
+    seccomp
+}
+
+fn rule(names: Vec<String>, action: LinuxSeccompAction, errno: Option<u32>) -> LinuxSyscall {
+    let mut rule = LinuxSyscall::default();
+    rule.set_names(names)
+        .set_action(action)
+        .set_errno_ret(errno);
+    rule
+}
+
+/// The OCI profile as pretty JSON with a final newline.
+pub fn render_oci(policy: &SeccompPolicy) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&to_oci(policy)).expect("OCI seccomp always serialises");
+    text.push('\n');
+    text
+}
+
+/// The Security Profiles Operator resource (`security-profiles-operator.x-k8s.io/v1beta1`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeccompProfileResource {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: LinuxSeccomp,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Metadata {
+    pub name: String,
+}
+
+pub const SPO_API_VERSION: &str = "security-profiles-operator.x-k8s.io/v1beta1";
+
+/// The SPO resource as YAML. `name` must already be a valid Kubernetes name
+/// (see [`kubernetes_name`]). SPO takes the default errno from the runtime (EPERM), and its
+/// schema has no `defaultErrnoRet`, so that field is left out.
+pub fn render_crd(policy: &SeccompPolicy, name: &str) -> String {
+    let mut spec = to_oci(policy);
+    spec.set_default_errno_ret(None);
+    let resource = SeccompProfileResource {
+        api_version: SPO_API_VERSION.into(),
+        kind: "SeccompProfile".into(),
+        metadata: Metadata { name: name.into() },
+        spec,
+    };
+    serde_yaml_ng::to_string(&resource).expect("the resource always serialises")
+}
+
+/// A Kubernetes object name (RFC 1123 label: lowercase letters, digits and '-', at most 63,
+/// alphanumeric at both ends) made from untrusted text such as a recorded command.
+pub fn kubernetes_name(text: &str) -> String {
+    let mut name = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name: String = name.trim_matches('-').chars().take(63).collect();
+    let name = name.trim_end_matches('-');
+    if name.is_empty() {
+        "leastpriv-profile".into()
+    } else {
+        name.into()
+    }
+}
+
+/// Reads a seccomp profile: OCI JSON, or an SPO `SeccompProfile` in YAML (whose `spec` is the
+/// same object).
+pub fn read(path: &Path) -> Result<LinuxSeccomp, SeccompProfileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SeccompProfileError::Read {
+        path: path.into(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Parses profile text; `path` only names the source in errors.
+pub fn parse(path: &Path, text: &str) -> Result<LinuxSeccomp, SeccompProfileError> {
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str(text).map_err(|source| SeccompProfileError::ParseJson {
+            path: path.into(),
+            source,
+        });
+    }
+    let resource: SeccompProfileResource =
+        serde_yaml_ng::from_str(text).map_err(|source| SeccompProfileError::ParseYaml {
+            path: path.into(),
+            source,
+        })?;
+    if resource.kind != "SeccompProfile" {
+        return Err(SeccompProfileError::WrongKind {
+            path: path.into(),
+            found: resource.kind,
+        });
+    }
+    Ok(resource.spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::policy::seccomp::Reason;
+
+    fn policy() -> SeccompPolicy {
+        let recorded = || BTreeSet::from([Reason::Recorded { by: vec![] }]);
+        SeccompPolicy {
+            abis: BTreeSet::from([Abi::X86_64, Abi::Ia32]),
+            allow: BTreeMap::from([("write".into(), recorded()), ("read".into(), recorded())]),
+            enosys: BTreeSet::from(["clone3".into()]),
+            unnamed: vec![],
+        }
+    }
+
+    #[test]
+    fn oci_profile_has_the_runtime_spec_shape() {
+        let json: serde_json::Value = serde_json::from_str(&render_oci(&policy())).unwrap();
+        assert_eq!(json["defaultAction"], "SCMP_ACT_ERRNO");
+        assert_eq!(json["defaultErrnoRet"], 1);
+        assert_eq!(
+            json["architectures"],
+            serde_json::json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"])
+        );
+        assert_eq!(
+            json["syscalls"][0]["names"],
+            serde_json::json!(["read", "write"])
+        );
+        assert_eq!(json["syscalls"][0]["action"], "SCMP_ACT_ALLOW");
+        assert_eq!(json["syscalls"][1]["errnoRet"], 38);
+    }
+
+    #[test]
+    fn parses_back_what_it_renders() {
+        let path = Path::new("p.json");
+        assert_eq!(
+            parse(path, &render_oci(&policy())).unwrap(),
+            to_oci(&policy())
+        );
+        let crd = parse(path, &render_crd(&policy(), "demo")).unwrap();
+        assert_eq!(crd.syscalls(), to_oci(&policy()).syscalls());
+    }
+
+    #[test]
+    fn bad_profiles_get_errors_naming_the_file() {
+        let err = parse(Path::new("bad.json"), "{\"defaultAction\": 3}").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("bad.json is not an OCI seccomp profile"),
+            "{err}"
+        );
+        let err = parse(Path::new("x.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {defaultAction: SCMP_ACT_ALLOW}\n").unwrap_err();
+        assert!(err.to_string().contains("kind is \"Pod\""), "{err}");
+    }
+
+    #[test]
+    fn kubernetes_names_are_sanitised() {
+        assert_eq!(
+            kubernetes_name("/usr/bin/Python3 -c 'x'"),
+            "usr-bin-python3-c-x"
+        );
+        assert_eq!(kubernetes_name("$(rm -rf /)\n"), "rm-rf");
+        assert_eq!(kubernetes_name("!!!"), "leastpriv-profile");
+        assert!(kubernetes_name(&"a".repeat(100)).len() <= 63);
+    }
+}
