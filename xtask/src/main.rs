@@ -38,6 +38,9 @@ enum Task {
         #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
         args: Vec<String>,
     },
+    /// Rewrite the golden files in tests/golden from the fixtures (after an intended change to
+    /// a generator; review the diff).
+    Bless,
     /// Build, record a command with `leastpriv record`, and show the recording.
     Record {
         /// Where to write the recording [default: target/leastpriv/demo.recording.json].
@@ -81,6 +84,7 @@ fn run(task: Task) -> Result<i32> {
             Ok(0)
         }
         Task::Test { args } => test(&args),
+        Task::Bless => bless(),
         Task::Record { output, command } => record(output, &command),
     }
 }
@@ -114,6 +118,20 @@ fn build(linker_dir: &Path) -> Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+/// Runs the golden-file test in bless mode, which writes what the generators produce now.
+fn bless() -> Result<i32> {
+    let linker_dir = toolchain::ensure()?;
+    let bin = build(&linker_dir)?;
+    step!("rewriting tests/golden from tests/fixtures");
+    let status = cmd::status(
+        cargo(&linker_dir)?
+            .args(["test", "--release", "--package", "leastpriv-tests", "--test", "golden"])
+            .env("LEASTPRIV_BIN", &bin)
+            .env("LEASTPRIV_BLESS", "1"),
+    )?;
+    Ok(cmd::exit_code(status))
 }
 
 fn test(args: &[String]) -> Result<i32> {

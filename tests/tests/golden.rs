@@ -1,0 +1,77 @@
+//! Golden files for every generator: the profiles generated from the recordings in
+//! `tests/fixtures/` (real recordings made by the tool; `hostile` is the `ls` one with a
+//! hostile command line and executable path and an unnamed syscall number added) must equal
+//! the files in `tests/golden/` byte for byte. No BPF needed.
+//!
+//! After an intended change, `cargo xtask bless` (LEASTPRIV_BLESS=1) rewrites the golden files;
+//! review their diff like any other change.
+
+use std::{fs, path::Path};
+
+use leastpriv_tests::{describe, leastpriv, run, tempdir, workspace_dir};
+
+/// (fixture, extra `generate seccomp` arguments, golden file).
+const CASES: &[(&str, &[&str], &str)] = &[
+    ("ls", &[], "ls.seccomp.json"),
+    ("ls", &["--runtime", "runc"], "ls.seccomp.runc.json"),
+    ("ls", &["--runtime", "crun", "--no-vdso"], "ls.seccomp.crun-novdso.json"),
+    ("ls", &["--format", "crd"], "ls.seccomp.crd.yaml"),
+    ("static32", &[], "static32.seccomp.json"),
+    ("python", &["--format", "crd", "--name", "Python Demo!"], "python.seccomp.crd.yaml"),
+    ("hostile", &[], "hostile.seccomp.json"),
+    ("hostile", &["--format", "crd"], "hostile.seccomp.crd.yaml"),
+];
+
+/// Runs `leastpriv generate seccomp` on a fixture, writing to `out`; returns the text.
+fn generate(fixture: &str, args: &[&str], out: &Path) -> String {
+    let recording = workspace_dir().join("tests/fixtures").join(format!("{fixture}.recording.json"));
+    let mut cmd = leastpriv();
+    cmd.args(["generate", "seccomp"]).arg(&recording).arg("-o").arg(out).args(args);
+    let output = run(cmd);
+    assert!(output.status.success(), "generate {fixture} {args:?}: {}", describe(&output));
+    fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn generated_profiles_match_the_golden_files() {
+    let bless = std::env::var_os("LEASTPRIV_BLESS").is_some_and(|v| v == "1");
+    let dir = tempdir();
+    let mut mismatches = Vec::new();
+    for (fixture, args, golden) in CASES {
+        let out = dir.path().join(golden);
+        let generated = generate(fixture, args, &out);
+        let golden_path = workspace_dir().join("tests/golden").join(golden);
+        if bless {
+            fs::write(&golden_path, &generated).unwrap();
+            continue;
+        }
+        match fs::read_to_string(&golden_path) {
+            Ok(expected) if expected == generated => {}
+            Ok(_) => mismatches.push(format!("{golden} differs: diff {} {}", golden_path.display(), out.display())),
+            Err(e) => mismatches.push(format!("{}: {e}", golden_path.display())),
+        }
+    }
+    if !mismatches.is_empty() {
+        // Keep the generated files for the diff in the message.
+        let kept = dir.keep();
+        panic!("golden files differ (run `cargo xtask bless` if intended); generated in {}:\n{}", kept.display(), mismatches.join("\n"));
+    }
+}
+
+/// Workload data never leaks into a profile as structure: the hostile command line becomes a
+/// sanitised resource name, the hostile executable path appears nowhere, the unnamed number
+/// is not allowed.
+#[test]
+fn hostile_recordings_render_as_data() {
+    let dir = tempdir();
+    let crd = generate("hostile", &["--format", "crd"], &dir.path().join("p.yaml"));
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&crd).unwrap();
+    let name = doc["metadata"]["name"].as_str().unwrap();
+    assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
+    assert_eq!(crd.matches("action:").count(), 2, "only the generator's two rules:\n{crd}");
+    let json = generate("hostile", &[], &dir.path().join("p.json"));
+    for text in [&crd, &json] {
+        assert!(!text.contains("/tmp/a"), "an executable path leaked into a profile");
+        assert!(!text.contains("1000"), "an unnamed number became a rule");
+    }
+}
