@@ -7,6 +7,7 @@
 #![no_main]
 
 mod exec;
+mod floor;
 mod syscalls;
 mod target;
 mod task;

@@ -32,6 +32,17 @@ pub enum Command {
     /// Run a command under a profile (no privileges needed), or with --complain, run it
     /// unhindered while recording and list exactly what the profile lacks.
     Run(RunArgs),
+    /// For benchmarks: attach an empty program to the recorder's syscall hook and hold it
+    /// until Ctrl-C/SIGTERM or the duration ends (the cost floor recording is measured against).
+    #[command(hide = true)]
+    BenchFloor(BenchFloorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchFloorArgs {
+    /// How long to stay attached (default: until SIGINT/SIGTERM).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]

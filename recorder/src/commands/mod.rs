@@ -13,5 +13,24 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
         Command::Show(args) => show::run(&args),
         Command::Generate(GenerateCommand::Seccomp(args)) => generate::seccomp(&args),
         Command::Run(args) => run::run(&args),
+        Command::BenchFloor(args) => bench_floor(&args),
     }
+}
+
+/// Holds the empty floor program attached; prints `attached` once it is, for scripts to wait on.
+fn bench_floor(args: &crate::cli::BenchFloorArgs) -> anyhow::Result<u8> {
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])?;
+    let floor = leastpriv::kernel::FloorProgram::attach()?;
+    println!("attached");
+    match args.duration {
+        Some(duration) => std::thread::sleep(duration),
+        None => {
+            let _ = signals.forever().next();
+        }
+    }
+    drop(floor);
+    Ok(0)
 }

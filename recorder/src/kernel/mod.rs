@@ -197,6 +197,34 @@ impl KernelRecorder {
     }
 }
 
+/// The benchmark floor: an empty program on the recorder's syscall hook, attached until the
+/// value is dropped. Loads only that program (no target, no maps read back).
+pub struct FloorProgram {
+    _ebpf: Ebpf,
+}
+
+impl FloorProgram {
+    pub fn attach() -> Result<FloorProgram, KernelError> {
+        check_privileges()?;
+        raise_memlock_limit();
+        let mut ebpf = Ebpf::load(PROGRAMS).map_err(KernelError::Load)?;
+        let floor: &mut RawTracePoint = program(&mut ebpf, "sys_enter_floor")?;
+        floor.load().map_err(|source| KernelError::Program {
+            action: "load",
+            program: "sys_enter_floor",
+            source,
+        })?;
+        floor
+            .attach("sys_enter")
+            .map_err(|source| KernelError::Program {
+                action: "attach",
+                program: "sys_enter_floor",
+                source,
+            })?;
+        Ok(FloorProgram { _ebpf: ebpf })
+    }
+}
+
 /// The event ring buffer's fd: readable when events wait (for epoll, e.g. tokio's `AsyncFd`).
 impl std::os::fd::AsRawFd for KernelRecorder {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {

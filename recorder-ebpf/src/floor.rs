@@ -1,0 +1,10 @@
+//! An empty program on the same hook as `sys_enter`, for benchmarks only: attaching any
+//! program to a syscall tracepoint moves every task onto the kernel's slower syscall path, and
+//! that floor is not ours to remove. Benchmarks report the recorder's cost against it.
+
+use aya_ebpf::{macros::raw_tracepoint, programs::RawTracePointContext};
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter_floor(_ctx: RawTracePointContext) -> i32 {
+    0
+}
