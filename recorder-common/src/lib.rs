@@ -61,8 +61,44 @@ pub mod lost {
     pub const SYSCALL_NUMBERS: u32 = 1;
     /// An executable's syscalls could not be attributed: its bitmap map was full.
     pub const PROVENANCE: u32 = 2;
+    /// A capability check could not be noted: its map was full.
+    pub const CAP_CHECKS: u32 = 3;
+    /// A capability check's kernel stack could not be kept (stack map full or unreadable):
+    /// the check is recorded, but whether it was a probe cannot be told.
+    pub const CAP_STACKS: u32 = 4;
     /// How many counters there are.
-    pub const COUNT: u32 = 3;
+    pub const COUNT: u32 = 5;
+}
+
+/// The syscall a task is in, noted by `sys_enter` per CPU so that a capability check (made
+/// inside that syscall, on that CPU) can say which syscall it belongs to.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CurrentSyscall {
+    /// Thread id that entered the syscall.
+    pub tid: u32,
+    /// `abi * MAX_SYSCALL_NR + nr`, or `NO_SYSCALL` for numbers outside the dense range.
+    pub index: u32,
+}
+
+/// `CurrentSyscall::index` when unknown.
+pub const NO_SYSCALL: u32 = u32::MAX;
+
+/// One kind of capability check, counted in the `CAP_CHECKS` map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapCheckKey {
+    /// Inode address of the executable (see `ExeSyscalls`).
+    pub exe_inode: u64,
+    /// The capability number (CAP_CHOWN = 0, ...).
+    pub cap: u32,
+    /// The verdict: 0 granted, otherwise the negative errno (-EPERM).
+    pub ret: i32,
+    /// Kernel stack id in `CAP_STACKS`, or -1: the stack tells an audited need from a
+    /// `*_noaudit` probe, which the tracepoint's fields cannot.
+    pub stack_id: i32,
+    /// The syscall in progress (`CurrentSyscall::index`).
+    pub syscall: u32,
 }
 
 /// Longest executable path carried by an exec event, including the terminating NUL (PATH_MAX).
@@ -97,4 +133,6 @@ mod user {
     unsafe impl aya::Pod for super::OddSyscallKey {}
     // SAFETY: plain `repr(C)` array of integers.
     unsafe impl aya::Pod for super::ExeSyscalls {}
+    // SAFETY: plain `repr(C)` integers, no implicit padding (8 + 4 * 4 bytes).
+    unsafe impl aya::Pod for super::CapCheckKey {}
 }

@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+mod capabilities;
 mod exec;
 mod floor;
 mod syscalls;

@@ -3,6 +3,7 @@
 //! Counters live in a per-CPU array, not in an event stream: a syscall can never be lost to a
 //! full buffer, and the set of syscalls is exact by construction. Userspace sums the CPUs.
 
+use aya_ebpf::helpers::bpf_get_current_pid_tgid;
 use aya_ebpf::{
     helpers::{bpf_get_current_task, bpf_probe_read_kernel},
     macros::{map, raw_tracepoint},
@@ -10,8 +11,8 @@ use aya_ebpf::{
     programs::RawTracePointContext,
 };
 use recorder_common::{
-    abi, lost, ExeSyscalls, OddSyscallKey, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR, TS_COMPAT,
-    X32_SYSCALL_BIT,
+    abi, lost, CurrentSyscall, ExeSyscalls, OddSyscallKey, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR,
+    NO_SYSCALL, TS_COMPAT, X32_SYSCALL_BIT,
 };
 
 use crate::{
@@ -35,6 +36,11 @@ static SYSCALL_COUNTS: PerCpuArray<u64> =
 #[map]
 static ODD_SYSCALLS: HashMap<OddSyscallKey, u64> = HashMap::with_max_entries(1024, 0);
 
+/// The syscall each CPU's target task is in (see `CurrentSyscall`).
+#[map]
+pub(crate) static CURRENT_SYSCALL: PerCpuArray<CurrentSyscall> =
+    PerCpuArray::with_max_entries(1, 0);
+
 /// Which executable made which syscalls (provenance for review), keyed by the executable's
 /// inode address; exec events map that address to a path.
 #[map]
@@ -54,10 +60,25 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let id: i64 = ctx.arg(1);
     let (abi, nr) = classify(id);
     count(abi, nr);
-    if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
-        attribute(abi * MAX_SYSCALL_NR + nr as u32);
-    }
+    let index = if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
+        let index = abi * MAX_SYSCALL_NR + nr as u32;
+        attribute(index);
+        index
+    } else {
+        NO_SYSCALL
+    };
+    note_current(index);
     0
+}
+
+/// Notes the syscall this CPU's task is entering, for the capability checks it may make.
+#[inline(always)]
+fn note_current(index: u32) {
+    if let Some(current) = CURRENT_SYSCALL.get_ptr_mut(0) {
+        let tid = bpf_get_current_pid_tgid() as u32;
+        // SAFETY: this CPU's slot of a successful lookup.
+        unsafe { *current = CurrentSyscall { tid, index } };
+    }
 }
 
 /// Sets the syscall's bit in the current executable's bitmap.

@@ -50,6 +50,32 @@ pub enum GenerateCommand {
     /// A seccomp profile: OCI runtime-spec JSON (runc, crun, containerd, Docker, Podman,
     /// Kubernetes Localhost profiles) or a Security Profiles Operator SeccompProfile.
     Seccomp(GenerateSeccompArgs),
+    /// The minimal capability add-list for `drop: [ALL]`.
+    Capabilities(GenerateCapabilitiesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateCapabilitiesArgs {
+    /// The recording to read.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// Where to write it (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = CapabilityFormat::List)]
+    pub format: CapabilityFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CapabilityFormat {
+    /// One name per line (NET_BIND_SERVICE).
+    List,
+    /// A Kubernetes securityContext capabilities block with drop ALL.
+    K8s,
+    /// docker run --cap-drop/--cap-add flags.
+    Docker,
+    /// A systemd drop-in with CapabilityBoundingSet= and AmbientCapabilities=.
+    Systemd,
 }
 
 #[derive(Debug, Args)]
@@ -86,11 +112,16 @@ pub enum SeccompFormat {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The seccomp profile to apply (OCI JSON or SeccompProfile YAML).
-    #[arg(long, value_name = "PROFILE")]
-    pub seccomp: PathBuf,
-    /// Only log what the profile would deny; record the run and list every syscall (with ABI
-    /// and executable) the profile lacks. Exits 1 when it lacks any. Needs root.
-    #[arg(long)]
+    #[arg(long, value_name = "PROFILE", required_unless_present = "capabilities")]
+    pub seccomp: Option<PathBuf>,
+    /// Run with exactly these capabilities (bounding, permitted, effective, inheritable and
+    /// ambient): a comma-separated list (NET_BIND_SERVICE,CHOWN; empty for none) or a file
+    /// from `generate capabilities --format list`.
+    #[arg(long, value_name = "LIST|FILE")]
+    pub capabilities: Option<String>,
+    /// Only log what the seccomp profile would deny; record the run and list every syscall
+    /// (with ABI and executable) the profile lacks. Exits 1 when it lacks any. Needs root.
+    #[arg(long, requires = "seccomp")]
     pub complain: bool,
     /// With --complain: also write the recording here.
     #[arg(short, long, value_name = "FILE", requires = "complain")]

@@ -19,7 +19,7 @@ use std::{
 
 use crate::{
     cgroup::{Cgroup, CgroupError},
-    enforce::seccomp::SeccompProgram,
+    enforce::{capabilities::ExactCapabilities, seccomp::SeccompProgram},
 };
 
 /// Who the command runs as.
@@ -113,6 +113,7 @@ pub fn spawn_in_cgroup(
         }),
         run_as: run_as.cloned(),
         seccomp: seccomp.cloned(),
+        capabilities: None,
     };
     // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
     unsafe { command.pre_exec(move || child_side.run()) };
@@ -150,14 +151,15 @@ pub fn spawn_in_cgroup(
 pub fn spawn_confined(
     argv: &[OsString],
     run_as: Option<&RunAs>,
-    seccomp: &SeccompProgram,
+    confinement: &Confinement,
 ) -> Result<Child, LaunchError> {
     let program = argv[0].to_string_lossy().into_owned();
     let mut command = command(argv, run_as);
     let child_side = ChildSide {
         handshake: None,
         run_as: run_as.cloned(),
-        seccomp: Some(seccomp.clone()),
+        seccomp: confinement.seccomp.clone(),
+        capabilities: confinement.capabilities,
     };
     // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
     unsafe { command.pre_exec(move || child_side.run()) };
@@ -187,11 +189,19 @@ fn spawn_error(program: String, source: io::Error) -> LaunchError {
     }
 }
 
+/// What `leastpriv run` applies to a command, in the child right before exec.
+#[derive(Debug, Clone, Default)]
+pub struct Confinement {
+    pub seccomp: Option<SeccompProgram>,
+    pub capabilities: Option<ExactCapabilities>,
+}
+
 /// What the child does between fork and exec. Plain data prepared before fork.
 struct ChildSide {
     handshake: Option<Handshake>,
     run_as: Option<RunAs>,
     seccomp: Option<SeccompProgram>,
+    capabilities: Option<ExactCapabilities>,
 }
 
 /// The child's ends of the pipes to the parent (and the parent's ends, to close).
@@ -210,10 +220,21 @@ impl ChildSide {
                     libc::close(fd);
                 }
             }
+            if let Some(caps) = &self.capabilities {
+                // Needs CAP_SETPCAP: before any change of user.
+                caps.limit_bounding_set()?;
+            }
             if let Some(user) = &self.run_as {
+                if self.capabilities.is_some() {
+                    // Keep the permitted set through the change of user.
+                    check(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0))?;
+                }
                 check(libc::setgroups(user.groups.len(), user.groups.as_ptr()))?;
                 check(libc::setresgid(user.gid, user.gid, user.gid))?;
                 check(libc::setresuid(user.uid, user.uid, user.uid))?;
+            }
+            if let Some(caps) = &self.capabilities {
+                caps.set_process_sets()?;
             }
             if let Some(seccomp) = &self.seccomp {
                 seccomp.install()?;

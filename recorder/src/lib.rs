@@ -5,6 +5,7 @@
 //! [`observation`] → [`recording`] (the versioned file every later step reads). Starting the
 //! command is [`launch`]; the cgroup it runs in is [`cgroup`].
 
+pub mod capability_checks;
 pub mod cgroup;
 pub mod decode;
 pub mod enforce;

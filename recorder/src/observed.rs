@@ -2,7 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{observation::Observation, recording::Executable, syscalls::Abi};
+use crate::{
+    capability_checks::{capability_name, classify, Audit, KernelSymbols},
+    observation::{CapCheck, Observation},
+    recording::{CapabilityCheck, Executable},
+    syscalls::Abi,
+};
 
 /// Shown as the maker of syscalls whose program was never seen executing: it was already
 /// running when the recording started (for `record -- CMD`, that is only the `execve` of CMD,
@@ -51,10 +56,7 @@ impl Observed {
     ) -> BTreeMap<(Abi, i64), BTreeSet<String>> {
         let mut makers: BTreeMap<(Abi, i64), BTreeSet<String>> = BTreeMap::new();
         for (exe, syscalls) in syscalls_by_exe {
-            let names: Vec<String> = match self.paths_of_exe.get(exe) {
-                Some(paths) => paths.iter().map(|p| display_path(p)).collect(),
-                None => vec![UNKNOWN_EXECUTABLE.to_owned()],
-            };
+            let names = self.exe_names(*exe);
             for key in syscalls {
                 makers
                     .entry(*key)
@@ -63,6 +65,62 @@ impl Observed {
             }
         }
         makers
+    }
+}
+
+impl Observed {
+    /// The executables an inode address was run as (or the "started before" marker).
+    fn exe_names(&self, exe: u64) -> Vec<String> {
+        match self.paths_of_exe.get(&exe) {
+            Some(paths) => paths.iter().map(|p| display_path(p)).collect(),
+            None => vec![UNKNOWN_EXECUTABLE.to_owned()],
+        }
+    }
+
+    /// Capability checks grouped by capability, audit and verdict, each classified from its
+    /// kernel stack, with the syscalls and executables that made them.
+    pub fn capability_checks(
+        &self,
+        checks: &[CapCheck],
+        symbols: &KernelSymbols,
+    ) -> Vec<CapabilityCheck> {
+        let mut groups: BTreeMap<(u32, Audit, bool), CapabilityCheck> = BTreeMap::new();
+        for check in checks {
+            let stack = check.stack.as_ref().map(|ips| symbols.names(ips));
+            let classified = classify(stack.as_deref());
+            let granted = check.ret == 0;
+            let group = groups
+                .entry((check.cap, classified.audit, granted))
+                .or_insert_with(|| CapabilityCheck {
+                    capability: capability_name(check.cap),
+                    number: check.cap,
+                    audit: classified.audit,
+                    granted,
+                    count: 0,
+                    via: vec![],
+                    syscalls: vec![],
+                    by: vec![],
+                });
+            group.count += check.count;
+            group.via.extend(classified.via);
+            if let Some((abi, nr)) = check.syscall {
+                let name = abi
+                    .syscall_name(nr)
+                    .map_or_else(|| format!("#{nr}"), str::to_owned);
+                group.syscalls.push(format!("{abi}:{name}"));
+            }
+            group.by.extend(self.exe_names(check.exe_inode));
+        }
+        groups
+            .into_values()
+            .map(|mut g| {
+                for list in [&mut g.via, &mut g.syscalls, &mut g.by] {
+                    list.sort();
+                    list.dedup();
+                }
+                g
+            })
+            .collect()
     }
 }
 

@@ -43,6 +43,10 @@ pub struct Recording {
     pub syscalls: BTreeMap<Abi, Vec<SyscallEntry>>,
     /// Programs executed inside the target, sorted by path.
     pub executables: Vec<Executable>,
+    /// Capability checks, grouped by capability, audit and verdict; absent when the kernel
+    /// could not report them (no `capability:cap_capable` tracepoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<CapabilityCheck>>,
     /// Processes still in the cgroup when the grace period ended (they were then killed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_running: Vec<LeftRunning>,
@@ -95,6 +99,25 @@ pub struct SyscallEntry {
     pub by: Vec<String>,
 }
 
+/// Capability checks of one kind: one capability, audited or not, granted or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapabilityCheck {
+    /// `CAP_NET_BIND_SERVICE`.
+    pub capability: String,
+    /// Its number (10).
+    pub number: u32,
+    /// Audited (a need), probe (CAP_OPT_NOAUDIT) or unknown.
+    pub audit: crate::capability_checks::Audit,
+    pub granted: bool,
+    pub count: u64,
+    /// The kernel functions that asked (sorted).
+    pub via: Vec<String>,
+    /// The syscalls in progress, as `abi:name` (sorted).
+    pub syscalls: Vec<String>,
+    /// The executables that made them (sorted).
+    pub by: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Executable {
     /// The file name the kernel executed. Data from the workload: never trusted.
@@ -120,11 +143,38 @@ pub struct Lost {
     /// syscall itself is still counted.
     #[serde(default)]
     pub provenance: u64,
+    /// Capability checks dropped because their map was full.
+    #[serde(default)]
+    pub capability_checks: u64,
+    /// Capability checks whose kernel stack could not be kept (audit unknown).
+    #[serde(default)]
+    pub capability_stacks: u64,
 }
 
 impl Lost {
+    /// The non-zero counters in words, e.g. `3 exec events, 1 capability stack`.
+    pub fn describe(&self) -> String {
+        let counters = [
+            (self.exec_events, "exec events"),
+            (self.syscall_numbers, "odd syscall numbers"),
+            (self.provenance, "syscalls without their executable"),
+            (self.capability_checks, "capability checks"),
+            (self.capability_stacks, "capability check stacks"),
+        ];
+        let parts: Vec<String> = counters
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+        if parts.is_empty() {
+            "nothing".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     pub fn is_nothing(&self) -> bool {
-        self.exec_events == 0 && self.syscall_numbers == 0 && self.provenance == 0
+        *self == Lost::default()
     }
 }
 
@@ -283,6 +333,7 @@ mod tests {
                 path: "/usr/bin/ls".into(),
                 execs: 1,
             }],
+            capabilities: None,
             left_running: vec![],
             lost: Lost::default(),
         }

@@ -3,13 +3,84 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
+use std::path::Path;
+
 use leastpriv::{
-    policy::seccomp::{self, SeccompOptions},
-    profile::seccomp as profile,
+    policy::{
+        capabilities as capability_policy,
+        seccomp::{self, SeccompOptions},
+    },
+    profile::{capabilities as capability_profile, seccomp as profile},
     recording::{self, Recording, Target},
 };
 
-use crate::cli::{GenerateSeccompArgs, SeccompFormat};
+use crate::cli::{CapabilityFormat, GenerateCapabilitiesArgs, GenerateSeccompArgs, SeccompFormat};
+
+pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<u8> {
+    let recording = Recording::read(&args.recording)?;
+    let policy = capability_policy::decide(&recording).with_context(|| {
+        format!(
+            "cannot derive capabilities from {}",
+            args.recording.display()
+        )
+    })?;
+    let text = match args.format {
+        CapabilityFormat::List => capability_profile::render_list(&policy),
+        CapabilityFormat::K8s => capability_profile::render_k8s(&policy),
+        CapabilityFormat::Docker => capability_profile::render_docker(&policy),
+        CapabilityFormat::Systemd => capability_profile::render_systemd(&policy),
+    };
+    warn_if_incomplete(&recording, &args.recording);
+    let added: Vec<&str> = policy.short_names();
+    eprintln!(
+        "leastpriv: capabilities for {}: {}{}",
+        args.recording.display(),
+        if added.is_empty() {
+            "none needed".to_owned()
+        } else {
+            format!("add {}", added.join(", "))
+        },
+        if policy.not_needed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (checked but not needed: {})",
+                policy
+                    .not_needed
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    );
+    emit(&text, args.output.as_deref())
+}
+
+/// Writes to the file atomically, or to standard output.
+fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<u8> {
+    match output {
+        Some(path) => recording::write_atomically(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .context("writing the output")?,
+    }
+    Ok(0)
+}
+
+fn warn_if_incomplete(recording: &Recording, path: &Path) {
+    if !recording.complete {
+        eprintln!(
+            "leastpriv: warning: {} is incomplete ({}); the profile may lack permissions",
+            path.display(),
+            recording
+                .incomplete_reason
+                .as_deref()
+                .unwrap_or("no reason given")
+        );
+    }
+}
 
 pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<u8> {
     let recording = Recording::read(&args.recording)?;

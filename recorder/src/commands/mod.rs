@@ -12,6 +12,7 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
         Command::Record(args) => record::run(&args),
         Command::Show(args) => show::run(&args),
         Command::Generate(GenerateCommand::Seccomp(args)) => generate::seccomp(&args),
+        Command::Generate(GenerateCommand::Capabilities(args)) => generate::capabilities(&args),
         Command::Run(args) => run::run(&args),
         Command::BenchFloor(args) => bench_floor(&args),
     }

@@ -10,6 +10,7 @@ use std::{
 
 use anyhow::Context as _;
 use leastpriv::{
+    capability_checks::KernelSymbols,
     cgroup::{self, Cgroup},
     enforce::seccomp::SeccompProgram,
     kernel::KernelRecorder,
@@ -316,6 +317,20 @@ impl Session {
         let kernel = self.kernel.get_ref();
         let counts = kernel.syscall_counts()?;
         let makers = self.observed.makers(&kernel.syscalls_by_exe()?);
+        let capabilities = match kernel.capability_checks()? {
+            Some(checks) => {
+                // Symbols only when there is a stack to name (reading kallsyms takes a moment).
+                let symbols = if checks.iter().any(|c| c.stack.is_some()) {
+                    KernelSymbols::new(
+                        aya::util::kernel_symbols().context("reading /proc/kallsyms")?,
+                    )
+                } else {
+                    KernelSymbols::default()
+                };
+                Some(self.observed.capability_checks(&checks, &symbols))
+            }
+            None => None,
+        };
         let lost = kernel.lost()?;
         let uname = nix::sys::utsname::uname().context("uname")?;
         Ok(Recording {
@@ -336,6 +351,7 @@ impl Session {
             exit_status: outcome.exit_status,
             syscalls: recording::syscall_entries(&counts, &makers),
             executables: self.observed.executables(),
+            capabilities,
             left_running: outcome.left_running.clone(),
             lost,
         })
@@ -389,8 +405,8 @@ fn print_summary(recording: &Recording, output: &Path) {
     let lost = &recording.lost;
     if !lost.is_nothing() {
         eprintln!(
-            "leastpriv: WARNING: lost {} exec events and {} odd syscall numbers; the recording is not exact",
-            lost.exec_events, lost.syscall_numbers
+            "leastpriv: WARNING: lost {}; the recording is not exact",
+            lost.describe()
         );
     }
     if let Some(reason) = &recording.incomplete_reason {

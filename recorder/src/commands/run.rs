@@ -1,49 +1,89 @@
-//! `leastpriv run --seccomp PROFILE -- CMD`: enforce a profile on a command, or with
-//! `--complain`, find out exactly what it lacks.
+//! `leastpriv run`: enforce a seccomp profile and/or an exact capability set on a command, or
+//! with `--complain`, find out exactly what a seccomp profile lacks.
+
+use std::path::Path;
 
 use leastpriv::{
-    enforce::seccomp::{would_deny, Mode, SeccompProgram},
-    launch::{self, RunAs},
+    enforce::{
+        capabilities::ExactCapabilities,
+        seccomp::{would_deny, Mode, SeccompProgram},
+    },
+    launch::{self, Confinement, RunAs},
     profile::seccomp as profile,
 };
+use oci_spec::runtime::LinuxSeccomp;
 
 use super::record::{self, Recorded, What};
 use crate::cli::RunArgs;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
-    let profile = profile::read(&args.seccomp)?;
+    let capabilities = args
+        .capabilities
+        .as_deref()
+        .map(ExactCapabilities::parse)
+        .transpose()?;
     let mode = if args.complain {
         Mode::Complain
     } else {
         Mode::Enforce
     };
-    let program = SeccompProgram::compile(&profile, mode)?;
-    for name in &program.unknown_names {
-        eprintln!(
-            "leastpriv: warning: {} names {name}, which this libseccomp does not know; it is skipped (runc and crun do the same)",
-            args.seccomp.display()
-        );
-    }
+    let seccomp = args
+        .seccomp
+        .as_deref()
+        .map(|path| compile(path, mode))
+        .transpose()?;
     if !args.complain {
         let run_as = if args.as_root {
             None
         } else {
             RunAs::from_sudo_env()?
         };
-        let mut child = match launch::spawn_confined(&args.command, run_as.as_ref(), &program) {
+        let confinement = Confinement {
+            seccomp: seccomp.map(|(_, program)| program),
+            capabilities,
+        };
+        let mut child = match launch::spawn_confined(&args.command, run_as.as_ref(), &confinement) {
             Ok(child) => child,
             Err(err) => return Ok(record::launch_failure(&err)),
         };
         let status = child.wait()?;
         return Ok(record::exit_code(status).clamp(0, 255) as u8);
     }
+    if capabilities.is_some() {
+        anyhow::bail!("--complain checks a seccomp profile; use --capabilities without it");
+    }
+    let (Some(path), Some((profile, program))) = (&args.seccomp, seccomp) else {
+        anyhow::bail!("--complain needs --seccomp PROFILE");
+    };
+    complain(args, path, &profile, &program)
+}
 
+/// Reads and compiles a profile, warning about names this libseccomp does not know.
+fn compile(path: &Path, mode: Mode) -> anyhow::Result<(LinuxSeccomp, SeccompProgram)> {
+    let profile = profile::read(path)?;
+    let program = SeccompProgram::compile(&profile, mode)?;
+    for name in &program.unknown_names {
+        eprintln!(
+            "leastpriv: warning: {} names {name}, which this libseccomp does not know; it is skipped (runc and crun do the same)",
+            path.display()
+        );
+    }
+    Ok((profile, program))
+}
+
+/// Runs the command with denials only logged, recorded, and lists what the profile lacks.
+fn complain(
+    args: &RunArgs,
+    path: &Path,
+    profile: &LinuxSeccomp,
+    program: &SeccompProgram,
+) -> anyhow::Result<u8> {
     let what = What::Command {
         argv: &args.command,
         as_root: args.as_root,
         grace: args.grace,
     };
-    let (recording, exit_status) = match record::record(&what, Some(&program))? {
+    let (recording, exit_status) = match record::record(&what, Some(program))? {
         Recorded::Run {
             recording,
             exit_status,
@@ -53,17 +93,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     if let Some(output) = &args.output {
         record::write_recording(&recording, output, args.as_root)?;
     }
-    let denials = would_deny(&profile, &recording);
+    let denials = would_deny(profile, &recording);
     if denials.is_empty() {
         eprintln!(
             "leastpriv: {} allowed everything the command did",
-            args.seccomp.display()
+            path.display()
         );
         return Ok(exit_status);
     }
     eprintln!(
         "leastpriv: {} would have denied {} syscalls:",
-        args.seccomp.display(),
+        path.display(),
         denials.len()
     );
     for denial in &denials {

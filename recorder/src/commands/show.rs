@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use leastpriv::recording::{Recording, Target};
+use leastpriv::{
+    capability_checks::Audit,
+    recording::{Recording, Target},
+};
 
 use crate::cli::ShowArgs;
 
@@ -67,6 +70,31 @@ pub fn summary(recording: &Recording) -> String {
         };
         let _ = writeln!(out, "  {} ({times})", escape(&exe.path));
     }
+    match &recording.capabilities {
+        None => {
+            let _ = writeln!(out, "capability checks: not recorded");
+        }
+        Some(checks) => {
+            let _ = writeln!(out, "capability checks: {}", checks.len());
+            for check in checks {
+                let kind = match (check.audit, check.granted) {
+                    (Audit::Probe, _) => "probe (noaudit), not a need",
+                    (_, false) => "denied, not a need",
+                    (Audit::Unknown, true) => "granted, audit unknown (counted as a need)",
+                    (Audit::Audited, true) => "granted: NEEDED",
+                };
+                let _ = writeln!(
+                    out,
+                    "  {} {kind}: {} times, via {} in {} by {}",
+                    check.capability,
+                    check.count,
+                    check.via.join(", "),
+                    check.syscalls.join(", "),
+                    escape(&check.by.join(", ")),
+                );
+            }
+        }
+    }
     if !recording.left_running.is_empty() {
         let _ = writeln!(out, "left running after the grace period (killed):");
         for p in &recording.left_running {
@@ -74,15 +102,12 @@ pub fn summary(recording: &Recording) -> String {
         }
     }
     let lost = &recording.lost;
-    if lost.is_nothing() {
-        let _ = writeln!(out, "lost: nothing");
-    } else {
-        let _ = writeln!(
-            out,
-            "LOST: {} exec events, {} odd syscall numbers",
-            lost.exec_events, lost.syscall_numbers
-        );
-    }
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        if lost.is_nothing() { "lost" } else { "LOST" },
+        lost.describe()
+    );
     out
 }
 

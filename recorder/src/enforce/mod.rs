@@ -2,4 +2,5 @@
 //! the reference implementation behind runc and crun) and install it in the child right
 //! before exec.
 
+pub mod capabilities;
 pub mod seccomp;

@@ -309,6 +309,7 @@ mod tests {
             exit_status: Some(0),
             syscalls: recording::syscall_entries(&counts, &makers),
             executables: vec![],
+            capabilities: None,
             left_running: vec![],
             lost: Lost::default(),
         }

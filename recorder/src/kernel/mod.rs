@@ -7,14 +7,25 @@ mod tracefs;
 use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
 
 use aya::{
-    maps::{CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{
+        stack_trace::StackTraceMap, CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap,
+        RingBuf,
+    },
     programs::{RawTracePoint, TracePoint},
     Ebpf, EbpfLoader,
 };
-use recorder_common::{abi, lost, ExeSyscalls, OddSyscallKey, MAX_SYSCALL_NR};
+use recorder_common::{
+    abi, lost, CapCheckKey, ExeSyscalls, OddSyscallKey, MAX_SYSCALL_NR, NO_SYSCALL,
+};
 
 pub use self::btf::Offsets;
-use crate::{cgroup::Cgroup, decode, observation::Observation, recording::Lost, syscalls::Abi};
+use crate::{
+    cgroup::Cgroup,
+    decode,
+    observation::{CapCheck, Observation},
+    recording::Lost,
+    syscalls::Abi,
+};
 
 /// The compiled kernel programs, built by build.rs from `recorder-ebpf`.
 static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/leastpriv-ebpf"));
@@ -46,6 +57,8 @@ pub enum KernelError {
 /// everything (the links are owned by `Ebpf`, nothing is pinned), so no program outlives a run.
 pub struct KernelRecorder {
     ebpf: Ebpf,
+    /// False when the kernel has no `capability:cap_capable` tracepoint.
+    capability_checks: bool,
     events: RingBuf<MapData>,
     /// Held so its fd stays open while the programs that use it are loaded.
     _target: CgroupArray<MapData>,
@@ -60,6 +73,18 @@ impl KernelRecorder {
         let tracefs = tracefs::ensure_mounted()?;
         let exec_filename =
             tracefs::field_offset(&tracefs, "sched", "sched_process_exec", "filename")?;
+        // The capability tracepoint is optional: without it, say so and record the rest.
+        let cap_fields = tracefs::field_offset(&tracefs, "capability", "cap_capable", "cap")
+            .and_then(|cap| {
+                Ok((
+                    cap,
+                    tracefs::field_offset(&tracefs, "capability", "cap_capable", "ret")?,
+                ))
+            });
+        if let Err(err) = &cap_fields {
+            eprintln!("leastpriv: capability checks will not be recorded: this kernel has no usable capability:cap_capable tracepoint ({err})");
+        }
+        let (cap_offset, ret_offset) = *cap_fields.as_ref().unwrap_or(&(32, 36));
 
         let mut ebpf = EbpfLoader::new()
             .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
@@ -67,6 +92,8 @@ impl KernelRecorder {
             .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
             .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
             .override_global("EXEC_FILENAME_LOC_OFFSET", &exec_filename, true)
+            .override_global("CAP_FIELD_OFFSET", &cap_offset, true)
+            .override_global("RET_FIELD_OFFSET", &ret_offset, true)
             .load(PROGRAMS)
             .map_err(KernelError::Load)?;
 
@@ -92,6 +119,21 @@ impl KernelRecorder {
                 program: "sched_process_exec",
                 source,
             })?;
+        if cap_fields.is_ok() {
+            let checks: &mut TracePoint = program(&mut ebpf, "cap_capable")?;
+            checks.load().map_err(|source| KernelError::Program {
+                action: "load",
+                program: "cap_capable",
+                source,
+            })?;
+            checks
+                .attach("capability", "cap_capable")
+                .map_err(|source| KernelError::Program {
+                    action: "attach",
+                    program: "cap_capable",
+                    source,
+                })?;
+        }
         let sys_enter: &mut RawTracePoint = program(&mut ebpf, "sys_enter")?;
         sys_enter.load().map_err(|source| KernelError::Program {
             action: "load",
@@ -108,6 +150,7 @@ impl KernelRecorder {
 
         Ok(KernelRecorder {
             ebpf,
+            capability_checks: cap_fields.is_ok(),
             events,
             _target: target,
         })
@@ -179,6 +222,41 @@ impl KernelRecorder {
         Ok(by_exe)
     }
 
+    /// Every distinct capability check, with its kernel stack as instruction pointers;
+    /// `None` when the kernel cannot report them.
+    pub fn capability_checks(&self) -> Result<Option<Vec<CapCheck>>, KernelError> {
+        if !self.capability_checks {
+            return Ok(None);
+        }
+        let checks: HashMap<_, CapCheckKey, u64> = borrow_map(&self.ebpf, "CAP_CHECKS")?;
+        let stacks: StackTraceMap<_> = borrow_map(&self.ebpf, "CAP_STACKS")?;
+        let mut out = Vec::new();
+        for entry in checks.iter() {
+            let (key, count) = entry.map_err(|e| KernelError::Map {
+                map: "CAP_CHECKS",
+                what: e.to_string(),
+            })?;
+            let stack = u32::try_from(key.stack_id)
+                .ok()
+                .and_then(|id| stacks.get(&id, 0).ok())
+                .map(|trace| trace.frames().iter().map(|f| f.ip).collect());
+            let syscall = (key.syscall != NO_SYSCALL).then(|| {
+                let abi =
+                    Abi::from_wire(key.syscall / MAX_SYSCALL_NR).expect("index within the ABIs");
+                (abi, i64::from(key.syscall % MAX_SYSCALL_NR))
+            });
+            out.push(CapCheck {
+                exe_inode: key.exe_inode,
+                cap: key.cap,
+                ret: key.ret,
+                stack,
+                syscall,
+                count,
+            });
+        }
+        Ok(Some(out))
+    }
+
     /// What the kernel programs could not record.
     pub fn lost(&self) -> Result<Lost, KernelError> {
         let counters: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "LOST")?;
@@ -193,6 +271,8 @@ impl KernelRecorder {
             exec_events: read(lost::EXEC_EVENTS)?,
             syscall_numbers: read(lost::SYSCALL_NUMBERS)?,
             provenance: read(lost::PROVENANCE)?,
+            capability_checks: read(lost::CAP_CHECKS)?,
+            capability_stacks: read(lost::CAP_STACKS)?,
         })
     }
 }

@@ -216,6 +216,7 @@ mod tests {
             exit_status: Some(0),
             syscalls: recording::syscall_entries(&counts, &BTreeMap::new()),
             executables: vec![],
+            capabilities: None,
             left_running: vec![],
             lost: Lost::default(),
         }

@@ -1,4 +1,5 @@
 //! Policy → text, one sibling module per output format, and text → profile for the review
 //! commands. Renderers decide nothing: every choice was made in `policy`.
 
+pub mod capabilities;
 pub mod seccomp;

@@ -1,0 +1,175 @@
+//! Capability checks: from kernel stacks to "audited need" or "probe".
+//!
+//! The `capability:cap_capable` tracepoint does not say whether the check was made with
+//! CAP_OPT_NOAUDIT, i.e. whether the kernel was asking "would this be allowed?" (a probe:
+//! the caller copes with either answer) rather than "may this happen?" (a need). The kernel
+//! stack at the tracepoint does tell, through the function that asked. The method and its
+//! limits are in docs/capabilities.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// Functions between the check and the code that asked for it: the capability layer.
+const CHECK_LAYER: &[&str] = &[
+    "cap_capable",
+    "security_capable",
+    "ns_capable_common",
+    "ns_capable",
+    "ns_capable_noaudit",
+    "ns_capable_setid",
+    "capable",
+    "has_ns_capability",
+    "has_ns_capability_noaudit",
+    "has_capability",
+    "has_capability_noaudit",
+    "file_ns_capable",
+    "capable_wrt_inode_uidgid",
+    "privileged_wrt_inode_uidgid",
+    "sk_ns_capable",
+    "sk_capable",
+    "sk_net_capable",
+    "netlink_ns_capable",
+    "netlink_capable",
+    "netlink_net_capable",
+];
+
+/// Functions that check with CAP_OPT_NOAUDIT: their callers only probe. The memory
+/// accounting check (`cap_vm_enough_memory`, inlined into `security_vm_enough_memory_mm`)
+/// asks for CAP_SYS_ADMIN on every mmap and brk of a process, to grant root a reserve.
+const NOAUDIT: &[&str] = &[
+    "ns_capable_noaudit",
+    "has_ns_capability_noaudit",
+    "has_capability_noaudit",
+    "cap_vm_enough_memory",
+    "security_vm_enough_memory_mm",
+    "__vm_enough_memory",
+];
+
+/// Whether a check was audited (a need) or not (a probe), as far as its stack tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audit {
+    /// An audited check: the operation depends on the capability.
+    Audited,
+    /// A CAP_OPT_NOAUDIT probe: the caller copes with either answer.
+    Probe,
+    /// The stack was not kept; counted as audited when deciding, to stay on the safe side.
+    Unknown,
+}
+
+/// How a check is classified from its symbolised stack (innermost first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    pub audit: Audit,
+    /// The first function outside the capability layer: the code that asked.
+    pub via: Option<String>,
+}
+
+pub fn classify(stack: Option<&[String]>) -> Classified {
+    let Some(stack) = stack else {
+        return Classified {
+            audit: Audit::Unknown,
+            via: None,
+        };
+    };
+    let probe = stack.iter().any(|f| NOAUDIT.contains(&f.as_str()));
+    let via = stack
+        .iter()
+        .find(|f| !CHECK_LAYER.contains(&f.as_str()))
+        .cloned();
+    Classified {
+        audit: if probe { Audit::Probe } else { Audit::Audited },
+        via,
+    }
+}
+
+/// Kernel symbols (from /proc/kallsyms) for naming stack frames.
+#[derive(Debug, Default)]
+pub struct KernelSymbols {
+    by_address: BTreeMap<u64, String>,
+}
+
+impl KernelSymbols {
+    pub fn new(by_address: BTreeMap<u64, String>) -> KernelSymbols {
+        KernelSymbols { by_address }
+    }
+
+    /// The function containing `ip`: the nearest symbol at or below it.
+    pub fn name(&self, ip: u64) -> Option<&str> {
+        self.by_address
+            .range(..=ip)
+            .next_back()
+            .map(|(_, name)| name.as_str())
+    }
+
+    pub fn names(&self, stack: &[u64]) -> Vec<String> {
+        stack
+            .iter()
+            .map(|&ip| self.name(ip).unwrap_or("?").to_owned())
+            .collect()
+    }
+}
+
+/// The capability's name, `CAP_CHOWN` for 0; unknown numbers as `CAP_<n>`.
+pub fn capability_name(number: u32) -> String {
+    caps::all()
+        .into_iter()
+        .find(|c| u32::from(c.index()) == number)
+        .map_or_else(|| format!("CAP_{number}"), |c| c.to_string())
+}
+
+/// A set of names, for the sorted lists the Recording keeps.
+pub type Names = BTreeSet<String>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(frames: &[&str]) -> Vec<String> {
+        frames.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn memory_accounting_checks_are_probes() {
+        let s = stack(&[
+            "cap_capable",
+            "security_vm_enough_memory_mm",
+            "do_brk_flags",
+            "__do_sys_brk",
+        ]);
+        assert_eq!(classify(Some(&s)).audit, Audit::Probe);
+    }
+
+    #[test]
+    fn ordinary_checks_are_audited_and_name_their_caller() {
+        let s = stack(&[
+            "cap_capable",
+            "security_capable",
+            "ns_capable",
+            "capable",
+            "kill_ok_by_cred",
+            "kill_pid_info",
+        ]);
+        let c = classify(Some(&s));
+        assert_eq!(c.audit, Audit::Audited);
+        assert_eq!(c.via.as_deref(), Some("kill_ok_by_cred"));
+        assert_eq!(classify(None).audit, Audit::Unknown);
+    }
+
+    #[test]
+    fn symbols_resolve_to_the_enclosing_function() {
+        let symbols =
+            KernelSymbols::new(BTreeMap::from([(0x1000, "a".into()), (0x2000, "b".into())]));
+        assert_eq!(symbols.name(0x1fff), Some("a"));
+        assert_eq!(symbols.name(0x2000), Some("b"));
+        assert_eq!(symbols.name(0x10), None);
+    }
+
+    #[test]
+    fn capability_names() {
+        assert_eq!(capability_name(0), "CAP_CHOWN");
+        assert_eq!(capability_name(10), "CAP_NET_BIND_SERVICE");
+        assert_eq!(capability_name(99), "CAP_99");
+    }
+}
