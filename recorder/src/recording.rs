@@ -183,7 +183,7 @@ impl Lost {
 pub enum RecordingError {
     #[error("cannot read recording {path}")]
     Read { path: PathBuf, source: io::Error },
-    #[error("{path} is not a valid recording: {source}")]
+    #[error("{path} is not a valid recording")]
     Parse {
         path: PathBuf,
         source: serde_json::Error,

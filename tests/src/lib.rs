@@ -9,8 +9,9 @@
 //! `target/release/leastpriv` (or `LEASTPRIV_BIN=/abs/path`). Tests that load BPF have `bpf`
 //! in their names and print `SKIP` and pass when not root or without BTF, unless
 //! `LEASTPRIV_REQUIRE_BPF=1` (CI), which makes that a failure. Workloads need gcc with
-//! multilib (`gcc -m32 -static`), strace, python3 and setpriv.
+//! multilib (`gcc -m32 -static`), strace, python3, setpriv and, for the seccomp tests, runc.
 
+pub mod runc;
 pub mod strace;
 pub mod workloads;
 

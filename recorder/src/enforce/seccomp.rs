@@ -62,6 +62,13 @@ impl SeccompProgram {
         .map_err(lib("default action"))?;
         // We set no_new_privs ourselves, in the child.
         filter.set_ctl_nnp(false).map_err(lib("no_new_privs"))?;
+        if mode == Mode::Complain {
+            // libseccomp kills a task whose architecture is not in the filter; in complain
+            // mode that too is only logged, so the run can show what it would have lacked.
+            filter
+                .set_act_badarch(ScmpAction::Log)
+                .map_err(lib("bad-architecture action"))?;
+        }
         for &arch in profile.architectures().as_deref().unwrap_or_default() {
             filter
                 .add_arch(scmp_arch(arch)?)

@@ -20,12 +20,12 @@ pub enum SeccompProfileError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not an OCI seccomp profile: {source}")]
+    #[error("{path} is not an OCI seccomp profile")]
     ParseJson {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("{path} is not a SeccompProfile resource: {source}")]
+    #[error("{path} is not a SeccompProfile resource")]
     ParseYaml {
         path: PathBuf,
         source: serde_yaml_ng::Error,
