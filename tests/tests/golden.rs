@@ -10,23 +10,28 @@ use std::{fs, path::Path};
 
 use leastpriv_tests::{describe, leastpriv, run, tempdir, workspace_dir};
 
-/// (fixture, extra `generate seccomp` arguments, golden file).
+/// (fixture, `generate` arguments, golden file).
 const CASES: &[(&str, &[&str], &str)] = &[
-    ("ls", &[], "ls.seccomp.json"),
-    ("ls", &["--runtime", "runc"], "ls.seccomp.runc.json"),
-    ("ls", &["--runtime", "crun", "--no-vdso"], "ls.seccomp.crun-novdso.json"),
-    ("ls", &["--format", "crd"], "ls.seccomp.crd.yaml"),
-    ("static32", &[], "static32.seccomp.json"),
-    ("python", &["--format", "crd", "--name", "Python Demo!"], "python.seccomp.crd.yaml"),
-    ("hostile", &[], "hostile.seccomp.json"),
-    ("hostile", &["--format", "crd"], "hostile.seccomp.crd.yaml"),
+    ("ls", &["seccomp"], "ls.seccomp.json"),
+    ("ls", &["seccomp", "--runtime", "runc"], "ls.seccomp.runc.json"),
+    ("ls", &["seccomp", "--runtime", "crun", "--no-vdso"], "ls.seccomp.crun-novdso.json"),
+    ("ls", &["seccomp", "--format", "crd"], "ls.seccomp.crd.yaml"),
+    ("static32", &["seccomp"], "static32.seccomp.json"),
+    ("python", &["seccomp", "--format", "crd", "--name", "Python Demo!"], "python.seccomp.crd.yaml"),
+    ("hostile", &["seccomp"], "hostile.seccomp.json"),
+    ("hostile", &["seccomp", "--format", "crd"], "hostile.seccomp.crd.yaml"),
+    ("bind_and_chown", &["capabilities"], "bind_and_chown.capabilities.txt"),
+    ("bind_and_chown", &["capabilities", "--format", "k8s"], "bind_and_chown.capabilities.k8s.yaml"),
+    ("bind_and_chown", &["capabilities", "--format", "docker"], "bind_and_chown.capabilities.docker.txt"),
+    ("bind_and_chown", &["capabilities", "--format", "systemd"], "bind_and_chown.capabilities.systemd.conf"),
 ];
 
-/// Runs `leastpriv generate seccomp` on a fixture, writing to `out`; returns the text.
+/// Runs `leastpriv generate KIND` on a fixture (`args` starts with the kind), writing to
+/// `out`; returns the text.
 fn generate(fixture: &str, args: &[&str], out: &Path) -> String {
     let recording = workspace_dir().join("tests/fixtures").join(format!("{fixture}.recording.json"));
     let mut cmd = leastpriv();
-    cmd.args(["generate", "seccomp"]).arg(&recording).arg("-o").arg(out).args(args);
+    cmd.arg("generate").arg(args[0]).arg(&recording).arg("-o").arg(out).args(&args[1..]);
     let output = run(cmd);
     assert!(output.status.success(), "generate {fixture} {args:?}: {}", describe(&output));
     fs::read_to_string(out).unwrap()
@@ -64,12 +69,12 @@ fn generated_profiles_match_the_golden_files() {
 #[test]
 fn hostile_recordings_render_as_data() {
     let dir = tempdir();
-    let crd = generate("hostile", &["--format", "crd"], &dir.path().join("p.yaml"));
+    let crd = generate("hostile", &["seccomp", "--format", "crd"], &dir.path().join("p.yaml"));
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&crd).unwrap();
     let name = doc["metadata"]["name"].as_str().unwrap();
     assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
     assert_eq!(crd.matches("action:").count(), 2, "only the generator's two rules:\n{crd}");
-    let json = generate("hostile", &[], &dir.path().join("p.json"));
+    let json = generate("hostile", &["seccomp"], &dir.path().join("p.json"));
     for text in [&crd, &json] {
         assert!(!text.contains("/tmp/a"), "an executable path leaked into a profile");
         assert!(!text.contains("1000"), "an unnamed number became a rule");
