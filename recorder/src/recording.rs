@@ -43,6 +43,12 @@ pub struct Recording {
     pub syscalls: BTreeMap<Abi, Vec<SyscallEntry>>,
     /// Programs executed inside the target, sorted by path.
     pub executables: Vec<Executable>,
+    /// Files accessed, sorted by path; absent when file access was not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileAccess>>,
+    /// Sockets created, sorted; absent when not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<Vec<SocketUse>>,
     /// Capability checks, grouped by capability, audit and verdict; absent when the kernel
     /// could not report them (no `capability:cap_capable` tracepoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +102,66 @@ pub struct SyscallEntry {
     pub count: u64,
     /// Executables that made it (paths, sorted), for review: "which binary needs this?".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<String>,
+}
+
+/// How a file was accessed. Serialised in snake_case (`mmap_exec`, `rename_from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Opened for reading.
+    Read,
+    /// Opened for writing (not appending).
+    Write,
+    /// Opened for writing with O_APPEND only.
+    Append,
+    /// Executed (the program file, or a script's interpreter).
+    Exec,
+    /// Memory-mapped executable (shared libraries).
+    MmapExec,
+    /// Created (O_CREAT that made it, mknod, or the new name of a link/rename target).
+    Create,
+    Unlink,
+    /// The old name of a rename.
+    RenameFrom,
+    /// The new name of a rename.
+    RenameTo,
+    Mkdir,
+    Rmdir,
+    /// The new name of a hard link.
+    Link,
+    /// The new name of a symbolic link.
+    Symlink,
+    Chmod,
+    Chown,
+    /// flock/fcntl locks.
+    Lock,
+}
+
+/// One file (or directory) and every way it was accessed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileAccess {
+    /// Absolute path as the kernel resolved it. Bytes that are not UTF-8 are shown as U+FFFD
+    /// here and given exactly in `path_hex`. Data from the workload: never trusted.
+    pub path: String,
+    /// The exact path bytes in hex, present only when `path` is not the exact text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    /// Access kinds, sorted.
+    pub access: Vec<Access>,
+    /// The executables that made the accesses (sorted).
+    pub by: Vec<String>,
+}
+
+/// Sockets of one kind that were created.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SocketUse {
+    /// `AF_INET`, `AF_UNIX`, ... (or the number for families without a name).
+    pub family: String,
+    /// `SOCK_STREAM`, `SOCK_DGRAM`, `SOCK_RAW`, ... (flags removed).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub protocol: u32,
     pub by: Vec<String>,
 }
 
@@ -333,6 +399,8 @@ mod tests {
                 path: "/usr/bin/ls".into(),
                 execs: 1,
             }],
+            files: None,
+            sockets: None,
             capabilities: None,
             left_running: vec![],
             lost: Lost::default(),

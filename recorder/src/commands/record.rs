@@ -351,6 +351,8 @@ impl Session {
             exit_status: outcome.exit_status,
             syscalls: recording::syscall_entries(&counts, &makers),
             executables: self.observed.executables(),
+            files: None,
+            sockets: None,
             capabilities,
             left_running: outcome.left_running.clone(),
             lost,

@@ -316,6 +316,8 @@ mod tests {
             exit_status: Some(0),
             syscalls: recording::syscall_entries(&counts, &makers),
             executables: vec![],
+            files: None,
+            sockets: None,
             capabilities: None,
             left_running: vec![],
             lost: Lost::default(),

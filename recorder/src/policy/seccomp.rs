@@ -219,6 +219,8 @@ mod tests {
             exit_status: Some(0),
             syscalls: recording::syscall_entries(&counts, &BTreeMap::new()),
             executables: vec![],
+            files: None,
+            sockets: None,
             capabilities: None,
             left_running: vec![],
             lost: Lost::default(),
