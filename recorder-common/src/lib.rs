@@ -66,8 +66,12 @@ pub mod lost {
     /// A capability check's kernel stack could not be kept (stack map full or unreadable):
     /// the check is recorded, but whether it was a probe cannot be told.
     pub const CAP_STACKS: u32 = 4;
+    /// A file or socket event did not fit in the ring buffer.
+    pub const FILE_EVENTS: u32 = 5;
+    /// A file syscall's entry could not be noted (pending map full): its access is unknown.
+    pub const PENDING: u32 = 6;
     /// How many counters there are.
-    pub const COUNT: u32 = 5;
+    pub const COUNT: u32 = 7;
 }
 
 /// The syscall a task is in, noted by `sys_enter` per CPU so that a capability check (made
@@ -127,8 +131,179 @@ pub struct ExecEvent {
 /// Tag of [`ExecEvent`].
 pub const EVENT_EXEC: u32 = 1;
 
+/// Kernel structure offsets for reading files and paths, resolved by userspace from the
+/// running kernel's BTF (aya-ebpf 0.2 has no CO-RE for Rust field accesses) and set as one
+/// global before load. All in bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileOffsets {
+    pub task_files: u64,
+    pub task_fs: u64,
+    pub files_fdt: u64,
+    pub fdtable_max_fds: u64,
+    pub fdtable_fd: u64,
+    pub file_path: u64,
+    pub file_flags: u64,
+    pub file_mode: u64,
+    pub file_inode: u64,
+    pub inode_mode: u64,
+    pub path_mnt: u64,
+    pub path_dentry: u64,
+    pub dentry_parent: u64,
+    pub dentry_name: u64,
+    pub qstr_len: u64,
+    pub qstr_name: u64,
+    pub vfsmount_root: u64,
+    pub mount_mnt: u64,
+    pub mount_parent: u64,
+    pub mount_mountpoint: u64,
+    pub fs_root: u64,
+    pub fs_pwd: u64,
+}
+
+/// What a syscall does to files, for `FILE_OPS` (indexed like the syscall counters). Set by
+/// userspace from the syscall tables, so the kernel programs know no numbers themselves.
+pub mod file_op {
+    pub const NONE: u8 = 0;
+    /// open, openat, openat2, creat: the opened file comes from the returned fd.
+    pub const OPEN: u8 = 1;
+    /// openat-style: (dirfd, name, flags) in args 0..3.
+    pub const OPENAT: u8 = 2;
+    /// mmap: (addr, len, prot, flags, fd): an executable mapping of a file.
+    pub const MMAP: u8 = 3;
+    /// flock(fd, op).
+    pub const FLOCK: u8 = 4;
+    /// fcntl(fd, cmd): locks only.
+    pub const FCNTL: u8 = 5;
+    /// fchmod(fd) / fchown(fd).
+    pub const FCHMOD: u8 = 6;
+    pub const FCHOWN: u8 = 7;
+    /// Name-based operations, path in arg 0 relative to the cwd.
+    pub const UNLINK: u8 = 10;
+    pub const RMDIR: u8 = 11;
+    pub const MKDIR: u8 = 12;
+    pub const CHMOD: u8 = 13;
+    pub const CHOWN: u8 = 14;
+    pub const MKNOD: u8 = 15;
+    /// Name-based, (dirfd, name) in args 0..2.
+    pub const UNLINKAT: u8 = 20;
+    pub const MKDIRAT: u8 = 21;
+    pub const FCHMODAT: u8 = 22;
+    pub const FCHOWNAT: u8 = 23;
+    pub const MKNODAT: u8 = 24;
+    /// Two names: (old, new) relative to the cwd.
+    pub const RENAME: u8 = 30;
+    pub const LINK: u8 = 31;
+    /// (target, new): only the new name is a file access.
+    pub const SYMLINK: u8 = 32;
+    /// (olddirfd, old, newdirfd, new).
+    pub const RENAMEAT: u8 = 40;
+    pub const LINKAT: u8 = 41;
+    /// (target, newdirfd, new).
+    pub const SYMLINKAT: u8 = 42;
+    /// socket(family, type, protocol).
+    pub const SOCKET: u8 = 50;
+    /// ia32 socketcall(call, args*): SYS_SOCKET reads the three ints from memory.
+    pub const SOCKETCALL: u8 = 51;
+}
+
+/// A syscall in progress that may touch files, noted at entry, completed at exit.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct PendingCall {
+    pub op: u8,
+    pub _pad: [u8; 7],
+    /// The first six syscall arguments in the ABI's register order.
+    pub args: [u64; 6],
+}
+
+/// Access bits carried by file events (a set: one open can read and write).
+pub mod access {
+    pub const READ: u32 = 1 << 0;
+    pub const WRITE: u32 = 1 << 1;
+    pub const APPEND: u32 = 1 << 2;
+    pub const EXEC: u32 = 1 << 3;
+    pub const MMAP_EXEC: u32 = 1 << 4;
+    pub const CREATE: u32 = 1 << 5;
+    pub const UNLINK: u32 = 1 << 6;
+    pub const RENAME_FROM: u32 = 1 << 7;
+    pub const RENAME_TO: u32 = 1 << 8;
+    pub const MKDIR: u32 = 1 << 9;
+    pub const RMDIR: u32 = 1 << 10;
+    pub const LINK: u32 = 1 << 11;
+    pub const SYMLINK: u32 = 1 << 12;
+    pub const CHMOD: u32 = 1 << 13;
+    pub const CHOWN: u32 = 1 << 14;
+    pub const LOCK: u32 = 1 << 15;
+}
+
+/// Bytes available for a resolved path's components in a file event.
+pub const PATH_BUF: usize = 4096;
+/// Bytes available for a user-supplied name (relative part of a name-based operation).
+pub const NAME_BUF: usize = 4096;
+
+/// Tag of [`FileEvent`].
+pub const EVENT_FILE: u32 = 2;
+/// Tag of [`SocketEvent`].
+pub const EVENT_SOCKET: u32 = 3;
+
+/// Flags of a [`FileEvent`].
+pub mod file_flags {
+    /// The component walk stopped before reaching the root (too deep or unreadable): the
+    /// path is a suffix.
+    pub const TRUNCATED: u32 = 1;
+    /// `name` is set: the path is `components` (a directory) joined with `name`.
+    pub const HAS_NAME: u32 = 2;
+    /// The base directory could not be resolved (bad dirfd): only `name` is known.
+    pub const NO_BASE: u32 = 4;
+}
+
+/// A file access, sent through `EVENTS`. Variable length: the header, then `path_len`
+/// bytes of components, then `name_len` bytes of name (both within `data`). Components are
+/// written leaf first, each followed by '/': names never contain '/', so userspace can split
+/// and reverse them unambiguously.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FileEvent {
+    pub kind: u32,
+    /// `access::*` bits.
+    pub access: u32,
+    pub exe_inode: u64,
+    pub flags: u32,
+    pub path_len: u32,
+    pub name_len: u32,
+    pub _pad: u32,
+    pub data: [u8; PATH_BUF + NAME_BUF],
+}
+
+/// A socket created by the target.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SocketEvent {
+    pub kind: u32,
+    pub family: u32,
+    /// Type without SOCK_NONBLOCK/SOCK_CLOEXEC.
+    pub sock_type: u32,
+    pub protocol: u32,
+    pub exe_inode: u64,
+}
+
+/// Key of the in-kernel deduplication of file accesses made through an open file: the same
+/// (dentry, mount, access, executable) is reported once per recording.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SeenFileKey {
+    pub dentry: u64,
+    pub mnt: u64,
+    pub exe_inode: u64,
+    pub access: u32,
+    pub _pad: u32,
+}
+
 #[cfg(feature = "user")]
 mod user {
+    // SAFETY: plain `repr(C)` integers.
+    unsafe impl aya::Pod for super::FileOffsets {}
     // SAFETY: plain `repr(C)` data with explicit padding and no pointers.
     unsafe impl aya::Pod for super::OddSyscallKey {}
     // SAFETY: plain `repr(C)` array of integers.

@@ -22,9 +22,10 @@ use crate::{
 #[unsafe(no_mangle)]
 static EXEC_FILENAME_LOC_OFFSET: u64 = 8;
 
-/// Events for userspace. 1 MiB holds about 250 exec events between two reads.
+/// Events for userspace (exec, file and socket). 4 MiB holds thousands of file events
+/// between two reads; what does not fit is counted, never silently dropped.
 #[map]
-static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 20, 0);
+pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(4 << 20, 0);
 
 #[tracepoint(category = "sched", name = "sched_process_exec")]
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
@@ -55,5 +56,8 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         }
     }
     entry.submit(0);
+    // The program file itself, resolved from the kernel's objects (for a script: its
+    // interpreter), as an exec access.
+    crate::files::exe_file_access();
     0
 }

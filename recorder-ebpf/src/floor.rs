@@ -8,3 +8,8 @@ use aya_ebpf::{macros::raw_tracepoint, programs::RawTracePointContext};
 pub fn sys_enter_floor(_ctx: RawTracePointContext) -> i32 {
     0
 }
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn sys_exit_floor(_ctx: RawTracePointContext) -> i32 {
+    0
+}

@@ -8,6 +8,7 @@
 
 mod capabilities;
 mod exec;
+mod files;
 mod floor;
 mod syscalls;
 mod target;

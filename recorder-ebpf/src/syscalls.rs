@@ -68,6 +68,10 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         NO_SYSCALL
     };
     note_current(index);
+    if index != NO_SYSCALL {
+        let regs: u64 = ctx.arg(0);
+        crate::files::note_entry(index, abi, regs);
+    }
     0
 }
 

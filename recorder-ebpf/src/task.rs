@@ -22,13 +22,19 @@ fn read_field(base: u64, offset: &'static u64) -> u64 {
     unsafe { bpf_probe_read_kernel((base + offset) as *const u64) }.unwrap_or(0)
 }
 
+/// The current task's executable file (`current->mm->exe_file`), 0 when there is none.
+#[inline(always)]
+pub(crate) fn current_exe_file() -> u64 {
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    let task = unsafe { bpf_get_current_task() };
+    let mm = read_field(task, &TASK_MM_OFFSET);
+    read_field(mm, &MM_EXE_FILE_OFFSET)
+}
+
 /// The address of the inode of the current task's executable (`current->mm->exe_file->f_inode`),
 /// 0 when there is none. Identifies "which program" cheaply while the program is in use.
 #[inline(always)]
 pub(crate) fn current_exe_inode() -> u64 {
     // SAFETY: bpf_get_current_task only returns the current task pointer.
-    let task = unsafe { bpf_get_current_task() };
-    let mm = read_field(task, &TASK_MM_OFFSET);
-    let file = read_field(mm, &MM_EXE_FILE_OFFSET);
-    read_field(file, &FILE_INODE_OFFSET)
+    read_field(current_exe_file(), &FILE_INODE_OFFSET)
 }

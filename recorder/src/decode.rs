@@ -1,7 +1,10 @@
 //! Ring buffer bytes → [`Observation`]. Pure and unit-tested: the bytes come from the kernel
 //! but are checked as if they came from anywhere, size first, before any field is read.
 
-use recorder_common::{ExecEvent, EVENT_EXEC, EXEC_PATH_MAX};
+use recorder_common::{
+    file_flags, ExecEvent, FileEvent, SocketEvent, EVENT_EXEC, EVENT_FILE, EVENT_SOCKET,
+    EXEC_PATH_MAX, NAME_BUF, PATH_BUF,
+};
 
 use crate::observation::Observation;
 
@@ -24,6 +27,8 @@ pub fn decode(bytes: &[u8]) -> Result<Observation, DecodeError> {
     let kind = read_u32(bytes, 0).ok_or(DecodeError::TooShort { len: bytes.len() })?;
     match kind {
         EVENT_EXEC => decode_exec(bytes),
+        EVENT_FILE => decode_file(bytes),
+        EVENT_SOCKET => decode_socket(bytes),
         kind => Err(DecodeError::UnknownKind { kind }),
     }
 }
@@ -55,6 +60,125 @@ fn decode_exec(bytes: &[u8]) -> Result<Observation, DecodeError> {
         path: path_field[..len].to_vec(),
         truncated: path_len >= EXEC_PATH_MAX - 1,
     })
+}
+
+/// Bytes before `FileEvent::data`.
+const FILE_HEADER: usize = std::mem::offset_of!(FileEvent, data);
+
+fn decode_file(bytes: &[u8]) -> Result<Observation, DecodeError> {
+    let short = || DecodeError::WrongSize {
+        kind: "file",
+        len: bytes.len(),
+        expected: FILE_HEADER,
+    };
+    if bytes.len() < FILE_HEADER {
+        return Err(short());
+    }
+    let field = |name_offset: usize| read_u32(bytes, name_offset).unwrap_or_default();
+    let access = field(std::mem::offset_of!(FileEvent, access));
+    let flags = field(std::mem::offset_of!(FileEvent, flags));
+    let path_len = field(std::mem::offset_of!(FileEvent, path_len)) as usize;
+    let name_len = field(std::mem::offset_of!(FileEvent, name_len)) as usize;
+    let exe_inode = read_u64(bytes, std::mem::offset_of!(FileEvent, exe_inode)).unwrap_or_default();
+    let data = &bytes[FILE_HEADER..];
+    if path_len > PATH_BUF.min(data.len()) {
+        return Err(DecodeError::WrongSize {
+            kind: "file path",
+            len: bytes.len(),
+            expected: FILE_HEADER + path_len,
+        });
+    }
+    if flags & file_flags::TRUNCATED != 0 {
+        return Ok(Observation::UnresolvedFile);
+    }
+    let base = absolute_from_components(&data[..path_len]);
+    let path = if flags & file_flags::HAS_NAME != 0 {
+        let end = PATH_BUF + name_len.min(NAME_BUF);
+        let name = data.get(PATH_BUF..end).ok_or(DecodeError::WrongSize {
+            kind: "file name",
+            len: bytes.len(),
+            expected: FILE_HEADER + end,
+        })?;
+        // The kernel copies the terminating NUL too.
+        let name = name.split(|&b| b == 0).next().unwrap_or_default();
+        if flags & file_flags::NO_BASE != 0 && !name.starts_with(b"/") {
+            return Ok(Observation::UnresolvedFile);
+        }
+        join_lexically(&base, name)
+    } else {
+        base
+    };
+    Ok(Observation::File {
+        access,
+        exe_inode,
+        path,
+    })
+}
+
+fn decode_socket(bytes: &[u8]) -> Result<Observation, DecodeError> {
+    let expected = size_of::<SocketEvent>();
+    if bytes.len() != expected {
+        return Err(DecodeError::WrongSize {
+            kind: "socket",
+            len: bytes.len(),
+            expected,
+        });
+    }
+    let field = |offset: usize| read_u32(bytes, offset).unwrap_or_default();
+    Ok(Observation::Socket {
+        family: field(std::mem::offset_of!(SocketEvent, family)),
+        sock_type: field(std::mem::offset_of!(SocketEvent, sock_type)),
+        protocol: field(std::mem::offset_of!(SocketEvent, protocol)),
+        exe_inode: read_u64(bytes, std::mem::offset_of!(SocketEvent, exe_inode))
+            .unwrap_or_default(),
+    })
+}
+
+/// The kernel writes components leaf first, each followed by '/'; names never contain '/'.
+fn absolute_from_components(components: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = components
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.reverse();
+    let mut path = Vec::with_capacity(components.len() + 1);
+    for part in parts {
+        path.push(b'/');
+        path.extend_from_slice(part);
+    }
+    if path.is_empty() {
+        path.push(b'/');
+    }
+    path
+}
+
+/// `base` (absolute) joined with `name` as the kernel would look it up, `.` and `..` applied
+/// lexically (a `..` after a symlinked directory is the one place this can differ from the
+/// kernel; documented). An absolute `name` ignores `base`.
+fn join_lexically(base: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let start: &[u8] = if name.starts_with(b"/") { b"" } else { base };
+    for part in start
+        .split(|&b| b == b'/')
+        .chain(name.split(|&b| b == b'/'))
+    {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    let mut path = Vec::new();
+    for part in parts {
+        path.push(b'/');
+        path.extend_from_slice(part);
+    }
+    if path.is_empty() {
+        path.push(b'/');
+    }
+    path
 }
 
 fn read_u64(bytes: &[u8], offset: usize) -> Option<u64> {
@@ -107,8 +231,73 @@ mod tests {
         let mut bytes = exec_event(7, b"/tmp/\xff\xfe");
         // A length that overstates the string: the NUL wins.
         bytes[8..12].copy_from_slice(&100u32.to_ne_bytes());
-        let Observation::Exec { path, .. } = decode(&bytes).unwrap();
+        let Observation::Exec { path, .. } = decode(&bytes).unwrap() else {
+            panic!("not an exec")
+        };
         assert_eq!(path, b"/tmp/\xff\xfe");
+    }
+
+    fn file_event(flags: u32, components: &[u8], name: &[u8]) -> Vec<u8> {
+        let mut event = FileEvent {
+            kind: EVENT_FILE,
+            access: 1,
+            exe_inode: 7,
+            flags,
+            path_len: components.len() as u32,
+            name_len: name.len() as u32,
+            _pad: 0,
+            data: [0; PATH_BUF + NAME_BUF],
+        };
+        event.data[..components.len()].copy_from_slice(components);
+        event.data[PATH_BUF..PATH_BUF + name.len()].copy_from_slice(name);
+        let used = if flags & file_flags::HAS_NAME != 0 {
+            PATH_BUF + name.len()
+        } else {
+            components.len()
+        };
+        // SAFETY: FileEvent is repr(C) plain data without implicit padding.
+        let all = unsafe {
+            std::slice::from_raw_parts((&raw const event).cast::<u8>(), size_of::<FileEvent>())
+        };
+        all[..FILE_HEADER + used].to_vec()
+    }
+
+    #[test]
+    fn file_paths_come_out_absolute() {
+        let obs = decode(&file_event(0, b"passwd/etc/", b"")).unwrap();
+        assert_eq!(
+            obs,
+            Observation::File {
+                access: 1,
+                exe_inode: 7,
+                path: b"/etc/passwd".to_vec()
+            }
+        );
+        let obs = decode(&file_event(file_flags::HAS_NAME, b"tmp/", b"a/../b/./c\0")).unwrap();
+        let Observation::File { path, .. } = obs else {
+            panic!()
+        };
+        assert_eq!(path, b"/tmp/b/c");
+        let obs = decode(&file_event(file_flags::HAS_NAME, b"tmp/", b"/etc/x\0")).unwrap();
+        let Observation::File { path, .. } = obs else {
+            panic!()
+        };
+        assert_eq!(path, b"/etc/x");
+        assert_eq!(
+            decode(&file_event(file_flags::TRUNCATED, b"x/", b"")).unwrap(),
+            Observation::UnresolvedFile
+        );
+    }
+
+    #[test]
+    fn a_file_event_cannot_claim_more_than_it_carries() {
+        let mut bytes = file_event(0, b"etc/", b"");
+        bytes[20..24].copy_from_slice(&5000u32.to_ne_bytes());
+        assert!(matches!(decode(&bytes), Err(DecodeError::WrongSize { .. })));
+        assert!(matches!(
+            decode(&file_event(file_flags::HAS_NAME, b"", b"x")[..40]),
+            Err(DecodeError::WrongSize { .. })
+        ));
     }
 
     #[test]

@@ -17,6 +17,25 @@ pub enum Observation {
         /// The kernel's string was longer than the event could carry.
         truncated: bool,
     },
+    /// A file accessed by a task in the target.
+    File {
+        /// `recorder_common::access` bits.
+        access: u32,
+        exe_inode: u64,
+        /// Absolute path bytes as the kernel resolved them (for name-based operations: the
+        /// resolved directory joined with the name as given, `.` and `..` applied).
+        path: Vec<u8>,
+    },
+    /// A file access whose path could not be resolved completely (deeper than the walk, or
+    /// an unresolvable directory): counted, never turned into a rule.
+    UnresolvedFile,
+    /// A socket created by a task in the target.
+    Socket {
+        family: u32,
+        sock_type: u32,
+        protocol: u32,
+        exe_inode: u64,
+    },
 }
 
 /// One distinct capability check as the kernel programs counted it.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::{
     capability_checks::{capability_name, classify, Audit, KernelSymbols},
     observation::{CapCheck, Observation},
-    recording::{CapabilityCheck, Executable},
+    recording::{Access, CapabilityCheck, Executable, FileAccess, SocketUse},
     syscalls::Abi,
 };
 
@@ -21,6 +21,15 @@ pub struct Observed {
     executions: BTreeMap<Vec<u8>, u64>,
     /// Inode address (as the kernel programs key executables) → the paths it was run as.
     paths_of_exe: BTreeMap<u64, BTreeSet<Vec<u8>>>,
+    /// Path → access bits and the executables (inode addresses) that made them.
+    files: BTreeMap<Vec<u8>, (u32, BTreeSet<u64>)>,
+    /// (family, type, protocol) → executables.
+    sockets: BTreeMap<(u32, u32, u32), BTreeSet<u64>>,
+    /// File accesses whose path could not be resolved completely.
+    pub unresolved_paths: u64,
+    /// Inode address → the program file's path as the kernel resolved it at exec (symlinks
+    /// followed; for a script, its interpreter).
+    resolved_exe: BTreeMap<u64, Vec<u8>>,
 }
 
 impl Observed {
@@ -35,7 +44,73 @@ impl Observed {
                     .insert(path.clone());
                 *self.executions.entry(path).or_default() += 1;
             }
+            Observation::File {
+                access,
+                exe_inode,
+                path,
+            } => {
+                if access & recorder_common::access::EXEC != 0 {
+                    // Sent at exec with the new program's own inode: its resolved path.
+                    self.resolved_exe
+                        .entry(exe_inode)
+                        .or_insert_with(|| path.clone());
+                }
+                let entry = self.files.entry(path).or_default();
+                entry.0 |= access;
+                entry.1.insert(exe_inode);
+            }
+            Observation::UnresolvedFile => self.unresolved_paths += 1,
+            Observation::Socket {
+                family,
+                sock_type,
+                protocol,
+                exe_inode,
+            } => {
+                self.sockets
+                    .entry((family, sock_type, protocol))
+                    .or_default()
+                    .insert(exe_inode);
+            }
         }
+    }
+
+    /// Every file accessed, sorted by path bytes, with its access kinds and makers.
+    pub fn files(&self) -> Vec<FileAccess> {
+        self.files
+            .iter()
+            .map(|(path, (bits, exes))| {
+                let text = String::from_utf8(path.clone()).ok();
+                FileAccess {
+                    path: text.clone().unwrap_or_else(|| display_path(path)),
+                    path_hex: text
+                        .is_none()
+                        .then(|| path.iter().map(|b| format!("{b:02x}")).collect()),
+                    access: accesses(*bits),
+                    by: self.names_of(exes),
+                }
+            })
+            .collect()
+    }
+
+    /// Every kind of socket created, with its makers.
+    pub fn sockets(&self) -> Vec<SocketUse> {
+        let mut sockets: Vec<SocketUse> = self
+            .sockets
+            .iter()
+            .map(|(&(family, sock_type, protocol), exes)| SocketUse {
+                family: family_name(family),
+                kind: socket_type_name(sock_type),
+                protocol,
+                by: self.names_of(exes),
+            })
+            .collect();
+        sockets.sort();
+        sockets
+    }
+
+    fn names_of(&self, exes: &BTreeSet<u64>) -> Vec<String> {
+        let names: BTreeSet<String> = exes.iter().flat_map(|&exe| self.exe_names(exe)).collect();
+        names.into_iter().collect()
     }
 
     /// The executables list, sorted by path.
@@ -69,8 +144,12 @@ impl Observed {
 }
 
 impl Observed {
-    /// The executables an inode address was run as (or the "started before" marker).
+    /// The program an inode address stands for: its path as resolved at exec, else the names
+    /// it was executed as, else the "started before" marker.
     fn exe_names(&self, exe: u64) -> Vec<String> {
+        if let Some(path) = self.resolved_exe.get(&exe) {
+            return vec![display_path(path)];
+        }
         match self.paths_of_exe.get(&exe) {
             Some(paths) => paths.iter().map(|p| display_path(p)).collect(),
             None => vec![UNKNOWN_EXECUTABLE.to_owned()],
@@ -124,6 +203,73 @@ impl Observed {
     }
 }
 
+/// Access bits (`recorder_common::access`) as the Recording's access kinds, in order.
+fn accesses(bits: u32) -> Vec<Access> {
+    use recorder_common::access as bit;
+    [
+        (bit::READ, Access::Read),
+        (bit::WRITE, Access::Write),
+        (bit::APPEND, Access::Append),
+        (bit::EXEC, Access::Exec),
+        (bit::MMAP_EXEC, Access::MmapExec),
+        (bit::CREATE, Access::Create),
+        (bit::UNLINK, Access::Unlink),
+        (bit::RENAME_FROM, Access::RenameFrom),
+        (bit::RENAME_TO, Access::RenameTo),
+        (bit::MKDIR, Access::Mkdir),
+        (bit::RMDIR, Access::Rmdir),
+        (bit::LINK, Access::Link),
+        (bit::SYMLINK, Access::Symlink),
+        (bit::CHMOD, Access::Chmod),
+        (bit::CHOWN, Access::Chown),
+        (bit::LOCK, Access::Lock),
+    ]
+    .into_iter()
+    .filter(|(b, _)| bits & b != 0)
+    .map(|(_, access)| access)
+    .collect()
+}
+
+/// Address family names (linux/socket.h); others as their number.
+pub fn family_name(family: u32) -> String {
+    let name = match family {
+        1 => "AF_UNIX",
+        2 => "AF_INET",
+        3 => "AF_AX25",
+        4 => "AF_IPX",
+        5 => "AF_APPLETALK",
+        9 => "AF_X25",
+        10 => "AF_INET6",
+        15 => "AF_KEY",
+        16 => "AF_NETLINK",
+        17 => "AF_PACKET",
+        29 => "AF_CAN",
+        30 => "AF_TIPC",
+        31 => "AF_BLUETOOTH",
+        38 => "AF_ALG",
+        40 => "AF_VSOCK",
+        44 => "AF_XDP",
+        45 => "AF_MCTP",
+        _ => return family.to_string(),
+    };
+    name.into()
+}
+
+/// Socket type names (flags already removed); others as their number.
+pub fn socket_type_name(sock_type: u32) -> String {
+    let name = match sock_type {
+        1 => "SOCK_STREAM",
+        2 => "SOCK_DGRAM",
+        3 => "SOCK_RAW",
+        4 => "SOCK_RDM",
+        5 => "SOCK_SEQPACKET",
+        6 => "SOCK_DCCP",
+        10 => "SOCK_PACKET",
+        _ => return sock_type.to_string(),
+    };
+    name.into()
+}
+
 /// Paths are bytes; a Recording holds text. Bytes that are not UTF-8 become U+FFFD.
 fn display_path(path: &[u8]) -> String {
     String::from_utf8_lossy(path).into_owned()
@@ -163,6 +309,19 @@ mod tests {
             ["(started before recording)", "/usr/bin/ls", "/usr/bin/sh"]
         );
         assert_eq!(makers[&(Abi::X86_64, 0)].len(), 1);
+        // Once the kernel reports the resolved program file, that is the maker's name.
+        observed.observe(Observation::File {
+            access: recorder_common::access::EXEC,
+            exe_inode: 10,
+            path: b"/usr/bin/dash".to_vec(),
+        });
+        assert_eq!(
+            observed.makers(&by_exe)[&(Abi::X86_64, 59)]
+                .iter()
+                .filter(|p| p.contains("dash"))
+                .count(),
+            1
+        );
         let exes = observed.executables();
         assert_eq!((exes[0].path.as_str(), exes[0].execs), ("/usr/bin/ls", 2));
     }

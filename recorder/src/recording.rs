@@ -215,6 +215,16 @@ pub struct Lost {
     /// Capability checks whose kernel stack could not be kept (audit unknown).
     #[serde(default)]
     pub capability_stacks: u64,
+    /// File or socket events dropped because the ring buffer was full.
+    #[serde(default)]
+    pub file_events: u64,
+    /// File syscalls whose entry could not be noted (their access is unknown).
+    #[serde(default)]
+    pub file_calls: u64,
+    /// File accesses whose path could not be resolved completely (deeper than 48
+    /// components, or an unresolvable directory); never turned into rules.
+    #[serde(default)]
+    pub unresolved_paths: u64,
 }
 
 impl Lost {
@@ -226,6 +236,9 @@ impl Lost {
             (self.provenance, "syscalls without their executable"),
             (self.capability_checks, "capability checks"),
             (self.capability_stacks, "capability check stacks"),
+            (self.file_events, "file or socket events"),
+            (self.file_calls, "file syscalls"),
+            (self.unresolved_paths, "unresolved file paths"),
         ];
         let parts: Vec<String> = counters
             .iter()

@@ -331,7 +331,8 @@ impl Session {
             }
             None => None,
         };
-        let lost = kernel.lost()?;
+        let mut lost = kernel.lost()?;
+        lost.unresolved_paths = self.observed.unresolved_paths;
         let uname = nix::sys::utsname::uname().context("uname")?;
         Ok(Recording {
             format: recording::FORMAT.into(),
@@ -351,8 +352,8 @@ impl Session {
             exit_status: outcome.exit_status,
             syscalls: recording::syscall_entries(&counts, &makers),
             executables: self.observed.executables(),
-            files: None,
-            sockets: None,
+            files: Some(self.observed.files()),
+            sockets: Some(self.observed.sockets()),
             capabilities,
             left_running: outcome.left_running.clone(),
             lost,

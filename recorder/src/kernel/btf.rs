@@ -22,6 +22,8 @@ pub struct Offsets {
     pub task_mm: u64,
     pub mm_exe_file: u64,
     pub file_inode: u64,
+    /// Everything the file programs walk.
+    pub files: recorder_common::FileOffsets,
 }
 
 impl Offsets {
@@ -40,8 +42,38 @@ impl Offsets {
             task_mm: member_offset(&btf, "task_struct", "mm")?,
             mm_exe_file: member_offset(&btf, "mm_struct", "exe_file")?,
             file_inode: member_offset(&btf, "file", "f_inode")?,
+            files: file_offsets(&btf)?,
         })
     }
+}
+
+/// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
+fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {
+    let at = |name: &str, member: &str| member_offset(btf, name, member);
+    Ok(recorder_common::FileOffsets {
+        task_files: at("task_struct", "files")?,
+        task_fs: at("task_struct", "fs")?,
+        files_fdt: at("files_struct", "fdt")?,
+        fdtable_max_fds: at("fdtable", "max_fds")?,
+        fdtable_fd: at("fdtable", "fd")?,
+        file_path: at("file", "f_path")?,
+        file_flags: at("file", "f_flags")?,
+        file_mode: at("file", "f_mode")?,
+        file_inode: at("file", "f_inode")?,
+        inode_mode: at("inode", "i_mode")?,
+        path_mnt: at("path", "mnt")?,
+        path_dentry: at("path", "dentry")?,
+        dentry_parent: at("dentry", "d_parent")?,
+        dentry_name: at("dentry", "d_name")?,
+        qstr_len: at("qstr", "len")?,
+        qstr_name: at("qstr", "name")?,
+        vfsmount_root: at("vfsmount", "mnt_root")?,
+        mount_mnt: at("mount", "mnt")?,
+        mount_parent: at("mount", "mnt_parent")?,
+        mount_mountpoint: at("mount", "mnt_mountpoint")?,
+        fs_root: at("fs_struct", "root")?,
+        fs_pwd: at("fs_struct", "pwd")?,
+    })
 }
 
 /// Byte offset of `member` in `struct name`.

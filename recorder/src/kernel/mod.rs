@@ -2,6 +2,7 @@
 //! the target cgroup, attach them, drain events, and read the counters back.
 
 mod btf;
+mod file_ops;
 mod tracefs;
 
 use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
@@ -91,6 +92,7 @@ impl KernelRecorder {
             .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
             .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
             .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
+            .override_global("FILE_OFFSETS", &offsets.files, true)
             .override_global("EXEC_FILENAME_LOC_OFFSET", &exec_filename, true)
             .override_global("CAP_FIELD_OFFSET", &cap_offset, true)
             .override_global("RET_FIELD_OFFSET", &ret_offset, true)
@@ -105,6 +107,13 @@ impl KernelRecorder {
                 what: e.to_string(),
             })?;
         let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
+        let mut file_ops: aya::maps::Array<_, u8> = borrow_map_mut(&mut ebpf, "FILE_OPS")?;
+        for (index, op) in file_ops::table() {
+            file_ops.set(index, op, 0).map_err(|e| KernelError::Map {
+                map: "FILE_OPS",
+                what: e.to_string(),
+            })?;
+        }
 
         // Exec first, so that by the time syscalls are counted every exec is also seen.
         let exec: &mut TracePoint = program(&mut ebpf, "sched_process_exec")?;
@@ -134,6 +143,20 @@ impl KernelRecorder {
                     source,
                 })?;
         }
+        // Exit before entry: a call noted at entry must find its exit program attached.
+        let sys_exit: &mut RawTracePoint = program(&mut ebpf, "sys_exit")?;
+        sys_exit.load().map_err(|source| KernelError::Program {
+            action: "load",
+            program: "sys_exit",
+            source,
+        })?;
+        sys_exit
+            .attach("sys_exit")
+            .map_err(|source| KernelError::Program {
+                action: "attach",
+                program: "sys_exit",
+                source,
+            })?;
         let sys_enter: &mut RawTracePoint = program(&mut ebpf, "sys_enter")?;
         sys_enter.load().map_err(|source| KernelError::Program {
             action: "load",
@@ -273,12 +296,15 @@ impl KernelRecorder {
             provenance: read(lost::PROVENANCE)?,
             capability_checks: read(lost::CAP_CHECKS)?,
             capability_stacks: read(lost::CAP_STACKS)?,
+            file_events: read(lost::FILE_EVENTS)?,
+            file_calls: read(lost::PENDING)?,
+            unresolved_paths: 0,
         })
     }
 }
 
-/// The benchmark floor: an empty program on the recorder's syscall hook, attached until the
-/// value is dropped. Loads only that program (no target, no maps read back).
+/// The benchmark floor: empty programs on the recorder's syscall hooks (entry and exit),
+/// attached until the value is dropped. Loads only that program (no target, no maps read back).
 pub struct FloorProgram {
     _ebpf: Ebpf,
 }
@@ -299,6 +325,19 @@ impl FloorProgram {
             .map_err(|source| KernelError::Program {
                 action: "attach",
                 program: "sys_enter_floor",
+                source,
+            })?;
+        let floor_exit: &mut RawTracePoint = program(&mut ebpf, "sys_exit_floor")?;
+        floor_exit.load().map_err(|source| KernelError::Program {
+            action: "load",
+            program: "sys_exit_floor",
+            source,
+        })?;
+        floor_exit
+            .attach("sys_exit")
+            .map_err(|source| KernelError::Program {
+                action: "attach",
+                program: "sys_exit_floor",
                 source,
             })?;
         Ok(FloorProgram { _ebpf: ebpf })
@@ -333,6 +372,20 @@ where
     M: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
 {
     let map = ebpf.take_map(name).ok_or(KernelError::Map {
+        map: name,
+        what: "missing from the object".into(),
+    })?;
+    M::try_from(map).map_err(|e| KernelError::Map {
+        map: name,
+        what: e.to_string(),
+    })
+}
+
+fn borrow_map_mut<'a, M>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<M, KernelError>
+where
+    M: TryFrom<&'a mut aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf.map_mut(name).ok_or(KernelError::Map {
         map: name,
         what: "missing from the object".into(),
     })?;

@@ -1,0 +1,566 @@
+//! File, exec and socket access, resolved from the kernel's own objects.
+//!
+//! `sys_enter` notes a file-related syscall's arguments (`note_entry`); the raw `sys_exit`
+//! program completes it once the kernel has done the work, and only when it succeeded:
+//! - calls that yield or use an open file (open*, mmap, flock, fcntl locks, fchmod/fchown)
+//!   resolve the `struct file` behind the fd: its path is walked dentry by dentry up to the
+//!   task's root, crossing mounts, so relative names, dirfds, symlinks, `..` and bind mounts
+//!   come out as the path the kernel used;
+//! - name-based calls (unlink, mkdir, rename, ...) resolve their base directory (dirfd or
+//!   cwd) the same way and carry the name as given; userspace joins the two.
+//! Accesses through open files are deduplicated in the kernel by (dentry, mount, access,
+//! executable); what does not fit in the ring buffer is counted in `LOST`.
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_user,
+        bpf_probe_read_user_str_bytes, generated,
+    },
+    macros::{map, raw_tracepoint},
+    maps::{Array, LruHashMap, PerCpuArray},
+    programs::RawTracePointContext,
+};
+use recorder_common::{
+    abi, access, file_flags, file_op, lost, FileEvent, FileOffsets, PendingCall, SeenFileKey,
+    SocketEvent, EVENT_FILE, EVENT_SOCKET, MAX_SYSCALL_NR, NAME_BUF, PATH_BUF,
+};
+
+use crate::{
+    exec::EVENTS,
+    target::{count_lost, current_task_is_target},
+    task::current_exe_inode,
+};
+
+/// Offsets of the kernel structures walked here, from BTF (see `FileOffsets`).
+#[unsafe(no_mangle)]
+static FILE_OFFSETS: FileOffsets = FileOffsets {
+    task_files: 0,
+    task_fs: 0,
+    files_fdt: 0,
+    fdtable_max_fds: 0,
+    fdtable_fd: 0,
+    file_path: 0,
+    file_flags: 0,
+    file_mode: 0,
+    file_inode: 0,
+    inode_mode: 0,
+    path_mnt: 0,
+    path_dentry: 0,
+    dentry_parent: 0,
+    dentry_name: 0,
+    qstr_len: 0,
+    qstr_name: 0,
+    vfsmount_root: 0,
+    mount_mnt: 0,
+    mount_parent: 0,
+    mount_mountpoint: 0,
+    fs_root: 0,
+    fs_pwd: 0,
+};
+
+/// What each syscall does to files, indexed like the syscall counters; filled by userspace.
+#[map]
+static FILE_OPS: Array<u8> = Array::with_max_entries(abi::COUNT * MAX_SYSCALL_NR, 0);
+
+/// File syscalls in progress, by thread id. LRU, so a call whose exit is never seen (the
+/// task was killed) cannot fill it.
+#[map]
+static PENDING: LruHashMap<u32, PendingCall> = LruHashMap::with_max_entries(16384, 0);
+
+/// Accesses through open files already reported.
+#[map]
+static SEEN_FILES: LruHashMap<SeenFileKey, u8> = LruHashMap::with_max_entries(131072, 0);
+
+/// Where events are built (too big for the 512-byte stack).
+#[map]
+static SCRATCH: PerCpuArray<FileEvent> = PerCpuArray::with_max_entries(1, 0);
+
+/// Deepest path walked (components); deeper paths are reported as truncated suffixes.
+const MAX_COMPONENTS: u32 = 48;
+/// Longest name of one component (NAME_MAX).
+const NAME_MAX: u64 = 255;
+
+const AT_FDCWD: i64 = -100;
+const AT_REMOVEDIR: u64 = 0x200;
+const O_ACCMODE: u32 = 3;
+const O_WRONLY: u32 = 1;
+const O_RDWR: u32 = 2;
+const O_CREAT: u32 = 0o100;
+const O_APPEND: u32 = 0o2000;
+const O_PATH: u32 = 0o10000000;
+const FMODE_EXEC: u32 = 0x20;
+const PROT_EXEC: u64 = 4;
+const MAP_ANONYMOUS: u64 = 0x20;
+const LOCK_UN: u64 = 8;
+const S_IFMT: u16 = 0o170000;
+const S_IFIFO: u16 = 0o010000;
+const S_IFSOCK: u16 = 0o140000;
+
+/// x86 `struct pt_regs` offsets (fixed by the entry code) of the syscall arguments, per ABI.
+const ARGS_X86_64: [u64; 6] = [112, 104, 96, 56, 72, 64]; // di si dx r10 r8 r9
+const ARGS_IA32: [u64; 6] = [40, 88, 96, 104, 112, 32]; // bx cx dx si di bp
+
+#[inline(always)]
+fn offsets() -> &'static FileOffsets {
+    // SAFETY: a global written once by userspace before load; read through a volatile
+    // pointer so the compiler does not fold the zero initialiser.
+    unsafe { &*core::ptr::read_volatile(&(&raw const FILE_OFFSETS)) }
+}
+
+#[inline(always)]
+fn read_u64(addr: u64) -> u64 {
+    if addr == 0 {
+        return 0;
+    }
+    // SAFETY: bpf_probe_read_kernel checks the address.
+    unsafe { bpf_probe_read_kernel(addr as *const u64) }.unwrap_or(0)
+}
+
+#[inline(always)]
+fn read_u32(addr: u64) -> u32 {
+    if addr == 0 {
+        return 0;
+    }
+    // SAFETY: as above.
+    unsafe { bpf_probe_read_kernel(addr as *const u32) }.unwrap_or(0)
+}
+
+/// Called by `sys_enter` for every target syscall: notes the arguments of file syscalls.
+#[inline(always)]
+pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) {
+    let op = match FILE_OPS.get(index) {
+        Some(&op) if op != file_op::NONE => op,
+        _ => return,
+    };
+    let offsets = if wire_abi == abi::IA32 {
+        &ARGS_IA32
+    } else {
+        &ARGS_X86_64
+    };
+    let mut call = PendingCall {
+        op,
+        _pad: [0; 7],
+        args: [0; 6],
+    };
+    for i in 0..6 {
+        call.args[i] = read_u64(regs + offsets[i]);
+        if wire_abi == abi::IA32 {
+            // The compat entry keeps 32-bit arguments: drop whatever is above.
+            call.args[i] &= 0xffff_ffff;
+        }
+    }
+    let tid = bpf_get_current_pid_tgid() as u32;
+    if PENDING.insert(&tid, &call, 0).is_err() {
+        count_lost(lost::PENDING);
+    }
+}
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
+    if !current_task_is_target() {
+        return 0;
+    }
+    let tid = bpf_get_current_pid_tgid() as u32;
+    // SAFETY: a copy of the map value, taken before the entry is removed.
+    let Some(call) = (unsafe { PENDING.get(&tid) }).copied() else {
+        return 0;
+    };
+    let _ = PENDING.remove(&tid);
+    // Arguments of the sys_exit tracepoint: (struct pt_regs *regs, long ret).
+    let ret: i64 = ctx.arg(1);
+    if ret < 0 && !(call.op == file_op::MMAP && ret < -4095) {
+        return 0;
+    }
+    complete(&call, ret);
+    0
+}
+
+/// What a completed call did, reduced to at most one access through an fd, two by name and
+/// one socket, so that each kind is handled at a single place in the program (the verifier
+/// then checks the path walk a few times, not once per syscall).
+fn complete(call: &PendingCall, ret: i64) {
+    let a = &call.args;
+    let fd_arg = a[0] as i32 as i64;
+    let mut fd: (i64, u32) = (-1, 0);
+    let mut names: [(i64, u64, u32); 2] = [(0, 0, 0); 2];
+    match call.op {
+        file_op::OPEN | file_op::OPENAT => fd = (ret, 0),
+        file_op::MMAP => {
+            if a[2] & PROT_EXEC != 0 && a[3] & MAP_ANONYMOUS == 0 {
+                fd = (a[4] as i32 as i64, access::MMAP_EXEC);
+            }
+        }
+        file_op::FLOCK => {
+            if a[1] & LOCK_UN == 0 {
+                fd = (fd_arg, access::LOCK);
+            }
+        }
+        // F_SETLK, F_SETLKW, their 64-bit ia32 forms, and the OFD locks.
+        file_op::FCNTL => {
+            if matches!(a[1], 6 | 7 | 13 | 14 | 37 | 38) {
+                fd = (fd_arg, access::LOCK);
+            }
+        }
+        file_op::FCHMOD => fd = (fd_arg, access::CHMOD),
+        file_op::FCHOWN => fd = (fd_arg, access::CHOWN),
+        file_op::UNLINK => names[0] = (AT_FDCWD, a[0], access::UNLINK),
+        file_op::RMDIR => names[0] = (AT_FDCWD, a[0], access::RMDIR),
+        file_op::MKDIR => names[0] = (AT_FDCWD, a[0], access::MKDIR),
+        file_op::CHMOD => names[0] = (AT_FDCWD, a[0], access::CHMOD),
+        file_op::CHOWN => names[0] = (AT_FDCWD, a[0], access::CHOWN),
+        file_op::MKNOD => names[0] = (AT_FDCWD, a[0], access::CREATE),
+        file_op::UNLINKAT => {
+            let kind = if a[2] & AT_REMOVEDIR != 0 {
+                access::RMDIR
+            } else {
+                access::UNLINK
+            };
+            names[0] = (fd_arg, a[1], kind);
+        }
+        file_op::MKDIRAT => names[0] = (fd_arg, a[1], access::MKDIR),
+        file_op::FCHMODAT => names[0] = (fd_arg, a[1], access::CHMOD),
+        file_op::FCHOWNAT => names[0] = (fd_arg, a[1], access::CHOWN),
+        file_op::MKNODAT => names[0] = (fd_arg, a[1], access::CREATE),
+        file_op::RENAME => {
+            names[0] = (AT_FDCWD, a[0], access::RENAME_FROM);
+            names[1] = (AT_FDCWD, a[1], access::RENAME_TO);
+        }
+        file_op::LINK => names[0] = (AT_FDCWD, a[1], access::LINK),
+        file_op::SYMLINK => names[0] = (AT_FDCWD, a[1], access::SYMLINK),
+        file_op::RENAMEAT => {
+            names[0] = (fd_arg, a[1], access::RENAME_FROM);
+            names[1] = (a[2] as i32 as i64, a[3], access::RENAME_TO);
+        }
+        file_op::LINKAT => names[0] = (a[2] as i32 as i64, a[3], access::LINK),
+        file_op::SYMLINKAT => names[0] = (a[1] as i32 as i64, a[2], access::SYMLINK),
+        file_op::SOCKET => socket(a[0] as u32, a[1] as u32, a[2] as u32),
+        file_op::SOCKETCALL => {
+            // SYS_SOCKET: the three arguments are ints in user memory.
+            if a[0] == 1 {
+                // SAFETY: bpf_probe_read_user checks the user address.
+                if let Ok(args) = unsafe { bpf_probe_read_user(a[1] as *const [u32; 3]) } {
+                    socket(args[0], args[1], args[2]);
+                }
+            }
+        }
+        _ => {}
+    }
+    if fd.0 >= 0 {
+        fd_access(fd.0, fd.1);
+    }
+    for (dirfd, name, bits) in names {
+        if bits != 0 {
+            named(dirfd, name, bits);
+        }
+    }
+}
+
+/// The `struct file` behind an fd of the current task, or 0.
+#[inline(always)]
+fn file_of_fd(fd: i64) -> u64 {
+    if fd < 0 {
+        return 0;
+    }
+    let o = offsets();
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    let task = unsafe { bpf_get_current_task() };
+    let files = read_u64(task + o.task_files);
+    let fdt = read_u64(files + o.files_fdt);
+    let max_fds = read_u32(fdt + o.fdtable_max_fds);
+    if fd as u64 >= u64::from(max_fds) {
+        return 0;
+    }
+    let fd_array = read_u64(fdt + o.fdtable_fd);
+    read_u64(fd_array + (fd as u64) * 8)
+}
+
+/// What an open file was opened for, as access bits; 0 for O_PATH handles.
+#[inline(always)]
+fn open_access(file: u64) -> u32 {
+    let o = offsets();
+    let flags = read_u32(file + o.file_flags);
+    if flags & O_PATH != 0 {
+        return 0;
+    }
+    let writes = if flags & O_APPEND != 0 {
+        access::APPEND
+    } else {
+        access::WRITE
+    };
+    let mut bits = match flags & O_ACCMODE {
+        O_WRONLY => writes,
+        O_RDWR => access::READ | writes,
+        _ => access::READ,
+    };
+    if flags & O_CREAT != 0 {
+        bits |= access::CREATE;
+    }
+    if read_u32(file + o.file_mode) & FMODE_EXEC != 0 {
+        bits |= access::EXEC;
+    }
+    bits
+}
+
+/// Called at exec: the executed file as an exec access.
+pub(crate) fn exe_file_access() {
+    let file = crate::task::current_exe_file();
+    if file != 0 {
+        file_access(file, access::EXEC);
+    }
+}
+
+/// An access through an fd; `bits` 0 means "as the file was opened" (open calls).
+#[inline(never)]
+fn fd_access(fd: i64, bits: u32) {
+    let file = file_of_fd(fd);
+    if file == 0 {
+        return;
+    }
+    let bits = if bits == 0 { open_access(file) } else { bits };
+    if bits != 0 {
+        file_access(file, bits);
+    }
+}
+
+/// Reports an access through an open file once per (file, access, executable).
+#[inline(always)]
+fn file_access(file: u64, bits: u32) {
+    let o = offsets();
+    // Pipes, sockets and anonymous inodes have no path worth a rule.
+    let inode = read_u64(file + o.file_inode);
+    let kind = read_u32(inode + o.inode_mode) as u16 & S_IFMT;
+    if kind == 0 || kind == S_IFIFO || kind == S_IFSOCK {
+        return;
+    }
+    let mnt = read_u64(file + o.file_path + o.path_mnt);
+    let dentry = read_u64(file + o.file_path + o.path_dentry);
+    let exe_inode = current_exe_inode();
+    let key = SeenFileKey {
+        dentry,
+        mnt,
+        exe_inode,
+        access: bits,
+        _pad: 0,
+    };
+    // SAFETY: only tests presence.
+    if unsafe { SEEN_FILES.get(&key) }.is_some() {
+        return;
+    }
+    let _ = SEEN_FILES.insert(&key, &1, 0);
+    let Some(event) = start_event(bits, exe_inode) else {
+        return;
+    };
+    // SAFETY: `event` is this CPU's scratch value.
+    let event = unsafe { &mut *event };
+    let (len, truncated) = walk_path(dentry, mnt, &mut event.data);
+    event.path_len = len;
+    if truncated {
+        event.flags |= file_flags::TRUNCATED;
+    }
+    send(event);
+}
+
+/// A name-based operation: `name` (user memory) relative to `dirfd` (or the cwd).
+#[inline(never)]
+fn named(dirfd: i64, name: u64, bits: u32) {
+    let exe_inode = current_exe_inode();
+    let Some(event) = start_event(bits, exe_inode) else {
+        return;
+    };
+    // SAFETY: `event` is this CPU's scratch value.
+    let event = unsafe { &mut *event };
+    event.flags |= file_flags::HAS_NAME;
+    let o = offsets();
+    let (mnt, dentry) = if dirfd == AT_FDCWD {
+        // SAFETY: bpf_get_current_task only returns the current task pointer.
+        let fs = read_u64(unsafe { bpf_get_current_task() } + o.task_fs);
+        (
+            read_u64(fs + o.fs_pwd + o.path_mnt),
+            read_u64(fs + o.fs_pwd + o.path_dentry),
+        )
+    } else {
+        let dir = file_of_fd(dirfd);
+        (
+            read_u64(dir + o.file_path + o.path_mnt),
+            read_u64(dir + o.file_path + o.path_dentry),
+        )
+    };
+    if dentry == 0 {
+        event.flags |= file_flags::NO_BASE;
+    } else {
+        let (len, truncated) = walk_path(dentry, mnt, &mut event.data);
+        event.path_len = len;
+        if truncated {
+            event.flags |= file_flags::TRUNCATED;
+        }
+    }
+    // SAFETY: reading a NUL-terminated user string into the name half of the buffer.
+    let name_buf = &mut event.data[PATH_BUF..PATH_BUF + NAME_BUF];
+    if let Ok(bytes) = unsafe { bpf_probe_read_user_str_bytes(name as *const u8, name_buf) } {
+        event.name_len = bytes.len() as u32;
+    }
+    send(event);
+}
+
+fn socket(family: u32, sock_type: u32, protocol: u32) {
+    let event = SocketEvent {
+        kind: EVENT_SOCKET,
+        family,
+        // SOCK_TYPE_MASK: drop SOCK_NONBLOCK and SOCK_CLOEXEC.
+        sock_type: sock_type & 0xf,
+        protocol,
+        exe_inode: current_exe_inode(),
+    };
+    if EVENTS.output::<SocketEvent>(&event, 0).is_err() {
+        count_lost(lost::FILE_EVENTS);
+    }
+}
+
+/// The scratch event, with its header reset.
+#[inline(always)]
+fn start_event(bits: u32, exe_inode: u64) -> Option<*mut FileEvent> {
+    let event = SCRATCH.get_ptr_mut(0)?;
+    // SAFETY: this CPU's scratch value from a successful lookup.
+    unsafe {
+        (*event).kind = EVENT_FILE;
+        (*event).access = bits;
+        (*event).exe_inode = exe_inode;
+        (*event).flags = 0;
+        (*event).path_len = 0;
+        (*event).name_len = 0;
+        (*event)._pad = 0;
+    }
+    Some(event)
+}
+
+/// Header bytes before `data`.
+const HEADER: usize = 32;
+
+/// Sends the used part of the scratch event.
+#[inline(always)]
+fn send(event: &FileEvent) {
+    let used = if event.flags & file_flags::HAS_NAME != 0 {
+        PATH_BUF + (event.name_len as usize & (NAME_BUF - 1))
+    } else {
+        event.path_len as usize & (PATH_BUF - 1)
+    };
+    let size = HEADER + used;
+    // SAFETY: `size` is at most the size of FileEvent (masked above).
+    let bytes =
+        unsafe { core::slice::from_raw_parts((event as *const FileEvent).cast::<u8>(), size) };
+    if EVENTS.output::<[u8]>(bytes, 0).is_err() {
+        count_lost(lost::FILE_EVENTS);
+    }
+}
+
+/// The path walk's position, kept in map memory rather than registers: the verifier then
+/// sees every iteration start from the same state and checks the loop in linear time.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Walk {
+    dentry: u64,
+    vfsmnt: u64,
+    pos: u64,
+    /// 0 walking, 1 reached the root, 2 stopped early (truncated).
+    done: u64,
+}
+
+#[map]
+static WALK: PerCpuArray<Walk> = PerCpuArray::with_max_entries(1, 0);
+
+/// Writes the path of (dentry, vfsmount) into `buf` as components leaf first, each followed
+/// by '/', walking up to the task's root and across mounts. Returns the bytes written and
+/// whether the walk stopped before the root.
+#[inline(never)]
+fn walk_path(dentry: u64, vfsmnt: u64, buf: &mut [u8; PATH_BUF + NAME_BUF]) -> (u32, bool) {
+    let o = offsets();
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    let fs = read_u64(unsafe { bpf_get_current_task() } + o.task_fs);
+    let root_mnt = read_u64(fs + o.fs_root + o.path_mnt);
+    let root_dentry = read_u64(fs + o.fs_root + o.path_dentry);
+    let Some(walk) = WALK.get_ptr_mut(0) else {
+        return (0, true);
+    };
+    // SAFETY: this CPU's value from a successful lookup; accessed only through volatile
+    // reads and writes so that the state really lives in memory (see `Walk`).
+    unsafe {
+        walk.write_volatile(Walk {
+            dentry,
+            vfsmnt,
+            pos: 0,
+            done: 0,
+        });
+        for _ in 0..MAX_COMPONENTS {
+            if (*walk).done_now() != 0 {
+                break;
+            }
+            step(walk, root_dentry, root_mnt, buf);
+        }
+        let pos = core::ptr::read_volatile(&raw const (*walk).pos);
+        (pos as u32 & (PATH_BUF as u32 - 1), (*walk).done_now() != 1)
+    }
+}
+
+impl Walk {
+    #[inline(always)]
+    fn done_now(&self) -> u64 {
+        // SAFETY: a field of a live map value.
+        unsafe { core::ptr::read_volatile(&raw const self.done) }
+    }
+}
+
+/// One step of the walk: a component written, a mount crossed, or the end reached.
+#[inline(always)]
+unsafe fn step(
+    walk: *mut Walk,
+    root_dentry: u64,
+    root_mnt: u64,
+    buf: &mut [u8; PATH_BUF + NAME_BUF],
+) {
+    use core::ptr::{read_volatile as get, write_volatile as put};
+    let o = offsets();
+    let (dentry, vfsmnt) = (
+        get(&raw const (*walk).dentry),
+        get(&raw const (*walk).vfsmnt),
+    );
+    if dentry == 0 || (dentry == root_dentry && vfsmnt == root_mnt) {
+        put(&raw mut (*walk).done, 1);
+        return;
+    }
+    if dentry == read_u64(vfsmnt + o.vfsmount_root) {
+        // At the root of this mount: continue from where it is mounted.
+        let mount = vfsmnt - o.mount_mnt;
+        let parent = read_u64(mount + o.mount_parent);
+        if parent == mount || parent == 0 {
+            put(&raw mut (*walk).done, 1);
+            return;
+        }
+        put(
+            &raw mut (*walk).dentry,
+            read_u64(mount + o.mount_mountpoint),
+        );
+        put(&raw mut (*walk).vfsmnt, parent + o.mount_mnt);
+        return;
+    }
+    let parent = read_u64(dentry + o.dentry_parent);
+    if parent == dentry {
+        put(&raw mut (*walk).done, 1);
+        return;
+    }
+    let len = u64::from(read_u32(dentry + o.dentry_name + o.qstr_len)) & NAME_MAX;
+    let name = read_u64(dentry + o.dentry_name + o.qstr_name);
+    let pos = get(&raw const (*walk).pos) & (PATH_BUF as u64 - 1);
+    if pos + len + 1 >= PATH_BUF as u64 {
+        put(&raw mut (*walk).done, 2);
+        return;
+    }
+    // pos < PATH_BUF and len <= 255, so the write stays inside `buf`.
+    generated::bpf_probe_read_kernel(
+        buf.as_mut_ptr().add(pos as usize).cast(),
+        len as u32,
+        name as *const _,
+    );
+    buf[((pos + len) as usize) & (PATH_BUF + NAME_BUF - 1)] = b'/';
+    put(&raw mut (*walk).pos, pos + len + 1);
+    put(&raw mut (*walk).dentry, parent);
+}
