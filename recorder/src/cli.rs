@@ -26,6 +26,8 @@ pub enum Command {
     Record(RecordArgs),
     /// Print a readable summary of a recording.
     Show(ShowArgs),
+    /// Merge recordings of many runs into one (union, with the runs that contributed each item).
+    Merge(MergeArgs),
     /// Turn a recording into a profile.
     #[command(subcommand)]
     Generate(GenerateCommand),
@@ -43,6 +45,16 @@ pub struct BenchFloorArgs {
     /// How long to stay attached (default: until SIGINT/SIGTERM).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The recordings to merge (recordings that are themselves merges are fine).
+    #[arg(value_name = "RECORDING", required = true)]
+    pub recordings: Vec<PathBuf>,
+    /// Where to write the merged recording.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod enforce;
 pub mod kernel;
 pub mod launch;
+pub mod merge;
 pub mod observation;
 pub mod observed;
 pub mod policy;

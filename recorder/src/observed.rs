@@ -87,6 +87,7 @@ impl Observed {
                         .then(|| path.iter().map(|b| format!("{b:02x}")).collect()),
                     access: accesses(*bits),
                     by: self.names_of(exes),
+                    runs: vec![],
                 }
             })
             .collect()
@@ -102,6 +103,7 @@ impl Observed {
                 kind: socket_type_name(sock_type),
                 protocol,
                 by: self.names_of(exes),
+                runs: vec![],
             })
             .collect();
         sockets.sort();
@@ -120,6 +122,7 @@ impl Observed {
             .map(|(path, &execs)| Executable {
                 path: display_path(path),
                 execs,
+                runs: vec![],
             })
             .collect()
     }
@@ -179,6 +182,7 @@ impl Observed {
                     via: vec![],
                     syscalls: vec![],
                     by: vec![],
+                    runs: vec![],
                 });
             group.count += check.count;
             group.via.extend(classified.via);

@@ -34,6 +34,13 @@ pub struct Recording {
     pub finished_at: String,
     /// False when the run was interrupted or could not be observed to its end.
     pub complete: bool,
+    /// Identifies this run (random, made at record time), so merged recordings can say
+    /// which runs contributed what.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// In a merged recording: every run that went into it, sorted by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete_reason: Option<String>,
     /// The command's exit status (128+N when killed by signal N); absent for `--cgroup`.
@@ -75,7 +82,7 @@ impl Tool {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Host {
     /// Kernel release (`uname -r`).
     pub kernel: String,
@@ -89,6 +96,21 @@ pub struct Host {
 pub enum Target {
     Command(Vec<String>),
     Cgroup(String),
+    /// A merge of several runs, listed in `Recording::runs`.
+    Merged(usize),
+}
+
+/// One run that went into a merged recording.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    pub target: String,
+    pub host: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +125,9 @@ pub struct SyscallEntry {
     /// Executables that made it (paths, sorted), for review: "which binary needs this?".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub by: Vec<String>,
+    /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
 }
 
 /// How a file was accessed. Serialised in snake_case (`mmap_exec`, `rename_from`).
@@ -151,6 +176,9 @@ pub struct FileAccess {
     pub access: Vec<Access>,
     /// The executables that made the accesses (sorted).
     pub by: Vec<String>,
+    /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
 }
 
 /// Sockets of one kind that were created.
@@ -163,6 +191,9 @@ pub struct SocketUse {
     pub kind: String,
     pub protocol: u32,
     pub by: Vec<String>,
+    /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
 }
 
 /// Capability checks of one kind: one capability, audited or not, granted or not.
@@ -182,10 +213,16 @@ pub struct CapabilityCheck {
     pub syscalls: Vec<String>,
     /// The executables that made them (sorted).
     pub by: Vec<String>,
+    /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Executable {
+    /// The runs that executed it, in merged recordings; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
     /// The file name the kernel executed. Data from the workload: never trusted.
     pub path: String,
     /// How many times it was executed.
@@ -343,6 +380,42 @@ impl Recording {
     }
 }
 
+#[cfg(test)]
+impl Recording {
+    /// A recording of the given syscalls (each made once by `/bin/x`), for unit tests.
+    pub(crate) fn for_tests(syscalls: &[(Abi, i64)]) -> Recording {
+        let counts = syscalls.iter().map(|&k| (k, 1)).collect();
+        let makers = syscalls
+            .iter()
+            .map(|&k| (k, ["/bin/x".to_string()].into()))
+            .collect();
+        Recording {
+            format: FORMAT.into(),
+            version: VERSION,
+            tool: Tool::current(),
+            host: Host {
+                kernel: "6.18".into(),
+                arch: "x86_64".into(),
+            },
+            target: Target::Command(vec!["x".into()]),
+            started_at: String::new(),
+            finished_at: String::new(),
+            complete: true,
+            run_id: None,
+            runs: vec![],
+            incomplete_reason: None,
+            exit_status: Some(0),
+            syscalls: syscall_entries(&counts, &makers),
+            executables: vec![],
+            files: None,
+            sockets: None,
+            capabilities: None,
+            left_running: vec![],
+            lost: Lost::default(),
+        }
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
@@ -375,6 +448,7 @@ pub fn syscall_entries(
             nr,
             name: abi.syscall_name(nr).map(str::to_owned),
             count,
+            runs: vec![],
             by: makers
                 .get(&(abi, nr))
                 .map(|s| s.iter().cloned().collect())
@@ -405,12 +479,15 @@ mod tests {
             started_at: "2026-11-25T19:00:00Z".into(),
             finished_at: "2026-11-25T19:00:01Z".into(),
             complete: true,
+            run_id: None,
+            runs: vec![],
             incomplete_reason: None,
             exit_status: Some(0),
             syscalls: syscall_entries(&counts, &BTreeMap::new()),
             executables: vec![Executable {
                 path: "/usr/bin/ls".into(),
                 execs: 1,
+                runs: vec![],
             }],
             files: None,
             sockets: None,

@@ -96,6 +96,7 @@ pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<u8> {
                 (Some(name), _) => name.clone(),
                 (None, Target::Command(argv)) => argv.first().cloned().unwrap_or_default(),
                 (None, Target::Cgroup(path)) => path.clone(),
+                (None, Target::Merged(_)) => "merged".to_owned(),
             };
             profile::render_crd(&policy, &profile::kubernetes_name(&name))
         }

@@ -1,6 +1,7 @@
 //! One file per verb; each returns the process exit status.
 
 mod generate;
+mod merge;
 mod record;
 mod run;
 mod show;
@@ -11,6 +12,7 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Record(args) => record::run(&args),
         Command::Show(args) => show::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Generate(GenerateCommand::Seccomp(args)) => generate::seccomp(&args),
         Command::Generate(GenerateCommand::Capabilities(args)) => generate::capabilities(&args),
         Command::Run(args) => run::run(&args),

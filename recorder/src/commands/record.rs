@@ -346,6 +346,8 @@ impl Session {
             started_at: timestamp(started),
             finished_at: timestamp(SystemTime::now()),
             complete: outcome.interrupted_by.is_none(),
+            run_id: Some(new_run_id()),
+            runs: vec![],
             incomplete_reason: outcome
                 .interrupted_by
                 .map(|s| format!("interrupted by {}", s.as_str())),
@@ -363,6 +365,21 @@ impl Session {
 
 fn drain_into(kernel: &mut KernelRecorder, observed: &mut Observed) {
     kernel.drain_events(|observation| observed.observe(observation));
+}
+
+/// A random id for this run (64 bits from the kernel's random pool, in hex).
+fn new_run_id() -> String {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom(2) writes at most `len` bytes into the buffer.
+    let filled = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) } == 8;
+    if !filled {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        bytes = ((nanos as u64) ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 128+N for a signal, as shells report it.

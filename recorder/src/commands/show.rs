@@ -21,6 +21,7 @@ pub fn summary(recording: &Recording) -> String {
     let target = match &recording.target {
         Target::Command(argv) => format!("command {}", escape(&argv.join(" "))),
         Target::Cgroup(path) => format!("cgroup {}", escape(path)),
+        Target::Merged(n) => format!("{n} merged runs"),
     };
     let _ = writeln!(out, "recording of {target}");
     let _ = writeln!(

@@ -291,37 +291,10 @@ mod tests {
     use crate::{
         policy::seccomp::{decide, SeccompOptions},
         profile::seccomp::{parse, render_oci},
-        recording::{self, Host, Lost, Target, Tool},
     };
 
     fn recording(syscalls: &[(Abi, i64)]) -> Recording {
-        let counts = syscalls.iter().map(|&k| (k, 1)).collect();
-        let makers = syscalls
-            .iter()
-            .map(|&k| (k, ["/bin/x".to_string()].into()))
-            .collect();
-        Recording {
-            format: recording::FORMAT.into(),
-            version: recording::VERSION,
-            tool: Tool::current(),
-            host: Host {
-                kernel: "6.18".into(),
-                arch: "x86_64".into(),
-            },
-            target: Target::Command(vec!["x".into()]),
-            started_at: String::new(),
-            finished_at: String::new(),
-            complete: true,
-            incomplete_reason: None,
-            exit_status: Some(0),
-            syscalls: recording::syscall_entries(&counts, &makers),
-            executables: vec![],
-            files: None,
-            sockets: None,
-            capabilities: None,
-            left_running: vec![],
-            lost: Lost::default(),
-        }
+        Recording::for_tests(syscalls)
     }
 
     fn profile_for(syscalls: &[(Abi, i64)]) -> LinuxSeccomp {

@@ -76,6 +76,7 @@ mod tests {
             via: vec![],
             syscalls: vec![],
             by: vec!["/bin/x".into()],
+            runs: vec![],
         }
     }
 

@@ -199,32 +199,10 @@ impl SeccompPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recording::{self, Host, Lost, Target, Tool};
+    use crate::recording::Recording;
 
     fn recording(syscalls: &[(Abi, i64)]) -> Recording {
-        let counts = syscalls.iter().map(|&k| (k, 1)).collect();
-        Recording {
-            format: recording::FORMAT.into(),
-            version: recording::VERSION,
-            tool: Tool::current(),
-            host: Host {
-                kernel: "6.18".into(),
-                arch: "x86_64".into(),
-            },
-            target: Target::Command(vec!["x".into()]),
-            started_at: String::new(),
-            finished_at: String::new(),
-            complete: true,
-            incomplete_reason: None,
-            exit_status: Some(0),
-            syscalls: recording::syscall_entries(&counts, &BTreeMap::new()),
-            executables: vec![],
-            files: None,
-            sockets: None,
-            capabilities: None,
-            left_running: vec![],
-            lost: Lost::default(),
-        }
+        Recording::for_tests(syscalls)
     }
 
     #[test]

@@ -1,0 +1,300 @@
+//! Merging recordings of many runs (a test matrix, several CI jobs) into one: the union of
+//! everything seen, with, for every item, the runs and executables that contributed it.
+//!
+//! Merging is associative and commutative: every field is a set union, a sum or a min/max,
+//! and a recording that is itself a merge contributes its runs rather than itself, so
+//! `merge(merge(a, b), c)` and `merge(a, merge(b, c))` are the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::recording::{
+    CapabilityCheck, Executable, FileAccess, Host, LeftRunning, Lost, Recording, RunInfo,
+    SocketUse, SyscallEntry, Target, Tool, FORMAT, VERSION,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("nothing to merge: give at least one recording")]
+    Nothing,
+}
+
+/// The runs a recording stands for: its own (one) or, for a merge, the ones it lists.
+fn runs_of(recording: &Recording, fallback_id: &str) -> Vec<RunInfo> {
+    if !recording.runs.is_empty() {
+        return recording.runs.clone();
+    }
+    let target = match &recording.target {
+        Target::Command(argv) => argv.join(" "),
+        Target::Cgroup(path) => format!("cgroup {path}"),
+        Target::Merged(n) => format!("{n} merged runs"),
+    };
+    vec![RunInfo {
+        id: recording
+            .run_id
+            .clone()
+            .unwrap_or_else(|| fallback_id.to_owned()),
+        target,
+        host: format!("{} {}", recording.host.arch, recording.host.kernel),
+        started_at: recording.started_at.clone(),
+        finished_at: recording.finished_at.clone(),
+        complete: recording.complete,
+        exit_status: recording.exit_status,
+    }]
+}
+
+/// Runs that contributed an item: the item's own list (in a merge) or the recording's runs.
+fn item_runs(item_runs: &[String], recording_runs: &[String]) -> Vec<String> {
+    if item_runs.is_empty() {
+        recording_runs.to_vec()
+    } else {
+        item_runs.to_vec()
+    }
+}
+
+fn union(into: &mut Vec<String>, more: &[String]) {
+    let set: BTreeSet<String> = into.drain(..).chain(more.iter().cloned()).collect();
+    into.extend(set);
+}
+
+/// Merges recordings. `ids` names a recording that has no run id of its own (made before
+/// run ids existed): its file name is a stable choice.
+pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError> {
+    if recordings.is_empty() {
+        return Err(MergeError::Nothing);
+    }
+    let mut runs: BTreeMap<String, RunInfo> = BTreeMap::new();
+    let mut syscalls: BTreeMap<(crate::syscalls::Abi, i64), SyscallEntry> = BTreeMap::new();
+    let mut files: BTreeMap<(String, Option<String>), FileAccess> = BTreeMap::new();
+    let mut sockets: BTreeMap<(String, String, u32), SocketUse> = BTreeMap::new();
+    let mut capabilities: BTreeMap<(u32, crate::capability_checks::Audit, bool), CapabilityCheck> =
+        BTreeMap::new();
+    let mut executables: BTreeMap<String, Executable> = BTreeMap::new();
+    let mut left_running: BTreeSet<(u32, String)> = BTreeSet::new();
+    let mut lost = Lost::default();
+    let (mut any_files, mut any_sockets, mut any_capabilities) = (false, false, false);
+    let mut hosts = BTreeSet::new();
+
+    for (recording, fallback_id) in recordings {
+        let these_runs = runs_of(recording, fallback_id);
+        let ids: Vec<String> = these_runs.iter().map(|r| r.id.clone()).collect();
+        for run in these_runs {
+            runs.insert(run.id.clone(), run);
+        }
+        hosts.insert(recording.host.clone());
+        for (&abi, entries) in &recording.syscalls {
+            for entry in entries {
+                let merged = syscalls
+                    .entry((abi, entry.nr))
+                    .or_insert_with(|| SyscallEntry {
+                        nr: entry.nr,
+                        name: entry.name.clone(),
+                        count: 0,
+                        by: vec![],
+                        runs: vec![],
+                    });
+                merged.count += entry.count;
+                union(&mut merged.by, &entry.by);
+                union(&mut merged.runs, &item_runs(&entry.runs, &ids));
+            }
+        }
+        for file in recording.files.iter().flatten() {
+            any_files = true;
+            let merged = files
+                .entry((file.path.clone(), file.path_hex.clone()))
+                .or_insert_with(|| FileAccess {
+                    path: file.path.clone(),
+                    path_hex: file.path_hex.clone(),
+                    access: vec![],
+                    by: vec![],
+                    runs: vec![],
+                });
+            let access: BTreeSet<_> = merged
+                .access
+                .drain(..)
+                .chain(file.access.iter().copied())
+                .collect();
+            merged.access.extend(access);
+            union(&mut merged.by, &file.by);
+            union(&mut merged.runs, &item_runs(&file.runs, &ids));
+        }
+        for socket in recording.sockets.iter().flatten() {
+            any_sockets = true;
+            let key = (socket.family.clone(), socket.kind.clone(), socket.protocol);
+            let merged = sockets.entry(key).or_insert_with(|| SocketUse {
+                by: vec![],
+                runs: vec![],
+                ..socket.clone()
+            });
+            union(&mut merged.by, &socket.by);
+            union(&mut merged.runs, &item_runs(&socket.runs, &ids));
+        }
+        for check in recording.capabilities.iter().flatten() {
+            any_capabilities = true;
+            let key = (check.number, check.audit, check.granted);
+            let merged = capabilities.entry(key).or_insert_with(|| CapabilityCheck {
+                count: 0,
+                via: vec![],
+                syscalls: vec![],
+                by: vec![],
+                runs: vec![],
+                ..check.clone()
+            });
+            merged.count += check.count;
+            union(&mut merged.via, &check.via);
+            union(&mut merged.syscalls, &check.syscalls);
+            union(&mut merged.by, &check.by);
+            union(&mut merged.runs, &item_runs(&check.runs, &ids));
+        }
+        for exe in &recording.executables {
+            let merged = executables
+                .entry(exe.path.clone())
+                .or_insert_with(|| Executable {
+                    path: exe.path.clone(),
+                    execs: 0,
+                    runs: vec![],
+                });
+            merged.execs += exe.execs;
+            union(&mut merged.runs, &item_runs(&exe.runs, &ids));
+        }
+        left_running.extend(
+            recording
+                .left_running
+                .iter()
+                .map(|p| (p.pid, p.comm.clone())),
+        );
+        let l = &recording.lost;
+        lost.exec_events += l.exec_events;
+        lost.syscall_numbers += l.syscall_numbers;
+        lost.provenance += l.provenance;
+        lost.capability_checks += l.capability_checks;
+        lost.capability_stacks += l.capability_stacks;
+        lost.file_events += l.file_events;
+        lost.file_calls += l.file_calls;
+        lost.unresolved_paths += l.unresolved_paths;
+    }
+
+    let runs: Vec<RunInfo> = runs.into_values().collect();
+    let incomplete: Vec<&str> = runs
+        .iter()
+        .filter(|r| !r.complete)
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut by_abi: BTreeMap<_, Vec<SyscallEntry>> = BTreeMap::new();
+    for ((abi, _), entry) in syscalls {
+        by_abi.entry(abi).or_default().push(entry);
+    }
+    let host = if hosts.len() == 1 {
+        hosts.into_iter().next().expect("one host")
+    } else {
+        Host {
+            kernel: "mixed".into(),
+            arch: mixed(hosts.iter().map(|h| h.arch.as_str())),
+        }
+    };
+    Ok(Recording {
+        format: FORMAT.into(),
+        version: VERSION,
+        tool: Tool::current(),
+        host,
+        target: Target::Merged(runs.len()),
+        started_at: runs
+            .iter()
+            .map(|r| r.started_at.clone())
+            .min()
+            .unwrap_or_default(),
+        finished_at: runs
+            .iter()
+            .map(|r| r.finished_at.clone())
+            .max()
+            .unwrap_or_default(),
+        complete: incomplete.is_empty(),
+        incomplete_reason: (!incomplete.is_empty())
+            .then(|| format!("incomplete runs: {}", incomplete.join(", "))),
+        run_id: None,
+        exit_status: None,
+        syscalls: by_abi,
+        executables: executables.into_values().collect(),
+        files: any_files.then(|| files.into_values().collect()),
+        sockets: any_sockets.then(|| sockets.into_values().collect()),
+        capabilities: any_capabilities.then(|| capabilities.into_values().collect()),
+        left_running: left_running
+            .into_iter()
+            .map(|(pid, comm)| LeftRunning { pid, comm })
+            .collect(),
+        lost,
+        runs,
+    })
+}
+
+/// One name when all agree, else `mixed`.
+fn mixed<'a>(mut values: impl Iterator<Item = &'a str>) -> String {
+    let first = values.next().unwrap_or_default();
+    if values.all(|v| v == first) {
+        first.to_owned()
+    } else {
+        "mixed".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscalls::Abi;
+
+    fn run(id: &str, syscalls: &[(Abi, i64)]) -> (Recording, String) {
+        let mut r = Recording::for_tests(syscalls);
+        r.run_id = Some(id.into());
+        r.started_at = format!("2026-11-25T10:00:0{}Z", id.len());
+        (r, format!("{id}.json"))
+    }
+
+    #[test]
+    fn union_with_provenance() {
+        let merged = merge(&[
+            run("a", &[(Abi::X86_64, 0), (Abi::X86_64, 1)]),
+            run("bb", &[(Abi::X86_64, 1), (Abi::Ia32, 4)]),
+        ])
+        .unwrap();
+        let x86: Vec<(i64, u64, Vec<String>)> = merged.syscalls[&Abi::X86_64]
+            .iter()
+            .map(|e| (e.nr, e.count, e.runs.clone()))
+            .collect();
+        assert_eq!(
+            x86,
+            [
+                (0, 1, vec!["a".to_string()]),
+                (1, 2, vec!["a".to_string(), "bb".to_string()])
+            ]
+        );
+        assert_eq!(merged.syscalls[&Abi::Ia32][0].runs, ["bb"]);
+        assert_eq!(merged.target, Target::Merged(2));
+        assert_eq!(
+            merged
+                .runs
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "bb"]
+        );
+    }
+
+    #[test]
+    fn associative_and_commutative() {
+        let (a, b, c) = (
+            run("a", &[(Abi::X86_64, 0)]),
+            run("b", &[(Abi::X86_64, 1)]),
+            run("c", &[(Abi::X86_64, 0)]),
+        );
+        let ab = merge(&[a.clone(), b.clone()]).unwrap();
+        let bc = merge(&[b.clone(), c.clone()]).unwrap();
+        let left = merge(&[(ab, "ab".into()), c.clone()]).unwrap();
+        let right = merge(&[a.clone(), (bc, "bc".into())]).unwrap();
+        assert_eq!(left.to_json(), right.to_json());
+        assert_eq!(merge(&[c, b, a]).unwrap().to_json(), left.to_json());
+    }
+
+    #[test]
+    fn nothing_is_an_error() {
+        assert!(merge(&[]).is_err());
+    }
+}
