@@ -165,9 +165,10 @@ pub struct FileOffsets {
 /// userspace from the syscall tables, so the kernel programs know no numbers themselves.
 pub mod file_op {
     pub const NONE: u8 = 0;
-    /// open, openat, openat2, creat: the opened file comes from the returned fd.
+    /// open(name, flags): the opened file comes from the returned fd. (The file's own
+    /// f_flags lose O_CREAT once open, so the call's flags say whether it could create.)
     pub const OPEN: u8 = 1;
-    /// openat-style: (dirfd, name, flags) in args 0..3.
+    /// openat(dirfd, name, flags).
     pub const OPENAT: u8 = 2;
     /// mmap: (addr, len, prot, flags, fd): an executable mapping of a file.
     pub const MMAP: u8 = 3;
@@ -178,6 +179,10 @@ pub mod file_op {
     /// fchmod(fd) / fchown(fd).
     pub const FCHMOD: u8 = 6;
     pub const FCHOWN: u8 = 7;
+    /// creat(name, mode): always creates.
+    pub const CREAT: u8 = 8;
+    /// openat2(dirfd, name, how*, size): the flags are in the `open_how` struct.
+    pub const OPENAT2: u8 = 9;
     /// Name-based operations, path in arg 0 relative to the cwd.
     pub const UNLINK: u8 = 10;
     pub const RMDIR: u8 = 11;

@@ -89,6 +89,8 @@ const O_CREAT: u32 = 0o100;
 const O_APPEND: u32 = 0o2000;
 const O_PATH: u32 = 0o10000000;
 const FMODE_EXEC: u32 = 0x20;
+/// Marks an fd access as coming from an open call (not an access bit sent to userspace).
+const OPEN_BITS: u32 = 1 << 31;
 const PROT_EXEC: u64 = 4;
 const MAP_ANONYMOUS: u64 = 0x20;
 const LOCK_UN: u64 = 8;
@@ -184,7 +186,15 @@ fn complete(call: &PendingCall, ret: i64) {
     let mut fd: (i64, u32) = (-1, 0);
     let mut names: [(i64, u64, u32); 2] = [(0, 0, 0); 2];
     match call.op {
-        file_op::OPEN | file_op::OPENAT => fd = (ret, 0),
+        // The opened file's f_flags no longer hold O_CREAT: take it from the call.
+        file_op::OPEN => fd = (ret, OPEN_BITS | create_bit(a[1])),
+        file_op::OPENAT => fd = (ret, OPEN_BITS | create_bit(a[2])),
+        file_op::CREAT => fd = (ret, OPEN_BITS | access::CREATE),
+        file_op::OPENAT2 => {
+            // SAFETY: bpf_probe_read_user checks the user address (`open_how.flags` is first).
+            let flags = unsafe { bpf_probe_read_user(a[2] as *const u64) }.unwrap_or(0);
+            fd = (ret, OPEN_BITS | create_bit(flags));
+        }
         file_op::MMAP => {
             if a[2] & PROT_EXEC != 0 && a[3] & MAP_ANONYMOUS == 0 {
                 fd = (a[4] as i32 as i64, access::MMAP_EXEC);
@@ -292,9 +302,6 @@ fn open_access(file: u64) -> u32 {
         O_RDWR => access::READ | writes,
         _ => access::READ,
     };
-    if flags & O_CREAT != 0 {
-        bits |= access::CREATE;
-    }
     if read_u32(file + o.file_mode) & FMODE_EXEC != 0 {
         bits |= access::EXEC;
     }
@@ -309,14 +316,21 @@ pub(crate) fn exe_file_access() {
     }
 }
 
-/// An access through an fd; `bits` 0 means "as the file was opened" (open calls).
+/// `access::CREATE` when open flags include O_CREAT, else 0.
+#[inline(always)]
+fn create_bit(flags: u64) -> u32 {
+    if flags as u32 & O_CREAT != 0 { access::CREATE } else { 0 }
+}
+
+/// An access through an fd. For open calls (`OPEN_BITS` set) the access is how the file was
+/// opened, plus whatever else `bits` says (create).
 #[inline(never)]
 fn fd_access(fd: i64, bits: u32) {
     let file = file_of_fd(fd);
     if file == 0 {
         return;
     }
-    let bits = if bits == 0 { open_access(file) } else { bits };
+    let bits = if bits & OPEN_BITS != 0 { open_access(file) | (bits & !OPEN_BITS) } else { bits };
     if bits != 0 {
         file_access(file, bits);
     }

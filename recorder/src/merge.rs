@@ -70,6 +70,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         BTreeMap::new();
     let mut executables: BTreeMap<String, Executable> = BTreeMap::new();
     let mut left_running: BTreeSet<(u32, String)> = BTreeSet::new();
+    let mut escalating = BTreeSet::new();
     let mut lost = Lost::default();
     let (mut any_files, mut any_sockets, mut any_capabilities) = (false, false, false);
     let mut hosts = BTreeSet::new();
@@ -162,6 +163,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
                 .iter()
                 .map(|p| (p.pid, p.comm.clone())),
         );
+        escalating.extend(recording.escalating_programs.iter().cloned());
         let l = &recording.lost;
         lost.exec_events += l.exec_events;
         lost.syscall_numbers += l.syscall_numbers;
@@ -217,6 +219,8 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         files: any_files.then(|| files.into_values().collect()),
         sockets: any_sockets.then(|| sockets.into_values().collect()),
         capabilities: any_capabilities.then(|| capabilities.into_values().collect()),
+        user: None,
+        escalating_programs: escalating.into_iter().collect(),
         left_running: left_running
             .into_iter()
             .map(|(pid, comm)| LeftRunning { pid, comm })

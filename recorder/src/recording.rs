@@ -60,6 +60,13 @@ pub struct Recording {
     /// could not report them (no `capability:cap_capable` tracepoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<CapabilityCheck>>,
+    /// The user the command ran as (absent for `--cgroup` and merges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<RunUser>,
+    /// Executed programs that can raise privileges (setuid, setgid or file capabilities),
+    /// sorted by path: what decides `allowPrivilegeEscalation` and `NoNewPrivileges`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalating_programs: Vec<EscalatingProgram>,
     /// Processes still in the cgroup when the grace period ended (they were then killed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_running: Vec<LeftRunning>,
@@ -227,6 +234,23 @@ pub struct Executable {
     pub path: String,
     /// How many times it was executed.
     pub execs: u64,
+}
+
+/// Who the command ran as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunUser {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// An executed program that can raise privileges on exec.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EscalatingProgram {
+    pub path: String,
+    pub setuid: bool,
+    pub setgid: bool,
+    /// It has a `security.capability` extended attribute.
+    pub file_capabilities: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -410,6 +434,8 @@ impl Recording {
             files: None,
             sockets: None,
             capabilities: None,
+            user: None,
+            escalating_programs: vec![],
             left_running: vec![],
             lost: Lost::default(),
         }
@@ -492,6 +518,8 @@ mod tests {
             files: None,
             sockets: None,
             capabilities: None,
+            user: None,
+            escalating_programs: vec![],
             left_running: vec![],
             lost: Lost::default(),
         }

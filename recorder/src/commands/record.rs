@@ -10,6 +10,7 @@ use std::{
 
 use anyhow::Context as _;
 use leastpriv::{
+    recording::{EscalatingProgram, FileAccess, RunUser},
     capability_checks::KernelSymbols,
     cgroup::{self, Cgroup},
     enforce::seccomp::SeccompProgram,
@@ -135,11 +136,17 @@ async fn record_async(
             } else {
                 RunAs::from_sudo_env()?
             };
+            let user = match &run_as {
+                Some(user) => RunUser { uid: user.uid, gid: user.gid },
+                None => RunUser { uid: nix::unistd::getuid().as_raw(), gid: nix::unistd::getgid().as_raw() },
+            };
             match launch::spawn_in_cgroup(argv, run_as.as_ref(), &cgroup, seccomp) {
                 Ok(child) => {
-                    session
+                    let mut outcome = session
                         .watch_command(child, &cgroup, &mut signals, *grace)
-                        .await?
+                        .await?;
+                    outcome.user = Some(user);
+                    outcome
                 }
                 Err(err) => {
                     return Ok(Recorded::LaunchFailed {
@@ -192,6 +199,8 @@ struct Outcome {
     /// The signal that interrupted the recording, if one did.
     interrupted_by: Option<Signal>,
     left_running: Vec<LeftRunning>,
+    /// Who the command ran as.
+    user: Option<RunUser>,
 }
 
 /// The kernel recorder (polled for events) plus what has been decoded from it so far.
@@ -315,6 +324,7 @@ impl Session {
         outcome: &Outcome,
     ) -> anyhow::Result<Recording> {
         let kernel = self.kernel.get_ref();
+        let files = self.observed.files();
         let counts = kernel.syscall_counts()?;
         let makers = self.observed.makers(&kernel.syscalls_by_exe()?);
         let capabilities = match kernel.capability_checks()? {
@@ -354,9 +364,11 @@ impl Session {
             exit_status: outcome.exit_status,
             syscalls: recording::syscall_entries(&counts, &makers),
             executables: self.observed.executables(),
-            files: Some(self.observed.files()),
+            files: Some(files.clone()),
             sockets: Some(self.observed.sockets()),
             capabilities,
+            user: outcome.user,
+            escalating_programs: escalating_programs(&files),
             left_running: outcome.left_running.clone(),
             lost,
         })
@@ -365,6 +377,35 @@ impl Session {
 
 fn drain_into(kernel: &mut KernelRecorder, observed: &mut Observed) {
     kernel.drain_events(|observation| observed.observe(observation));
+}
+
+/// Executed programs (exec accesses) that can raise privileges, from their files as they
+/// are now (right after the run).
+fn escalating_programs(files: &[FileAccess]) -> Vec<EscalatingProgram> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    for file in files.iter().filter(|f| f.access.contains(&leastpriv::recording::Access::Exec) && f.path_hex.is_none()) {
+        let Ok(meta) = std::fs::metadata(&file.path) else { continue };
+        let mode = meta.permissions().mode();
+        let file_capabilities = has_file_capabilities(&file.path);
+        let program = EscalatingProgram {
+            path: file.path.clone(),
+            setuid: mode & 0o4000 != 0,
+            setgid: mode & 0o2000 != 0,
+            file_capabilities,
+        };
+        if program.setuid || program.setgid || program.file_capabilities {
+            out.push(program);
+        }
+    }
+    out
+}
+
+/// Whether the file carries a `security.capability` extended attribute.
+fn has_file_capabilities(path: &str) -> bool {
+    let Ok(path) = std::ffi::CString::new(path) else { return false };
+    // SAFETY: a size query (null buffer, size 0) on a valid C string.
+    unsafe { libc::getxattr(path.as_ptr(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0) >= 0 }
 }
 
 /// A random id for this run (64 bits from the kernel's random pool, in hex).

@@ -8,9 +8,9 @@ use crate::syscalls::Abi;
 /// (syscall name, what it does to files). Names missing from an ABI's table are skipped.
 const BY_NAME: &[(&str, u8)] = &[
     ("open", file_op::OPEN),
-    ("creat", file_op::OPEN),
+    ("creat", file_op::CREAT),
     ("openat", file_op::OPENAT),
-    ("openat2", file_op::OPENAT),
+    ("openat2", file_op::OPENAT2),
     ("mmap", file_op::MMAP),
     ("mmap2", file_op::MMAP),
     ("flock", file_op::FLOCK),
@@ -50,6 +50,10 @@ pub fn table() -> Vec<(u32, u8)> {
     let mut table = Vec::new();
     for (wire, abi) in Abi::ALL.iter().enumerate() {
         for &(name, op) in BY_NAME {
+            // The i386 `mmap` (90) takes a pointer to its arguments; glibc uses mmap2.
+            if *abi == Abi::Ia32 && name == "mmap" {
+                continue;
+            }
             if let Some(nr) = abi.syscall_nr(name).and_then(|nr| u32::try_from(nr).ok()) {
                 if nr < MAX_SYSCALL_NR {
                     table.push((wire as u32 * MAX_SYSCALL_NR + nr, op));
