@@ -261,6 +261,9 @@ pub mod file_flags {
     pub const HAS_NAME: u32 = 2;
     /// The base directory could not be resolved (bad dirfd): only `name` is known.
     pub const NO_BASE: u32 = 4;
+    /// The file is a directory (userspace writes its path with a trailing '/', as AppArmor
+    /// matches directories).
+    pub const DIRECTORY: u32 = 8;
 }
 
 /// A file access, sent through `EVENTS`. Variable length: the header, then `path_len`

@@ -97,6 +97,7 @@ const LOCK_UN: u64 = 8;
 const S_IFMT: u16 = 0o170000;
 const S_IFIFO: u16 = 0o010000;
 const S_IFSOCK: u16 = 0o140000;
+const S_IFDIR: u16 = 0o040000;
 
 /// x86 `struct pt_regs` offsets (fixed by the entry code) of the syscall arguments, per ABI.
 const ARGS_X86_64: [u64; 6] = [112, 104, 96, 56, 72, 64]; // di si dx r10 r8 r9
@@ -370,6 +371,9 @@ fn file_access(file: u64, bits: u32) {
     event.path_len = len;
     if truncated {
         event.flags |= file_flags::TRUNCATED;
+    }
+    if kind == S_IFDIR {
+        event.flags |= file_flags::DIRECTORY;
     }
     send(event);
 }

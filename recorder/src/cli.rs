@@ -3,7 +3,10 @@
 use std::{ffi::OsString, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
-use leastpriv::policy::seccomp::Runtime;
+use leastpriv::policy::{
+    apparmor::{Mode as AppArmorMode, DEFAULT_GLOB_THRESHOLD},
+    seccomp::Runtime,
+};
 
 /// Record what a program does in the kernel and turn it into least-privilege profiles.
 #[derive(Debug, Parser)]
@@ -28,6 +31,10 @@ pub enum Command {
     Show(ShowArgs),
     /// Merge recordings of many runs into one (union, with the runs that contributed each item).
     Merge(MergeArgs),
+    /// Compare two recordings, or two profiles of the same kind (seccomp JSON/YAML,
+    /// capability lists): what was added (with risk and cause) and removed. Exits 0 when equal
+    /// or narrowed, 1 when widened with --fail-on widen, 2 on error.
+    Diff(DiffArgs),
     /// Turn a recording into a profile.
     #[command(subcommand)]
     Generate(GenerateCommand),
@@ -48,6 +55,36 @@ pub struct BenchFloorArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old recording or profile.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The new recording or profile (of the same kind).
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Exit 1 when the new policy allows anything the old one did not.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    /// Ready to paste as a pull-request comment.
+    Markdown,
+    /// Stable, for machines.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Anything added.
+    Widen,
+}
+
+#[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The recordings to merge (recordings that are themselves merges are fine).
     #[arg(value_name = "RECORDING", required = true)]
@@ -57,6 +94,13 @@ pub struct MergeArgs {
     pub output: PathBuf,
 }
 
+impl Command {
+    /// Commands that run a command and exit with its status (so their own failures use 125).
+    pub fn wraps_a_command(&self) -> bool {
+        matches!(self, Command::Record(_) | Command::Run(_))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     /// A seccomp profile: OCI runtime-spec JSON (runc, crun, containerd, Docker, Podman,
@@ -64,6 +108,29 @@ pub enum GenerateCommand {
     Seccomp(GenerateSeccompArgs),
     /// The minimal capability add-list for `drop: [ALL]`.
     Capabilities(GenerateCapabilitiesArgs),
+    /// An AppArmor profile: the recorded files, sockets and capabilities, with documented
+    /// generalisations (docs/apparmor.md).
+    Apparmor(GenerateApparmorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateApparmorArgs {
+    /// The recording to read.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// Where to write the profile (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The profile name (default: the executable's file name). Letters, digits, '.', '_'
+    /// and '-'.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// enforce, or complain (flags=(complain): log what the profile lacks, deny nothing).
+    #[arg(long, value_enum, default_value_t = AppArmorMode::Enforce)]
+    pub mode: AppArmorMode,
+    /// Write `dir/*` for N or more files in one directory with the same access (0: never).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_GLOB_THRESHOLD)]
+    pub glob_threshold: usize,
 }
 
 #[derive(Debug, Args)]

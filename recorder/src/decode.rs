@@ -108,11 +108,14 @@ fn decode_file(bytes: &[u8]) -> Result<Observation, DecodeError> {
     } else {
         base
     };
-    Ok(Observation::File {
-        access,
-        exe_inode,
-        path,
-    })
+    let mut path = path;
+    // Directories end in '/', as AppArmor matches them; mkdir and rmdir name directories.
+    let is_dir = flags & file_flags::DIRECTORY != 0
+        || access & (recorder_common::access::MKDIR | recorder_common::access::RMDIR) != 0;
+    if is_dir && !path.ends_with(b"/") {
+        path.push(b'/');
+    }
+    Ok(Observation::File { access, exe_inode, path })
 }
 
 fn decode_socket(bytes: &[u8]) -> Result<Observation, DecodeError> {
@@ -287,6 +290,10 @@ mod tests {
             decode(&file_event(file_flags::TRUNCATED, b"x/", b"")).unwrap(),
             Observation::UnresolvedFile
         );
+        let Observation::File { path, .. } = decode(&file_event(file_flags::DIRECTORY, b"etc/", b"")).unwrap() else { panic!() };
+        assert_eq!(path, b"/etc/");
+        let Observation::File { path, .. } = decode(&file_event(0, b"", b"")).unwrap() else { panic!() };
+        assert_eq!(path, b"/");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod capability_checks;
 pub mod cgroup;
 pub mod decode;
+pub mod diff;
 pub mod enforce;
 pub mod kernel;
 pub mod launch;

@@ -438,7 +438,7 @@ fn bpf_the_recorders_privilege_drop_is_not_recorded() {
     assert_eq!(rec.generate("list"), NONE_NEEDED, "{}", rec.checks());
 }
 
-/// A name that is no capability: exit status 125 naming it, and the command never runs;
+/// A name that is no capability: exit status 2 (bad input) naming it, and the command never runs;
 /// in a list file too.
 #[test]
 fn run_rejects_an_unknown_capability_without_running() {
@@ -450,7 +450,7 @@ fn run_rejects_an_unknown_capability_without_running() {
         let output = run(under_leastpriv(spec, &["touch", marker.to_str().unwrap()]));
         assert_eq!(
             output.status.code(),
-            Some(125),
+            Some(2),
             "--capabilities {spec}:\n{}",
             describe(&output)
         );
@@ -467,7 +467,7 @@ fn run_rejects_an_unknown_capability_without_running() {
 }
 
 /// A recording made without capability checks (an older leastpriv, or a kernel without the
-/// tracepoint) is not an empty add-list: exit status 125 saying so, and no output file.
+/// tracepoint) is not an empty add-list: exit status 2 (bad input) saying so, and no output file.
 #[test]
 fn generate_refuses_a_recording_without_capability_checks() {
     let fixture = workspace_dir().join("tests/fixtures/ls.recording.json");
@@ -481,7 +481,7 @@ fn generate_refuses_a_recording_without_capability_checks() {
     let out = dir.path().join("capabilities.txt");
 
     let output = generate(&recording, &["-o", out.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(125), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("holds no capability checks") && stderr.contains("old.recording.json"),

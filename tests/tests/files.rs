@@ -668,7 +668,9 @@ fn bpf_files_match_strace() {
         .filter(|c| workload.contains(&c.pid) && c.succeeded())
     {
         for (path, kind) in oracle::accesses(call) {
-            let entry = recorded.get(&path);
+            // A directory is recorded with a trailing '/', as AppArmor matches it; strace
+            // prints it without.
+            let entry = recorded.get(&path).or_else(|| recorded.get(&[path.as_slice(), b"/"].concat()));
             if !entry.is_some_and(|e| e.access.contains(kind)) {
                 let has = entry.map(|e| format!("{:?}", e.access));
                 not_recorded.push(format!(
@@ -698,7 +700,7 @@ fn bpf_files_match_strace() {
         (b"log", &["write", "create"]),
         (b"appended", &["append"]),
         (temp[0], &["read", "write", "create", "unlink"]),
-        (b"dir", &["mkdir", "rmdir"]),
+        (b"dir/", &["mkdir", "rmdir"]),
         (b"old", &["rename_from"]),
         (b"new", &["rename_to"]),
         (b"hardlink", &["link"]),
@@ -706,10 +708,18 @@ fn bpf_files_match_strace() {
         (b"modes", &["chmod"]),
         (b"lockfile", &["read", "lock"]),
     ]);
-    // The oracle itself must see exactly that, or its parsing is off.
+    // The oracle itself must see exactly that, or its parsing is off (it names directories
+    // without the trailing '/').
     let seen_under: BTreeMap<Vec<u8>, Kinds> = seen
         .iter()
-        .filter_map(|(path, kinds)| Some((below(&dir, path)?, kinds.clone())))
+        .filter_map(|(path, kinds)| {
+            let mut name = below(&dir, path)?;
+            let made_or_removed = kinds.contains("mkdir") || kinds.contains("rmdir");
+            if made_or_removed || dir.join(OsStr::from_bytes(&name)).is_dir() {
+                name.push(b'/');
+            }
+            Some((name, kinds.clone()))
+        })
         .collect();
     assert!(
         seen_under == expected,
@@ -768,17 +778,17 @@ fn bpf_files_resolved_like_the_kernel() {
     let exe_path = canonical(&exe);
     let expected = expect([
         (b"b".as_slice(), ["read"].as_slice()),
-        (b"sub", &["read"]),
+        (b"sub/", &["read"]),
         (b"sub/c", &["write", "create"]),
         (b"sub/e", &["unlink"]),
-        (b"f", &["mkdir"]),
+        (b"f/", &["mkdir"]),
         (b"target", &["read"]),
         (b"d", &["read"]),
         (b"mnt/file", &["read"]),
     ]);
     assert_files_under(&rec, &dir, &expected, &exe_path);
     assert_file(&rec.json, "/inside-chroot", &["read"], &exe_path);
-    assert_file(&rec.json, "/inner/made-in-chroot", &["mkdir"], &exe_path);
+    assert_file(&rec.json, "/inner/made-in-chroot/", &["mkdir"], &exe_path);
     assert!(
         dir.join("root/inner/made-in-chroot").is_dir() && !dir.join("src/made-in-chroot").exists(),
         "the chroot's mkdir did not land where expected"

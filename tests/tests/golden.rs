@@ -37,6 +37,33 @@ fn generate(fixture: &str, args: &[&str], out: &Path) -> String {
     fs::read_to_string(out).unwrap()
 }
 
+/// (`diff` arguments, golden file): the review outputs.
+const DIFF_CASES: &[(&[&str], &str)] = &[
+    (&["tests/fixtures/ls.recording.json", "tests/fixtures/python.recording.json", "--format", "markdown"], "diff.ls-python.md"),
+    (&["tests/fixtures/ls.recording.json", "tests/fixtures/python.recording.json", "--format", "json"], "diff.ls-python.json"),
+    (&["tests/golden/ls.seccomp.json", "tests/golden/ls.seccomp.runc.json"], "diff.seccomp-runc.txt"),
+];
+
+#[test]
+fn diff_outputs_match_the_golden_files() {
+    let bless = std::env::var_os("LEASTPRIV_BLESS").is_some_and(|v| v == "1");
+    let mut mismatches = Vec::new();
+    for (args, golden) in DIFF_CASES {
+        let mut cmd = leastpriv();
+        cmd.current_dir(workspace_dir()).arg("diff").args(*args);
+        let output = run(cmd);
+        assert_eq!(output.status.code(), Some(0), "diff {args:?}: {}", describe(&output));
+        let generated = String::from_utf8(output.stdout).unwrap();
+        let golden_path = workspace_dir().join("tests/golden").join(golden);
+        if bless {
+            fs::write(&golden_path, &generated).unwrap();
+        } else if fs::read_to_string(&golden_path).ok().as_deref() != Some(generated.as_str()) {
+            mismatches.push(format!("{golden} differs from `leastpriv diff {}`", args.join(" ")));
+        }
+    }
+    assert!(mismatches.is_empty(), "run `cargo xtask bless` if intended:\n{}", mismatches.join("\n"));
+}
+
 #[test]
 fn generated_profiles_match_the_golden_files() {
     let bless = std::env::var_os("LEASTPRIV_BLESS").is_some_and(|v| v == "1");

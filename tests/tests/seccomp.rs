@@ -435,7 +435,7 @@ fn bpf_generation_is_deterministic() {
 }
 
 /// A missing file, a JSON file that is not a recording, and a recording given where a
-/// profile is expected: exit status 125 with the file named, and no output file.
+/// profile is expected: exit status 2 (bad input) with the file named, and no output file.
 #[test]
 fn generate_rejects_bad_input_without_writing() {
     let dir = tempdir();
@@ -448,7 +448,7 @@ fn generate_rejects_bad_input_without_writing() {
         let output = generate(&input, &["-o", out.to_str().unwrap()]);
         assert_exit(
             &output,
-            125,
+            2,
             &format!("generate seccomp {}", input.display()),
         );
         assert_names_file(&output, &input);
@@ -462,7 +462,7 @@ fn generate_rejects_bad_input_without_writing() {
 }
 
 /// A profile that is not valid JSON, names an unknown action, or is a recording: exit status
-/// 125 with the file named, and the command never runs.
+/// 2 (bad input) with the file named, and the command never runs.
 #[test]
 fn run_rejects_a_malformed_profile_without_running() {
     let dir = tempdir();
@@ -482,7 +482,7 @@ fn run_rejects_a_malformed_profile_without_running() {
         let profile = dir.path().join(file);
         fs::write(&profile, text).unwrap();
         let output = run_under(&profile, &[], &["touch", marker.to_str().unwrap()]);
-        assert_exit(&output, 125, &format!("run --seccomp {file}"));
+        assert_exit(&output, 2, &format!("run --seccomp {file}"));
         assert_names_file(&output, &profile);
         assert!(
             !marker.exists(),

@@ -7,14 +7,58 @@ use std::path::Path;
 
 use leastpriv::{
     policy::{
+        apparmor::{self as apparmor_policy, AppArmorOptions},
         capabilities as capability_policy,
         seccomp::{self, SeccompOptions},
     },
-    profile::{capabilities as capability_profile, seccomp as profile},
+    profile::{
+        apparmor as apparmor_profile, capabilities as capability_profile, seccomp as profile,
+    },
     recording::{self, Recording, Target},
 };
 
-use crate::cli::{CapabilityFormat, GenerateCapabilitiesArgs, GenerateSeccompArgs, SeccompFormat};
+use crate::cli::{
+    CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateSeccompArgs,
+    SeccompFormat,
+};
+
+pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<u8> {
+    let recording = Recording::read(&args.recording)?;
+    let options = AppArmorOptions {
+        name: args.name.clone(),
+        mode: args.mode,
+        glob_threshold: args.glob_threshold,
+    };
+    let policy = apparmor_policy::decide(&recording, &options).with_context(|| {
+        format!(
+            "cannot derive an AppArmor profile from {}",
+            args.recording.display()
+        )
+    })?;
+    let text = apparmor_profile::render(&policy);
+    for note in &policy.notes {
+        eprintln!("leastpriv: warning: {note}");
+    }
+    warn_if_incomplete(&recording, &args.recording);
+    let generalised = policy
+        .files
+        .values()
+        .filter(|rule| !rule.generalised.is_empty())
+        .count();
+    eprintln!(
+        "leastpriv: apparmor profile {} for {}: {} recorded paths, {} covered by abstractions ({}), {} file rules ({} generalised), {} network rules, {} capabilities",
+        policy.name,
+        args.recording.display(),
+        policy.recorded_paths,
+        policy.covered_by_abstractions(),
+        policy.abstractions.keys().copied().collect::<Vec<_>>().join(", "),
+        policy.files.len(),
+        generalised,
+        policy.network.len(),
+        policy.capabilities.len(),
+    );
+    emit(&text, args.output.as_deref())
+}
 
 pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<u8> {
     let recording = Recording::read(&args.recording)?;

@@ -1,5 +1,6 @@
 //! One file per verb; each returns the process exit status.
 
+mod diff;
 mod generate;
 mod merge;
 mod record;
@@ -8,13 +9,21 @@ mod show;
 
 use crate::cli::{Command, GenerateCommand};
 
+/// A bad input that is not a file of one of the library's formats (e.g. two files of
+/// different kinds given to `diff`): reported with exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
 pub fn run(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Record(args) => record::run(&args),
         Command::Show(args) => show::run(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Generate(GenerateCommand::Seccomp(args)) => generate::seccomp(&args),
         Command::Generate(GenerateCommand::Capabilities(args)) => generate::capabilities(&args),
+        Command::Generate(GenerateCommand::Apparmor(args)) => generate::apparmor(&args),
         Command::Run(args) => run::run(&args),
         Command::BenchFloor(args) => bench_floor(&args),
     }

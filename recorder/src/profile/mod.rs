@@ -1,5 +1,6 @@
 //! Policy → text, one sibling module per output format, and text → profile for the review
 //! commands. Renderers decide nothing: every choice was made in `policy`.
 
+pub mod apparmor;
 pub mod capabilities;
 pub mod seccomp;

@@ -1,0 +1,50 @@
+//! `leastpriv diff OLD NEW`: what a change adds to or removes from a policy.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use leastpriv::{
+    diff::{self, Permissions},
+    enforce::capabilities::ExactCapabilities,
+    profile::seccomp as seccomp_profile,
+    recording::Recording,
+};
+
+use super::InputError;
+use crate::cli::{DiffArgs, DiffFormat, FailOn};
+
+pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
+    let (old_kind, old) = load(&args.old)?;
+    let (new_kind, new) = load(&args.new)?;
+    if old_kind != new_kind {
+        return Err(InputError(format!(
+            "{} is a {old_kind} but {} is a {new_kind}: diff compares two of the same kind",
+            args.old.display(),
+            args.new.display()
+        ))
+        .into());
+    }
+    let result = diff::diff(old_kind, &old, &new);
+    let text = match args.format {
+        DiffFormat::Text => diff::render_text(&result),
+        DiffFormat::Markdown => diff::render_markdown(&result),
+        DiffFormat::Json => diff::render_json(&result),
+    };
+    print!("{text}");
+    Ok(if result.widened() && args.fail_on == Some(FailOn::Widen) { 1 } else { 0 })
+}
+
+/// Reads a recording, a seccomp profile or a capability list, telling them apart by content.
+fn load(path: &Path) -> anyhow::Result<(&'static str, Permissions)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') && text.contains("\"leastpriv-recording\"") {
+        return Ok(("recording", diff::from_recording(&Recording::from_json(path, &text)?)));
+    }
+    if trimmed.starts_with('{') || text.contains("kind: SeccompProfile") {
+        return Ok(("seccomp profile", diff::from_seccomp(&seccomp_profile::parse(path, &text)?)));
+    }
+    // A capability list: validate every name the way `run --capabilities` does.
+    ExactCapabilities::parse(&path.to_string_lossy())?;
+    Ok(("capability list", diff::from_capability_list(&text)))
+}

@@ -1,0 +1,2149 @@
+//! What an AppArmor profile allows, decided from a Recording.
+//!
+//! The decisions, each documented in docs/apparmor.md:
+//! - every recorded file access becomes the fewest AppArmor permissions that cover it
+//!   (`r`, `w`, `a`, `l`, `k`, `m`, `ix`), on the exact path bytes the kernel used;
+//! - `owner` is added where the workload itself created the file (and did not chown it);
+//! - `abstractions/base` is always included; a few other abstractions are included when the
+//!   recording falls under them, and what an included abstraction already grants is not
+//!   repeated (the abstractions' file rules, from AppArmor 3.0, are embedded here and matched);
+//! - variable parts are generalised by named rules a reviewer can follow: `home`
+//!   (`/home/USER`, `/root` → `@{HOME}`), `proc-pid` (`/proc/PID`, `/proc/PID/task/TID` →
+//!   `@{pid}`, `@{tid}`), `temp-name` (random parts of names the workload made → one `?` per
+//!   character), `library-version` (`libfoo.so.1.2.3` → `libfoo.so*`), `dir-glob` (N files in
+//!   one directory with the same access → `dir/*`);
+//! - sockets become `network DOMAIN TYPE` rules, the capability add-list `capability` rules;
+//! - paths are data: they become [`Pattern`]s of bytes, and only the generalisation rules
+//!   above ever put a variable or a glob into one. A byte AppArmor cannot match exactly (NUL)
+//!   becomes a single `?` and a [`Note`].
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+};
+
+use crate::{
+    policy::capabilities,
+    recording::{Access, FileAccess, Recording, SocketUse, Target},
+};
+
+/// Default of `--glob-threshold`: this many files with the same access in one directory
+/// become `dir/*`.
+pub const DEFAULT_GLOB_THRESHOLD: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppArmorPolicyError {
+    #[error("the recording holds no file accesses (it was made by a leastpriv from before file recording existed); an AppArmor profile cannot be derived from it: record the workload again")]
+    FilesNotRecorded,
+    #[error("profile name {name:?} is not usable: use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or a digit")]
+    InvalidName { name: String },
+    #[error("path_hex {hex:?} of recorded path {path:?} is not an even number of hex digits")]
+    BadPathHex { path: String, hex: String },
+}
+
+/// Enforce the profile, or only log what it would deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Mode {
+    /// Deny what the profile does not allow.
+    #[default]
+    Enforce,
+    /// `flags=(complain)`: allow everything, log what the profile lacks.
+    Complain,
+}
+
+/// Choices the user makes about an AppArmor profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppArmorOptions {
+    /// The profile name (default: the executable's file name).
+    pub name: Option<String>,
+    pub mode: Mode,
+    /// Files with the same access in one directory that become `dir/*`; 0 never globs.
+    pub glob_threshold: usize,
+}
+
+impl Default for AppArmorOptions {
+    fn default() -> Self {
+        AppArmorOptions {
+            name: None,
+            mode: Mode::Enforce,
+            glob_threshold: DEFAULT_GLOB_THRESHOLD,
+        }
+    }
+}
+
+/// A variable from `tunables/global`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Var {
+    /// `@{HOME}`: `/home/*/` and `/root/`.
+    Home,
+    /// `@{pid}`: a process id.
+    Pid,
+    /// `@{tid}`: a thread id.
+    Tid,
+}
+
+impl Var {
+    /// The name between `@{` and `}`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Var::Home => "HOME",
+            Var::Pid => "pid",
+            Var::Tid => "tid",
+        }
+    }
+}
+
+/// One element of a path pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Token {
+    /// A byte that matches itself only (whatever it is: the renderer escapes it).
+    Byte(u8),
+    Var(Var),
+    /// `?`: one character other than `/`.
+    AnyChar,
+    /// `*`: any characters other than `/` (at least one as a whole path component).
+    AnyRun,
+}
+
+/// A path as AppArmor should match it. Made of literal bytes except where a generalisation
+/// rule put a variable or a glob; a trailing `/` means a directory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pattern(pub Vec<Token>);
+
+impl Pattern {
+    /// A pattern that matches exactly these bytes.
+    pub fn literal(bytes: &[u8]) -> Pattern {
+        Pattern(bytes.iter().map(|&b| Token::Byte(b)).collect())
+    }
+
+    pub fn tokens(&self) -> &[Token] {
+        &self.0
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.0.last() == Some(&Token::Byte(b'/'))
+    }
+
+    /// Whether the pattern holds no variable or glob.
+    pub fn is_literal(&self) -> bool {
+        self.0.iter().all(|t| matches!(t, Token::Byte(_)))
+    }
+
+    /// Split after the last `/`: (directory part, last component).
+    fn split_last(&self) -> (&[Token], &[Token]) {
+        let cut = self
+            .0
+            .iter()
+            .rposition(|t| *t == Token::Byte(b'/'))
+            .map_or(0, |i| i + 1);
+        self.0.split_at(cut)
+    }
+}
+
+/// File permissions, each the AppArmor letter(s) of the same name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Perms {
+    /// `r`
+    pub read: bool,
+    /// `w` (which also covers appending, creating, deleting, chmod and chown)
+    pub write: bool,
+    /// `a`: append only (never together with `w`)
+    pub append: bool,
+    /// `l`: make a hard link with this name
+    pub link: bool,
+    /// `k`: lock
+    pub lock: bool,
+    /// `m`: map executable
+    pub mmap: bool,
+    /// `ix`: execute, inheriting this profile
+    pub exec: bool,
+}
+
+impl Perms {
+    /// Parses AppArmor letters (`mrix`, `rw`); used for the embedded abstraction rules.
+    fn parse(letters: &str) -> Perms {
+        let mut p = Perms::default();
+        for c in letters.chars() {
+            match c {
+                'r' => p.read = true,
+                'w' => p.write = true,
+                'a' => p.append = true,
+                'l' => p.link = true,
+                'k' => p.lock = true,
+                'm' => p.mmap = true,
+                'x' => p.exec = true,
+                'i' => {}
+                _ => panic!("unknown permission letter {c:?} in an embedded rule"),
+            }
+        }
+        p
+    }
+
+    pub fn is_empty(self) -> bool {
+        self == Perms::default()
+    }
+
+    /// Both sets; `w` absorbs `a` (they cannot be written together, and `w` allows appending).
+    pub fn union(self, other: Perms) -> Perms {
+        let write = self.write || other.write;
+        Perms {
+            read: self.read || other.read,
+            write,
+            append: !write && (self.append || other.append),
+            link: self.link || other.link,
+            lock: self.lock || other.lock,
+            mmap: self.mmap || other.mmap,
+            exec: self.exec || other.exec,
+        }
+    }
+
+    /// What `self` needs that `granted` does not give.
+    pub fn minus(self, granted: Perms) -> Perms {
+        Perms {
+            read: self.read && !granted.read,
+            write: self.write && !granted.write,
+            append: self.append && !granted.append && !granted.write,
+            link: self.link && !granted.link,
+            lock: self.lock && !granted.lock,
+            mmap: self.mmap && !granted.mmap,
+            exec: self.exec && !granted.exec,
+        }
+    }
+
+    /// Whether nothing but reading, mapping, executing and locking is asked.
+    fn is_read_only(self) -> bool {
+        !(self.write || self.append || self.link)
+    }
+}
+
+/// A generalisation rule, named in the profile next to each rule it made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Generalisation {
+    /// `/home/USER/…` and `/root/…` → `@{HOME}/…`.
+    Home,
+    /// `/proc/PID/…` → `/proc/@{pid}/…`, `…/task/TID/…` → `…/task/@{tid}/…`.
+    ProcPid,
+    /// The random part of a name the workload made → one `?` per character.
+    TempName,
+    /// `libfoo.so.1.2.3` → `libfoo.so*`.
+    LibraryVersion,
+    /// Many files in one directory with the same access → `dir/*`.
+    DirGlob,
+}
+
+impl Generalisation {
+    /// The name used in the profile's comments and in docs/apparmor.md.
+    pub fn name(self) -> &'static str {
+        match self {
+            Generalisation::Home => "home",
+            Generalisation::ProcPid => "proc-pid",
+            Generalisation::TempName => "temp-name",
+            Generalisation::LibraryVersion => "library-version",
+            Generalisation::DirGlob => "dir-glob",
+        }
+    }
+}
+
+/// One file rule and the evidence for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileRule {
+    pub perms: Perms,
+    /// The generalisation rules that made the pattern (empty: the recorded path itself).
+    pub generalised: BTreeSet<Generalisation>,
+    /// How many recorded paths the rule stands for.
+    pub paths: usize,
+    /// The executables that made the accesses.
+    pub by: BTreeSet<String>,
+}
+
+/// Where a file rule applies: its pattern, and whether only to files the task owns.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileKey {
+    pub pattern: Pattern,
+    /// `owner`: only files whose owner is the task's fsuid.
+    pub owner: bool,
+}
+
+/// Why an abstraction is included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inclusion {
+    /// `base`: always.
+    Always,
+    /// A file that shows the abstraction's subsystem in use was read (`nameservice`:
+    /// `/etc/nsswitch.conf`).
+    Trigger(&'static str),
+    /// It covers recorded accesses that `base` does not.
+    Covers,
+}
+
+/// An included abstraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbstractionUse {
+    pub why: Inclusion,
+    /// Recorded paths whose access it covers completely (their rules are left out).
+    pub covered: usize,
+}
+
+/// Something the user should know about the profile: a name that could not be matched
+/// exactly, a recorded socket or capability that cannot be written, missing data.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Note {
+    /// A path holds a byte AppArmor cannot match (NUL): it is matched by a single `?`.
+    Inexact { path: Vec<u8> },
+    /// A recorded path that is not a canonical absolute path (`.`/`..` or empty components,
+    /// or relative): no rule names it.
+    NotAPath { path: Vec<u8> },
+    /// The executable could not be told from the recording: the profile has no attachment
+    /// and applies only when asked for by name.
+    NoAttachment { why: String },
+    /// A socket family or type without an AppArmor name: not allowed.
+    Socket { family: String, kind: String },
+    /// A capability AppArmor does not know: not allowed.
+    Capability { name: String },
+    /// The recording has no capability checks: the profile allows no capability.
+    CapabilitiesNotRecorded,
+    /// The recording has no sockets: the profile allows no network access.
+    SocketsNotRecorded,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Inexact { path } => write!(
+                f,
+                "path \"{}\" holds a NUL byte, which AppArmor cannot match; each is matched by a single `?`",
+                path.escape_ascii()
+            ),
+            Note::NotAPath { path } => write!(
+                f,
+                "recorded path \"{}\" is not a canonical absolute path; no rule names it",
+                path.escape_ascii()
+            ),
+            Note::NoAttachment { why } => write!(
+                f,
+                "the profile has no attachment ({why}); it applies only when selected by name"
+            ),
+            Note::Socket { family, kind } => write!(
+                f,
+                "socket {} {} has no AppArmor network rule; it is not allowed",
+                family.escape_debug(),
+                kind.escape_debug()
+            ),
+            Note::Capability { name } => write!(
+                f,
+                "capability {} is unknown to AppArmor; it is not allowed",
+                name.escape_debug()
+            ),
+            Note::CapabilitiesNotRecorded => write!(
+                f,
+                "the recording holds no capability checks; the profile allows no capability"
+            ),
+            Note::SocketsNotRecorded => write!(
+                f,
+                "the recording holds no sockets; the profile allows no network access"
+            ),
+        }
+    }
+}
+
+/// The decided AppArmor policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppArmorPolicy {
+    pub name: String,
+    /// The executable the profile attaches to (exact bytes).
+    pub attachment: Option<Pattern>,
+    pub mode: Mode,
+    /// Included abstractions by name (`base`, `nameservice`, ...).
+    pub abstractions: BTreeMap<&'static str, AbstractionUse>,
+    /// Lowercase names without `CAP_` → the executables that needed them.
+    pub capabilities: BTreeMap<String, BTreeSet<String>>,
+    /// (domain, type) such as (`inet`, `stream`) → the executables that created them.
+    pub network: BTreeMap<(&'static str, &'static str), BTreeSet<String>>,
+    pub files: BTreeMap<FileKey, FileRule>,
+    /// How many recorded paths were turned into rules or left to abstractions.
+    pub recorded_paths: usize,
+    pub notes: BTreeSet<Note>,
+}
+
+impl AppArmorPolicy {
+    /// Recorded paths whose access the included abstractions cover completely.
+    pub fn covered_by_abstractions(&self) -> usize {
+        self.abstractions.values().map(|a| a.covered).sum()
+    }
+}
+
+/// Decides the AppArmor policy for a recording.
+pub fn decide(
+    recording: &Recording,
+    options: &AppArmorOptions,
+) -> Result<AppArmorPolicy, AppArmorPolicyError> {
+    let files = recording
+        .files
+        .as_ref()
+        .ok_or(AppArmorPolicyError::FilesNotRecorded)?;
+    let mut notes = BTreeSet::new();
+
+    // Every recorded path (exact bytes) with its accesses: the files, and the programs
+    // executed by the names they were executed as (for a script that is the only record of
+    // its execution: the executed file the kernel reports is its interpreter).
+    let mut recorded: BTreeMap<Vec<u8>, Recorded> = BTreeMap::new();
+    for file in files {
+        let bytes = exact_bytes(file)?;
+        if !is_canonical(&bytes) {
+            notes.insert(Note::NotAPath { path: bytes });
+            continue;
+        }
+        let entry = recorded.entry(bytes).or_default();
+        entry.access.extend(file.access.iter().copied());
+        entry.by.extend(file.by.iter().cloned());
+    }
+    for executable in &recording.executables {
+        let bytes = executable.path.as_bytes();
+        // Names that are not UTF-8 are not exact here; the executed file is in `files`.
+        if executable.path.contains('\u{fffd}') || !is_canonical(bytes) {
+            continue;
+        }
+        recorded
+            .entry(bytes.to_vec())
+            .or_default()
+            .access
+            .insert(Access::Exec);
+    }
+
+    let attachment = attachment(recording, files, &mut notes);
+    let name = match &options.name {
+        Some(name) if valid_name(name) => name.clone(),
+        Some(name) => return Err(AppArmorPolicyError::InvalidName { name: name.clone() }),
+        None => default_name(attachment.as_deref(), &recording.target),
+    };
+
+    let directories = directories(&recorded);
+    let made = made_paths(&recorded);
+    let mut needs: Vec<Need> = recorded
+        .iter()
+        .map(|(bytes, rec)| {
+            let is_dir = directories.contains(bytes.as_slice());
+            let mut path = bytes.clone();
+            if is_dir && path != b"/" {
+                path.push(b'/');
+            }
+            Need {
+                perms: perms_for(&rec.access),
+                owner: is_made(&rec.access) && !rec.access.contains(&Access::Chown),
+                path,
+                recorded: rec,
+            }
+        })
+        .collect();
+
+    let abstractions = include_abstractions(&mut needs);
+
+    let mut files_out: BTreeMap<FileKey, FileRule> = BTreeMap::new();
+    for need in &needs {
+        if need.perms.is_empty() {
+            continue;
+        }
+        let (pattern, generalised) = generalise(&need.path, need.perms, &made, &mut notes);
+        let rule = files_out
+            .entry(FileKey {
+                pattern,
+                owner: need.owner,
+            })
+            .or_default();
+        rule.perms = rule.perms.union(need.perms);
+        rule.generalised.extend(generalised);
+        rule.paths += 1;
+        rule.by.extend(need.recorded.by.iter().cloned());
+    }
+    let mut files_out = glob_directories(files_out, options.glob_threshold);
+    drop_redundant_owner_rules(&mut files_out);
+
+    let capabilities = capability_rules(recording, &mut notes);
+    let network = network_rules(recording.sockets.as_deref(), &mut notes);
+
+    Ok(AppArmorPolicy {
+        name,
+        attachment: attachment.map(|bytes| Pattern::literal(&bytes)),
+        mode: options.mode,
+        abstractions,
+        capabilities,
+        network,
+        files: files_out,
+        recorded_paths: recorded.len(),
+        notes,
+    })
+}
+
+/// Everything recorded about one path.
+#[derive(Debug, Default)]
+struct Recorded {
+    access: BTreeSet<Access>,
+    by: BTreeSet<String>,
+}
+
+/// One recorded path with what it needs, before generalisation.
+struct Need<'a> {
+    /// Exact bytes, with a trailing `/` for a directory.
+    path: Vec<u8>,
+    perms: Perms,
+    owner: bool,
+    recorded: &'a Recorded,
+}
+
+/// The path's exact bytes: `path_hex` when present, else the text.
+fn exact_bytes(file: &FileAccess) -> Result<Vec<u8>, AppArmorPolicyError> {
+    let Some(hex) = &file.path_hex else {
+        return Ok(file.path.as_bytes().to_vec());
+    };
+    let bad = || AppArmorPolicyError::BadPathHex {
+        path: file.path.clone(),
+        hex: hex.clone(),
+    };
+    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
+                .ok_or_else(bad)
+        })
+        .collect()
+}
+
+/// Absolute, without empty, `.` or `..` components (a trailing `/` is allowed): the form the
+/// kernel gives and AppArmor matches. Anything else cannot name a file AppArmor checks.
+fn is_canonical(path: &[u8]) -> bool {
+    let Some(rest) = path.strip_prefix(b"/") else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let rest = rest.strip_suffix(b"/").unwrap_or(rest);
+    rest.split(|&b| b == b'/')
+        .all(|c| !c.is_empty() && c != b"." && c != b"..")
+}
+
+/// Paths known to be directories: made or removed as one, or with recorded paths below.
+fn directories(recorded: &BTreeMap<Vec<u8>, Recorded>) -> BTreeSet<Vec<u8>> {
+    let mut dirs = BTreeSet::new();
+    for (path, rec) in recorded {
+        if path.ends_with(b"/") {
+            // Recorded with a trailing slash: the slash is kept as it is.
+            continue;
+        }
+        if rec
+            .access
+            .iter()
+            .any(|a| matches!(a, Access::Mkdir | Access::Rmdir))
+        {
+            dirs.insert(path.clone());
+        }
+        // Every proper ancestor of a recorded path is a directory.
+        for (i, &b) in path.iter().enumerate().skip(1) {
+            if b == b'/' {
+                dirs.insert(path[..i].to_vec());
+            }
+        }
+    }
+    dirs.retain(|d| recorded.contains_key(d));
+    dirs
+}
+
+/// Accesses that make (or remove) a name: the workload's own files.
+fn makes_name(access: &Access) -> bool {
+    matches!(
+        access,
+        Access::Create
+            | Access::Mkdir
+            | Access::Rmdir
+            | Access::Unlink
+            | Access::RenameFrom
+            | Access::RenameTo
+            | Access::Link
+            | Access::Symlink
+    )
+}
+
+/// The workload created this file (so it owns it, unless it chowned it).
+fn is_made(access: &BTreeSet<Access>) -> bool {
+    access.iter().any(|a| {
+        matches!(
+            a,
+            Access::Create | Access::Mkdir | Access::RenameTo | Access::Symlink
+        )
+    })
+}
+
+/// Paths whose names the workload made or removed.
+fn made_paths(recorded: &BTreeMap<Vec<u8>, Recorded>) -> BTreeSet<Vec<u8>> {
+    recorded
+        .iter()
+        .filter(|(_, rec)| rec.access.iter().any(makes_name))
+        .map(|(path, _)| path.strip_suffix(b"/").unwrap_or(path).to_vec())
+        .collect()
+}
+
+/// The fewest permissions that cover the recorded accesses (AppArmor's own mapping: creating,
+/// deleting, renaming, chmod and chown are `w`; the old name of a rename also needs `r`).
+fn perms_for<'a>(access: impl IntoIterator<Item = &'a Access>) -> Perms {
+    let mut p = Perms::default();
+    for a in access {
+        match a {
+            Access::Read => p.read = true,
+            Access::Append => p.append = true,
+            Access::Exec => p.exec = true,
+            Access::MmapExec => p.mmap = true,
+            Access::Write
+            | Access::Create
+            | Access::Unlink
+            | Access::RenameTo
+            | Access::Mkdir
+            | Access::Rmdir
+            | Access::Symlink
+            | Access::Chmod
+            | Access::Chown => p.write = true,
+            Access::RenameFrom => {
+                p.read = true;
+                p.write = true;
+            }
+            Access::Link => p.link = true,
+            Access::Lock => p.lock = true,
+        }
+    }
+    Perms::default().union(p)
+}
+
+// ---------------------------------------------------------------------------------------
+// Generalisation
+
+/// The pattern for one recorded path, and the rules that shaped it.
+fn generalise(
+    path: &[u8],
+    perms: Perms,
+    made: &BTreeSet<Vec<u8>>,
+    notes: &mut BTreeSet<Note>,
+) -> (Pattern, BTreeSet<Generalisation>) {
+    let mut rules = BTreeSet::new();
+    let is_dir = path.len() > 1 && path.ends_with(b"/");
+    let body = if is_dir {
+        &path[..path.len() - 1]
+    } else {
+        path
+    };
+    // Components after the leading '/'.
+    let comps: Vec<&[u8]> = if body == b"/" {
+        vec![]
+    } else {
+        body[1..].split(|&b| b == b'/').collect()
+    };
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    // `home`: /home/USER and /root are @{HOME} (which ends in '/').
+    match comps.as_slice() {
+        [b"home", user, ..] if !user.is_empty() => {
+            tokens.push(Token::Var(Var::Home));
+            rules.insert(Generalisation::Home);
+            i = 2;
+        }
+        [b"root", ..] => {
+            tokens.push(Token::Var(Var::Home));
+            rules.insert(Generalisation::Home);
+            i = 1;
+        }
+        // `proc-pid`: /proc/PID and /proc/PID/task/TID (self and thread-self stay).
+        [b"proc", pid, rest @ ..] if is_pid(pid) => {
+            tokens.extend(b"/proc/".iter().map(|&b| Token::Byte(b)));
+            tokens.push(Token::Var(Var::Pid));
+            rules.insert(Generalisation::ProcPid);
+            i = 2;
+            if let [b"task", tid, ..] = rest {
+                if is_pid(tid) {
+                    tokens.extend(b"/task/".iter().map(|&b| Token::Byte(b)));
+                    tokens.push(Token::Var(Var::Tid));
+                    i = 4;
+                }
+            }
+        }
+        _ => {}
+    }
+    let mut inexact = false;
+    for (n, comp) in comps.iter().enumerate().skip(i) {
+        tokens.push(Token::Byte(b'/'));
+        let last = n + 1 == comps.len();
+        // The path up to and including this component, to ask whether the workload made it.
+        let prefix = &body[..comps[..=n].iter().map(|c| c.len() + 1).sum::<usize>()];
+        if let Some(random) = temp_name_random_part(comp).filter(|_| made_at_or_below(made, prefix))
+        {
+            literal(&comp[..random.start], &mut tokens, &mut inexact);
+            tokens.extend(std::iter::repeat_n(Token::AnyChar, random.len()));
+            literal(&comp[random.end..], &mut tokens, &mut inexact);
+            rules.insert(Generalisation::TempName);
+        } else if let Some(stem) =
+            library_stem(comp).filter(|_| last && !is_dir && perms.is_read_only())
+        {
+            literal(stem, &mut tokens, &mut inexact);
+            tokens.push(Token::AnyRun);
+            rules.insert(Generalisation::LibraryVersion);
+        } else {
+            literal(comp, &mut tokens, &mut inexact);
+        }
+    }
+    if is_dir || tokens.is_empty() || tokens.last() == Some(&Token::Var(Var::Home)) {
+        // A directory (also the root, and a home directory itself) ends in a slash.
+        tokens.push(Token::Byte(b'/'));
+    }
+    if inexact {
+        notes.insert(Note::Inexact {
+            path: path.to_vec(),
+        });
+    }
+    (Pattern(tokens), rules)
+}
+
+/// Literal bytes; NUL, which AppArmor cannot match, becomes one `?` (which never matches a
+/// NUL either: the narrowest pattern there is).
+fn literal(bytes: &[u8], tokens: &mut Vec<Token>, inexact: &mut bool) {
+    for &b in bytes {
+        if b == 0 {
+            *inexact = true;
+            tokens.push(Token::AnyChar);
+        } else {
+            tokens.push(Token::Byte(b));
+        }
+    }
+}
+
+/// A process or thread id as `@{pid}` matches it: 1 to 7 digits, no leading zero, at most
+/// 4999999.
+fn is_pid(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= 7
+        && s.iter().all(u8::is_ascii_digit)
+        && s[0] != b'0'
+        && (s.len() < 7 || s[0] <= b'4')
+}
+
+fn made_at_or_below(made: &BTreeSet<Vec<u8>>, prefix: &[u8]) -> bool {
+    if made.contains(prefix) {
+        return true;
+    }
+    let mut below = prefix.to_vec();
+    below.push(b'/');
+    made.range(below.clone()..)
+        .next()
+        .is_some_and(|p| p.starts_with(&below))
+}
+
+/// The random part of a temporary name, as a byte range of the component:
+/// - `tmp`/`temp` (any case), an optional `.`, `-` or `_`, then 6 or more of `[A-Za-z0-9_]`
+///   (mkstemp, mktemp, Python's tempfile);
+/// - or a name ending (before an optional extension) in a random-looking run after `.`, `-`
+///   or `_` of 6 to 32 of `[A-Za-z0-9]`, or, without a separator, in 6 such characters
+///   (mkstemp's `XXXXXX`): random-looking means letters and digits mixed, or both cases.
+///
+/// An optional extension (`.` and 1 to 8 letters or digits) stays literal.
+fn temp_name_random_part(comp: &[u8]) -> Option<std::ops::Range<usize>> {
+    let alnum = |b: &u8| b.is_ascii_alphanumeric();
+    let mut candidates = vec![comp.len()];
+    if let Some(dot) = comp.iter().rposition(|&b| b == b'.') {
+        let ext = &comp[dot + 1..];
+        if (1..=8).contains(&ext.len()) && ext.iter().all(alnum) {
+            candidates.insert(0, dot);
+        }
+    }
+    for end in candidates {
+        let stem = &comp[..end];
+        // tmp / temp prefix.
+        let lower = stem.to_ascii_lowercase();
+        for prefix in [&b"temp"[..], b"tmp"] {
+            if let Some(rest) = lower.strip_prefix(prefix) {
+                let sep = usize::from(matches!(rest.first(), Some(b'.' | b'-' | b'_')));
+                let random = &rest[sep..];
+                if random.len() >= 6 && random.iter().all(|b| alnum(b) || *b == b'_') {
+                    let start = prefix.len() + sep;
+                    return Some(start..end);
+                }
+            }
+        }
+        // A random-looking run after a separator.
+        let run_start = stem.iter().rposition(|b| !alnum(b)).map_or(0, |i| i + 1);
+        let run = &stem[run_start..];
+        if run_start > 0
+            && matches!(stem[run_start - 1], b'.' | b'-' | b'_')
+            && (6..=32).contains(&run.len())
+            && looks_random(run)
+        {
+            return Some(run_start..end);
+        }
+        // mkstemp's six characters after a lowercase word (`sedXXXXXX`, `ccXXXXXX`).
+        let (word, tail) = run.split_at(run.len().saturating_sub(6));
+        if run_start == 0
+            && word.len() >= 2
+            && word.iter().all(u8::is_ascii_lowercase)
+            && looks_random(tail)
+        {
+            return Some(end - 6..end);
+        }
+        // A name that is all random-looking (Python's tempfile probes: `5vxlull0`).
+        if run_start == 0 && (6..=32).contains(&run.len()) && looks_random(run) {
+            return Some(0..end);
+        }
+    }
+    None
+}
+
+/// Letters and digits mixed, or lower and upper case mixed.
+fn looks_random(run: &[u8]) -> bool {
+    let digit = run.iter().any(u8::is_ascii_digit);
+    let lower = run.iter().any(u8::is_ascii_lowercase);
+    let upper = run.iter().any(u8::is_ascii_uppercase);
+    (digit && (lower || upper)) || (lower && upper)
+}
+
+/// `libfoo.so.1.2.3` → `libfoo.so` (a shared object name with a numeric version suffix).
+fn library_stem(comp: &[u8]) -> Option<&[u8]> {
+    let at = comp.windows(4).rposition(|w| w == b".so.")?;
+    let version = &comp[at + 4..];
+    let numeric = version
+        .split(|&b| b == b'.')
+        .all(|part| !part.is_empty() && part.iter().all(u8::is_ascii_digit));
+    (at > 0 && numeric).then(|| &comp[..at + 3])
+}
+
+/// Replaces `threshold` or more files in one directory with the same permissions (and
+/// `owner`) by one `dir/*` rule. Directories and names holding a variable are not counted.
+fn glob_directories(
+    files: BTreeMap<FileKey, FileRule>,
+    threshold: usize,
+) -> BTreeMap<FileKey, FileRule> {
+    if threshold == 0 {
+        return files;
+    }
+    let mut groups: BTreeMap<(Vec<Token>, bool, Perms), Vec<FileKey>> = BTreeMap::new();
+    for (key, rule) in &files {
+        let (dir, name) = key.pattern.split_last();
+        if key.pattern.is_dir()
+            || name.is_empty()
+            || name.iter().any(|t| matches!(t, Token::Var(_)))
+        {
+            continue;
+        }
+        groups
+            .entry((dir.to_vec(), key.owner, rule.perms))
+            .or_default()
+            .push(key.clone());
+    }
+    let mut files = files;
+    for ((dir, owner, _), members) in groups {
+        if members.len() < threshold {
+            continue;
+        }
+        let mut tokens = dir;
+        tokens.push(Token::AnyRun);
+        let key = FileKey {
+            pattern: Pattern(tokens),
+            owner,
+        };
+        let mut globbed = FileRule::default();
+        for member in members {
+            let rule = files.remove(&member).expect("grouped from this map");
+            globbed.perms = globbed.perms.union(rule.perms);
+            globbed.generalised.extend(rule.generalised);
+            globbed.paths += rule.paths;
+            globbed.by.extend(rule.by);
+        }
+        globbed.generalised.insert(Generalisation::DirGlob);
+        // Two globs of one directory (different access sets) are one rule: AppArmor unions
+        // the permissions of every rule that matches anyway.
+        let rule = files.entry(key).or_default();
+        rule.perms = rule.perms.union(globbed.perms);
+        rule.generalised.extend(globbed.generalised);
+        rule.paths += globbed.paths;
+        rule.by.extend(globbed.by);
+    }
+    files
+}
+
+/// An `owner` rule whose permissions the rule without `owner` already gives is left out; one
+/// that adds some keeps only those.
+fn drop_redundant_owner_rules(files: &mut BTreeMap<FileKey, FileRule>) {
+    let owned: Vec<FileKey> = files.keys().filter(|k| k.owner).cloned().collect();
+    for key in owned {
+        let plain = FileKey {
+            pattern: key.pattern.clone(),
+            owner: false,
+        };
+        let Some(granted) = files.get(&plain).map(|r| r.perms) else {
+            continue;
+        };
+        let rule = files.get_mut(&key).expect("listed above");
+        rule.perms = rule.perms.minus(granted);
+        if rule.perms.is_empty() {
+            let rule = files.remove(&key).expect("listed above");
+            let plain = files.get_mut(&plain).expect("checked above");
+            plain.generalised.extend(rule.generalised);
+            plain.paths += rule.paths;
+            plain.by.extend(rule.by);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Attachment and name
+
+/// The recorded command's executable as AppArmor attaches to it: the path the kernel
+/// executed, symlinks resolved, in exact bytes. The command's argv[0] is found in the
+/// executables list (the names as executed); the executed files (`exec` accesses, resolved by
+/// the kernel) give its resolved path: the same text, or else, for a symlink, the one
+/// executed file no name matches. A merged recording has no argv[0]: its one executed file,
+/// if it has only one.
+fn attachment(
+    recording: &Recording,
+    files: &[FileAccess],
+    notes: &mut BTreeSet<Note>,
+) -> Option<Vec<u8>> {
+    // A NUL cannot be matched (docs/apparmor.md); such a name is no attachment.
+    let executed: Vec<(&FileAccess, Vec<u8>)> = files
+        .iter()
+        .filter(|f| f.access.contains(&Access::Exec))
+        .filter_map(|f| exact_bytes(f).ok().map(|bytes| (f, bytes)))
+        .filter(|(_, bytes)| is_canonical(bytes) && !bytes.contains(&0))
+        .collect();
+    let names: Vec<&str> = recording
+        .executables
+        .iter()
+        .map(|e| e.path.as_str())
+        .filter(|p| is_canonical(p.as_bytes()) && !p.contains('\0'))
+        .collect();
+    let no_attachment = |notes: &mut BTreeSet<Note>, why: &str| {
+        notes.insert(Note::NoAttachment { why: why.into() });
+        None
+    };
+    let argv0 = match &recording.target {
+        Target::Command(argv) => argv.first()?,
+        Target::Cgroup(_) => return no_attachment(notes, "a cgroup was recorded, not a command"),
+        Target::Merged(_) => {
+            return match executed.as_slice() {
+                [(_, bytes)] => Some(bytes.clone()),
+                _ => no_attachment(notes, "a merged recording with several executed programs"),
+            };
+        }
+    };
+    let found: Vec<&str> = if argv0.starts_with('/') {
+        names.iter().copied().filter(|p| p == argv0).collect()
+    } else {
+        let tail = format!("/{}", argv0.trim_start_matches("./"));
+        names
+            .iter()
+            .copied()
+            .filter(|p| p.ends_with(&tail))
+            .collect()
+    };
+    let name = match found.as_slice() {
+        [one] => *one,
+        [] => {
+            return no_attachment(
+                notes,
+                "the command's executable is not among the recorded executables",
+            )
+        }
+        _ => {
+            return no_attachment(
+                notes,
+                "several recorded executables match the command's name",
+            )
+        }
+    };
+    if let Some((_, bytes)) = executed.iter().find(|(f, _)| f.path == name) {
+        return Some(bytes.clone());
+    }
+    // A symlink: its name is in the executables list, its target among the executed files.
+    let unmatched_files: Vec<&Vec<u8>> = executed
+        .iter()
+        .filter(|(f, _)| !names.contains(&f.path.as_str()))
+        .map(|(_, bytes)| bytes)
+        .collect();
+    let unmatched_names: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !executed.iter().any(|(f, _)| f.path == *n))
+        .collect();
+    if let ([resolved], [_]) = (unmatched_files.as_slice(), unmatched_names.as_slice()) {
+        return Some((*resolved).clone());
+    }
+    if name.contains('\u{fffd}') {
+        return no_attachment(
+            notes,
+            "the executable's name is not UTF-8 and its exact bytes were not recorded",
+        );
+    }
+    Some(name.as_bytes().to_vec())
+}
+
+/// Letters, digits, `.`, `_`, `-`, starting with a letter or digit, at most 64: a name that
+/// needs no quoting and reads the same everywhere (`ps -Z`, logs).
+fn valid_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The executable's file name (or the cgroup's directory name), made a valid name: other
+/// characters become `_`.
+fn default_name(attachment: Option<&[u8]>, target: &Target) -> String {
+    let source: Vec<u8> = match (attachment, target) {
+        (Some(path), _) => path.to_vec(),
+        (None, Target::Command(argv)) => argv.first().cloned().unwrap_or_default().into_bytes(),
+        (None, Target::Cgroup(path)) => path.clone().into_bytes(),
+        (None, Target::Merged(_)) => Vec::new(),
+    };
+    let file_name = source
+        .rsplit(|&b| b == b'/')
+        .find(|c| !c.is_empty())
+        .unwrap_or_default();
+    let mut name: String = file_name
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+                char::from(b)
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    name = name
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .chars()
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "leastpriv".into()
+    } else {
+        name
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Capabilities and network
+
+fn capability_rules(
+    recording: &Recording,
+    notes: &mut BTreeSet<Note>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let Ok(policy) = capabilities::decide(recording) else {
+        notes.insert(Note::CapabilitiesNotRecorded);
+        return BTreeMap::new();
+    };
+    let mut rules = BTreeMap::new();
+    for (name, by) in policy.add {
+        if name.parse::<caps::Capability>().is_err() {
+            notes.insert(Note::Capability { name });
+            continue;
+        }
+        let short = name
+            .strip_prefix("CAP_")
+            .unwrap_or(&name)
+            .to_ascii_lowercase();
+        rules.insert(short, by);
+    }
+    rules
+}
+
+/// Address families AppArmor 3.0 names in `network` rules.
+const DOMAINS: &[&str] = &[
+    "unix",
+    "inet",
+    "ax25",
+    "ipx",
+    "appletalk",
+    "netrom",
+    "bridge",
+    "atmpvc",
+    "x25",
+    "inet6",
+    "rose",
+    "netbeui",
+    "security",
+    "key",
+    "netlink",
+    "packet",
+    "ash",
+    "econet",
+    "atmsvc",
+    "rds",
+    "sna",
+    "irda",
+    "pppox",
+    "wanpipe",
+    "llc",
+    "ib",
+    "mpls",
+    "can",
+    "tipc",
+    "bluetooth",
+    "iucv",
+    "rxrpc",
+    "isdn",
+    "phonet",
+    "ieee802154",
+    "caif",
+    "alg",
+    "nfc",
+    "vsock",
+    "kcm",
+    "qipcrtr",
+    "smc",
+    "xdp",
+    "mctp",
+];
+/// Socket types AppArmor names.
+const TYPES: &[&str] = &["stream", "dgram", "seqpacket", "rdm", "raw", "packet"];
+
+fn network_rules(
+    sockets: Option<&[SocketUse]>,
+    notes: &mut BTreeSet<Note>,
+) -> BTreeMap<(&'static str, &'static str), BTreeSet<String>> {
+    let Some(sockets) = sockets else {
+        notes.insert(Note::SocketsNotRecorded);
+        return BTreeMap::new();
+    };
+    let mut rules: BTreeMap<_, BTreeSet<String>> = BTreeMap::new();
+    for socket in sockets {
+        let family = socket
+            .family
+            .strip_prefix("AF_")
+            .map(str::to_ascii_lowercase)
+            .map(|f| match f.as_str() {
+                "local" | "file" => "unix".to_owned(),
+                "route" => "netlink".to_owned(),
+                _ => f,
+            });
+        let domain = family.and_then(|f| DOMAINS.iter().find(|d| **d == f).copied());
+        let kind = socket
+            .kind
+            .strip_prefix("SOCK_")
+            .map(str::to_ascii_lowercase)
+            .and_then(|k| TYPES.iter().find(|t| **t == k).copied());
+        match (domain, kind) {
+            (Some(domain), Some(kind)) => {
+                rules
+                    .entry((domain, kind))
+                    .or_default()
+                    .extend(socket.by.iter().cloned());
+            }
+            _ => {
+                notes.insert(Note::Socket {
+                    family: socket.family.clone(),
+                    kind: socket.kind.clone(),
+                });
+            }
+        }
+    }
+    rules
+}
+
+// ---------------------------------------------------------------------------------------
+// Abstractions
+
+/// When an abstraction other than `base` is included.
+enum Trigger {
+    /// `base`.
+    Always,
+    /// When this file was read (the subsystem is in use; what else it touches depends on the
+    /// host's configuration, which the abstraction covers).
+    Read(&'static str),
+    /// When it covers a recorded access that `base` does not.
+    Covers,
+}
+
+struct Abstraction {
+    name: &'static str,
+    trigger: Trigger,
+    /// File rules (a subset of the abstraction's, variables expanded by hand), as
+    /// (AppArmor glob, permission letters). A subset is safe: a path it covers, the real
+    /// abstraction covers too.
+    rules: &'static [(&'static str, &'static str)],
+}
+
+/// From AppArmor 3.0.8 (`/etc/apparmor.d/abstractions/`), with `@{etc_ro}` = `/{etc,usr/etc}`,
+/// `@{run}` = `/{run,var/run}`, `@{PROC}` = `/proc`, `@{sys}` = `/sys`, `@{multiarch}` =
+/// `*-linux-gnu*`. Rules with `owner` are left out.
+const ABSTRACTIONS: &[Abstraction] = &[
+    Abstraction {
+        name: "base",
+        trigger: Trigger::Always,
+        rules: &[
+            ("/dev/log", "w"),
+            ("/dev/random", "r"),
+            ("/dev/urandom", "r"),
+            ("/{run,var/run}/uuidd/request", "r"),
+            ("/{etc,usr/etc}/locale/**", "r"),
+            ("/{etc,usr/etc}/locale.alias", "r"),
+            ("/{etc,usr/etc}/localtime", "r"),
+            ("/etc/writable/localtime", "r"),
+            ("/usr/share/locale-bundle/**", "r"),
+            ("/usr/share/locale-langpack/**", "r"),
+            ("/usr/share/locale/**", "r"),
+            ("/usr/share/**/locale/**", "r"),
+            ("/usr/share/zoneinfo/", "r"),
+            ("/usr/share/zoneinfo/**", "r"),
+            ("/usr/share/X11/locale/**", "r"),
+            ("/{run,var/run}/systemd/journal/dev-log", "w"),
+            ("/{run,var/run}/systemd/journal/socket", "w"),
+            ("/{run,var/run}/systemd/journal/stdout", "rw"),
+            ("/usr/lib{,32,64}/locale/**", "mr"),
+            ("/usr/lib{,32,64}/gconv/*.so", "mr"),
+            ("/usr/lib{,32,64}/gconv/gconv-modules*", "mr"),
+            ("/usr/lib/*-linux-gnu*/gconv/*.so", "mr"),
+            ("/usr/lib/*-linux-gnu*/gconv/gconv-modules*", "mr"),
+            ("/{etc,usr/etc}/bindresvport.blacklist", "r"),
+            ("/{etc,usr/etc}/ld.so.cache", "mr"),
+            ("/{etc,usr/etc}/ld.so.conf", "r"),
+            ("/{etc,usr/etc}/ld.so.conf.d/{,*.conf}", "r"),
+            ("/{etc,usr/etc}/ld.so.preload", "r"),
+            ("/{usr/,}lib{,32,64}/ld{,32,64}-*.so", "mr"),
+            ("/{usr/,}lib/*-linux-gnu*/ld{,32,64}-*.so", "mr"),
+            ("/{usr/,}lib{,32,64}/**", "r"),
+            ("/{usr/,}lib{,32,64}/**.so*", "mr"),
+            ("/{usr/,}lib/*-linux-gnu*/**", "r"),
+            ("/{usr/,}lib/*-linux-gnu*/**.so*", "mr"),
+            ("/{usr/,}lib{,32,64}/.lib*.so*.hmac", "r"),
+            ("/{usr/,}lib/*-linux-gnu*/.lib*.so*.hmac", "r"),
+            ("/dev/null", "rw"),
+            ("/dev/zero", "rw"),
+            ("/dev/full", "rw"),
+            ("/proc/sys/kernel/version", "r"),
+            ("/proc/sys/kernel/ngroups_max", "r"),
+            ("/proc/meminfo", "r"),
+            ("/proc/stat", "r"),
+            ("/proc/cpuinfo", "r"),
+            ("/sys/devices/system/cpu/", "r"),
+            ("/sys/devices/system/cpu/online", "r"),
+            ("/sys/devices/system/cpu/possible", "r"),
+            ("/proc/@{pid}/{maps,auxv,status}", "r"),
+            ("/proc/sys/crypto/*", "r"),
+            ("/usr/share/common-licenses/**", "r"),
+            ("/proc/filesystems", "r"),
+            ("/proc/sys/vm/overcommit_memory", "r"),
+            ("/proc/sys/kernel/cap_last_cap", "r"),
+            // abstractions/crypto, which base includes.
+            ("/{etc,usr/etc}/gcrypt/hwf.deny", "r"),
+            ("/{etc,usr/etc}/gcrypt/random.conf", "r"),
+            ("/proc/sys/crypto/fips_enabled", "r"),
+            ("/etc/crypto-policies/*/*.txt", "r"),
+            ("/usr/share/crypto-policies/*/*.txt", "r"),
+        ],
+    },
+    Abstraction {
+        name: "consoles",
+        trigger: Trigger::Covers,
+        rules: &[
+            ("/dev/console", "rw"),
+            ("/dev/tty", "rw"),
+            ("/dev/pts/[0-9]*", "rw"),
+            ("/dev/pts/", "r"),
+        ],
+    },
+    Abstraction {
+        name: "nameservice",
+        trigger: Trigger::Read("/etc/nsswitch.conf"),
+        rules: &[
+            ("/{etc,usr/etc}/group", "r"),
+            ("/{etc,usr/etc}/host.conf", "r"),
+            ("/{etc,usr/etc}/hosts", "r"),
+            ("/{etc,usr/etc}/nsswitch.conf", "r"),
+            ("/{etc,usr/etc}/gai.conf", "r"),
+            ("/{etc,usr/etc}/passwd", "r"),
+            ("/{etc,usr/etc}/protocols", "r"),
+            ("/{etc,usr/etc}/netconfig", "r"),
+            ("/var/lib/extrausers/group", "r"),
+            ("/var/lib/extrausers/passwd", "r"),
+            ("/var/lib/sss/mc/group", "r"),
+            ("/var/lib/sss/mc/initgroups", "r"),
+            ("/var/lib/sss/mc/passwd", "r"),
+            ("/var/lib/sss/pipes/nss", "rw"),
+            ("/{etc,usr/etc}/resolv.conf", "r"),
+            (
+                "/{run,var/run}/{resolvconf,NetworkManager,systemd/resolve,connman,netconfig}/resolv.conf",
+                "r",
+            ),
+            ("/{etc,usr/etc}/resolvconf/run/resolv.conf", "r"),
+            ("/{run,var/run}/systemd/resolve/stub-resolv.conf", "r"),
+            ("/mnt/wsl/resolv.conf", "r"),
+            ("/{etc,usr/etc}/samba/lmhosts", "r"),
+            ("/{etc,usr/etc}/services", "r"),
+            ("/var/lib/misc/*.db", "r"),
+            ("/{run,var/run}/.nscd_socket", "rw"),
+            ("/{run,var/run}/nscd/socket", "rw"),
+            (
+                "/{var/db,var/cache,var/lib,var/run,run}/nscd/{passwd,group,services,hosts}",
+                "r",
+            ),
+            ("/{run,var/run}/nscd/db*", "rmix"),
+            ("/{usr/,}lib{,32,64}/libnss_*.so*", "mr"),
+            ("/{usr/,}lib/*-linux-gnu*/libnss_*.so*", "mr"),
+            ("/{etc,usr/etc}/default/nss", "r"),
+            ("/{run,var/run}/avahi-daemon/socket", "rw"),
+            ("/proc/@{pid}/net/psched", "r"),
+            ("/{etc,usr/etc}/libnl-*/classid", "r"),
+            ("/proc/@{pid}/net/route", "r"),
+            // abstractions/nss-systemd, which nameservice includes.
+            ("/{run,var/run}/systemd/userdb/", "r"),
+            (
+                "/{run,var/run}/systemd/userdb/io.systemd.{Multiplexer,DynamicUser,Home,NameServiceSwitch,Machine}",
+                "rw",
+            ),
+            ("/proc/sys/kernel/random/boot_id", "r"),
+        ],
+    },
+    Abstraction {
+        name: "openssl",
+        trigger: Trigger::Covers,
+        rules: &[
+            ("/etc/ssl/openssl.cnf", "r"),
+            ("/etc/ssl/{engdef,engines}.d/", "r"),
+            ("/etc/ssl/{engdef,engines}.d/*.cnf", "r"),
+            ("/usr/share/ssl/openssl.cnf", "r"),
+            ("/proc/sys/crypto/fips_enabled", "r"),
+        ],
+    },
+    Abstraction {
+        name: "perl",
+        trigger: Trigger::Covers,
+        rules: &[
+            ("/usr/bin/perl", "rmix"),
+            ("/usr/bin/perl[0-9].[0-9].[0-9]", "rmix"),
+            ("/usr/lib{,32,64}/perl5/**", "r"),
+            ("/usr/lib{,32,64}/perl{,5}/**.so*", "mr"),
+            ("/usr/lib/*-linux-gnu*/perl{,5,-base}/**", "r"),
+            ("/usr/lib/*-linux-gnu*/perl{,5,-base}/[0-9]*/**.so*", "mr"),
+            ("/usr/share/perl/**", "r"),
+            ("/usr/share/perl5/**", "r"),
+            ("/etc/perl/**", "r"),
+        ],
+    },
+    Abstraction {
+        name: "python",
+        trigger: Trigger::Covers,
+        rules: &[
+            (
+                "/usr/{local/,}lib{,32,64}/python{2.[4-7],3,3.[0-9],3.1[0-9]}/**.{pyc,so,so.*[0-9]}",
+                "mr",
+            ),
+            (
+                "/usr/{local/,}lib{,32,64}/python{2.[4-7],3,3.[0-9],3.1[0-9]}/**.{egg,py,pth}",
+                "r",
+            ),
+            (
+                "/usr/{local/,}lib{,32,64}/python{2.[4-7],3,3.[0-9],3.1[0-9]}/{site,dist}-packages/",
+                "r",
+            ),
+            (
+                "/usr/{local/,}lib{,32,64}/python{2.[4-7],3,3.[0-9],3.1[0-9]}/{site,dist}-packages/**/",
+                "r",
+            ),
+            (
+                "/usr/{local/,}lib{,32,64}/python{2.[4-7],3,3.[0-9],3.1[0-9]}/{site,dist}-packages/*.dist-info/{METADATA,namespace_packages.txt}",
+                "r",
+            ),
+            (
+                "/usr/{local/,}lib{,32,64}/python{2.[4-7],3,3.[0-9],3.1[0-9]}/{site,dist}-packages/*.VERSION",
+                "r",
+            ),
+            (
+                "/usr/{local/,}lib{,32,64}/python{2.[4-7],3,3.[0-9],3.1[0-9]}/{site,dist}-packages/*.egg-info/PKG-INFO",
+                "r",
+            ),
+            ("/usr/{local/,}lib{,32,64}/python3.{1,}[0-9]/lib-dynload/*.so", "mr"),
+            ("/etc/python{2.[4-7],3.[0-9],3.1[0-9]}/**", "r"),
+            ("/usr/share/{pyshared,pycentral,python-support}/**", "r"),
+            ("/{var,usr}/lib/{pyshared,pycentral,python-support}/**", "r"),
+            ("/usr/lib/{pyshared,pycentral,python-support}/**.so", "mr"),
+            ("/var/lib/{pyshared,pycentral,python-support}/**.pyc", "mr"),
+            ("/usr/lib/python3/dist-packages/**.so", "mr"),
+            ("/usr/lib/wx/python/*.pth", "r"),
+            ("/usr/include/python{2.[4-7],3.[0-9],3.1[0-9]}*/pyconfig.h", "r"),
+        ],
+    },
+    Abstraction {
+        name: "ssl_certs",
+        trigger: Trigger::Covers,
+        rules: &[
+            ("/etc/ca-certificates/{,**}", "r"),
+            ("/etc/{,libre}ssl/", "r"),
+            ("/etc/{,libre}ssl/cert.pem", "r"),
+            ("/etc/{,libre}ssl/certs/{,**}", "r"),
+            ("/usr/share/ca-certificates/{,**}", "r"),
+            ("/usr/share/ssl/certs/ca-bundle.crt", "r"),
+            ("/usr/local/share/ca-certificates/{,**}", "r"),
+            ("/var/lib/ca-certificates/{,**}", "r"),
+            ("/etc/crypto-policies/*/*.txt", "r"),
+            ("/usr/share/crypto-policies/*/*.txt", "r"),
+        ],
+    },
+];
+
+/// What the abstraction's rules grant on this exact path.
+fn granted_by(abstraction: &CompiledAbstraction, path: &[u8]) -> Perms {
+    abstraction
+        .rules
+        .iter()
+        .filter(|(glob, _)| glob.matches(path))
+        .fold(Perms::default(), |acc, (_, perms)| acc.union(*perms))
+}
+
+struct CompiledAbstraction {
+    name: &'static str,
+    trigger: &'static Trigger,
+    rules: Vec<(glob::Glob, Perms)>,
+}
+
+fn compiled_abstractions() -> Vec<CompiledAbstraction> {
+    ABSTRACTIONS
+        .iter()
+        .map(|a| CompiledAbstraction {
+            name: a.name,
+            trigger: &a.trigger,
+            rules: a
+                .rules
+                .iter()
+                .map(|(g, p)| (glob::Glob::parse(g), Perms::parse(p)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Chooses the abstractions and takes what they grant out of each need.
+fn include_abstractions(needs: &mut [Need<'_>]) -> BTreeMap<&'static str, AbstractionUse> {
+    let compiled = compiled_abstractions();
+    let base = &compiled[0];
+    let mut included = Vec::new();
+    for abstraction in &compiled {
+        let why = match abstraction.trigger {
+            Trigger::Always => Some(Inclusion::Always),
+            Trigger::Read(path) => needs
+                .iter()
+                .any(|n| n.path == path.as_bytes() && n.recorded.access.contains(&Access::Read))
+                .then_some(Inclusion::Trigger(path)),
+            Trigger::Covers => needs
+                .iter()
+                .any(|n| {
+                    let rest = n.perms.minus(granted_by(base, &n.path));
+                    !rest.is_empty() && rest.minus(granted_by(abstraction, &n.path)).is_empty()
+                })
+                .then_some(Inclusion::Covers),
+        };
+        if let Some(why) = why {
+            included.push((abstraction, why));
+        }
+    }
+    let mut uses = BTreeMap::new();
+    for (abstraction, why) in &included {
+        uses.insert(
+            abstraction.name,
+            AbstractionUse {
+                why: *why,
+                covered: 0,
+            },
+        );
+    }
+    for need in needs.iter_mut() {
+        let mut covered_by = None;
+        for (abstraction, _) in &included {
+            let granted = granted_by(abstraction, &need.path);
+            if granted.is_empty() {
+                continue;
+            }
+            let rest = need.perms.minus(granted);
+            if rest != need.perms && covered_by.is_none() && rest.is_empty() {
+                covered_by = Some(abstraction.name);
+            }
+            need.perms = rest;
+            if need.perms.is_empty() {
+                break;
+            }
+        }
+        if need.perms.is_empty() {
+            // Attributed to the abstraction that covered the rest (or all) of it.
+            let name = covered_by.unwrap_or("base");
+            if let Some(use_) = uses.get_mut(name) {
+                use_.covered += 1;
+            }
+        }
+    }
+    uses
+}
+
+/// AppArmor globs as the embedded abstraction rules use them, matched against exact paths.
+mod glob {
+    /// One element of a glob, alternations already expanded.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Item {
+        Byte(u8),
+        /// `?`
+        One,
+        /// `*` (`min_one`: right after a `/`, where AppArmor wants at least one character)
+        Star {
+            min_one: bool,
+        },
+        /// `**`
+        StarStar {
+            min_one: bool,
+        },
+        /// `[...]`
+        Class {
+            set: Box<[bool; 256]>,
+            negated: bool,
+        },
+        /// `@{pid}`
+        Pid,
+    }
+
+    /// A glob as the alternatives of its `{a,b}` groups, each a flat sequence.
+    #[derive(Debug, Clone)]
+    pub struct Glob(Vec<Vec<Item>>);
+
+    impl Glob {
+        /// Parses an embedded rule (trusted text: panics on a malformed one).
+        pub fn parse(text: &str) -> Glob {
+            // `@{pid}` is a variable, not an alternation: a placeholder byte until `items`.
+            let text = text.replace("@{pid}", "\u{1}");
+            let expanded = expand(text.as_bytes());
+            Glob(expanded.iter().map(|alt| items(alt)).collect())
+        }
+
+        pub fn matches(&self, path: &[u8]) -> bool {
+            self.0.iter().any(|seq| match_items(seq, path))
+        }
+    }
+
+    /// Expands `{a,b}` alternations (nested) into plain alternatives.
+    fn expand(text: &[u8]) -> Vec<Vec<u8>> {
+        let Some(open) = text.iter().position(|&b| b == b'{') else {
+            return vec![text.to_vec()];
+        };
+        // Find the matching close brace and the top-level commas.
+        let mut depth = 0;
+        let mut commas = Vec::new();
+        let mut close = None;
+        for (i, &b) in text.iter().enumerate().skip(open) {
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                b',' if depth == 1 => commas.push(i),
+                _ => {}
+            }
+        }
+        let close = close.expect("balanced braces in an embedded rule");
+        let mut bounds = vec![open];
+        bounds.extend(&commas);
+        bounds.push(close);
+        let mut out = Vec::new();
+        for pair in bounds.windows(2) {
+            let mut alt = text[..open].to_vec();
+            alt.extend_from_slice(&text[pair[0] + 1..pair[1]]);
+            alt.extend_from_slice(&text[close + 1..]);
+            out.extend(expand(&alt));
+        }
+        out
+    }
+
+    fn items(text: &[u8]) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            let after_slash = items.last() == Some(&Item::Byte(b'/'));
+            match text[i] {
+                b'*' if text.get(i + 1) == Some(&b'*') => {
+                    items.push(Item::StarStar {
+                        min_one: after_slash,
+                    });
+                    i += 2;
+                }
+                b'*' => {
+                    items.push(Item::Star {
+                        min_one: after_slash,
+                    });
+                    i += 1;
+                }
+                b'?' => {
+                    items.push(Item::One);
+                    i += 1;
+                }
+                b'[' => {
+                    let close = i + text[i..]
+                        .iter()
+                        .position(|&b| b == b']')
+                        .expect("closed class in an embedded rule");
+                    let mut body = &text[i + 1..close];
+                    let negated = body.first() == Some(&b'^');
+                    if negated {
+                        body = &body[1..];
+                    }
+                    let mut set = Box::new([false; 256]);
+                    let mut j = 0;
+                    while j < body.len() {
+                        if j + 2 < body.len() && body[j + 1] == b'-' {
+                            for c in body[j]..=body[j + 2] {
+                                set[usize::from(c)] = true;
+                            }
+                            j += 3;
+                        } else {
+                            set[usize::from(body[j])] = true;
+                            j += 1;
+                        }
+                    }
+                    items.push(Item::Class { set, negated });
+                    i = close + 1;
+                }
+                1 => {
+                    items.push(Item::Pid);
+                    i += 1;
+                }
+                b => {
+                    items.push(Item::Byte(b));
+                    i += 1;
+                }
+            }
+        }
+        items
+    }
+
+    fn match_items(items: &[Item], s: &[u8]) -> bool {
+        let Some((first, rest)) = items.split_first() else {
+            return s.is_empty();
+        };
+        match first {
+            Item::Byte(b) => s.first() == Some(b) && match_items(rest, &s[1..]),
+            Item::One => {
+                s.first().is_some_and(|&c| c != b'/' && c != 0) && match_items(rest, &s[1..])
+            }
+            Item::Class { set, negated } => {
+                s.first().is_some_and(|&c| {
+                    c != 0 && (set[usize::from(c)] != *negated) && (!*negated || c != b'/')
+                }) && match_items(rest, &s[1..])
+            }
+            Item::Star { min_one } => {
+                let limit = s
+                    .iter()
+                    .position(|&c| c == b'/' || c == 0)
+                    .unwrap_or(s.len());
+                (usize::from(*min_one)..=limit).any(|k| match_items(rest, &s[k..]))
+            }
+            Item::StarStar { min_one } => {
+                if *min_one && s.first().is_none_or(|&c| c == b'/' || c == 0) {
+                    return false;
+                }
+                let limit = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+                (usize::from(*min_one)..=limit).any(|k| match_items(rest, &s[k..]))
+            }
+            Item::Pid => {
+                let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+                (1..=digits.min(7)).any(|k| super::is_pid(&s[..k]) && match_items(rest, &s[k..]))
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Glob;
+
+        #[test]
+        fn globs_match_like_apparmor() {
+            let g = Glob::parse("/{usr/,}lib{,32,64}/**.so*");
+            assert!(g.matches(b"/usr/lib/x86_64-linux-gnu/libc.so.6"));
+            assert!(g.matches(b"/lib64/ld.so"));
+            assert!(!g.matches(b"/usr/local/lib/libc.so.6"));
+            let g = Glob::parse("/usr/lib/*-linux-gnu*/gconv/*.so");
+            assert!(g.matches(b"/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so"));
+            assert!(!g.matches(b"/usr/lib/x86_64-linux-gnu/gconv/sub/UTF-16.so"));
+            let g = Glob::parse("/proc/@{pid}/{maps,auxv,status}");
+            assert!(g.matches(b"/proc/1234/status"));
+            assert!(!g.matches(b"/proc/self/status"));
+            assert!(!g.matches(b"/proc/0123/status"));
+            let g = Glob::parse("/dev/pts/[0-9]*");
+            assert!(g.matches(b"/dev/pts/3"));
+            assert!(!g.matches(b"/dev/pts/x"));
+            let g = Glob::parse("/etc/{,libre}ssl/certs/{,**}");
+            assert!(g.matches(b"/etc/ssl/certs/"));
+            assert!(g.matches(b"/etc/ssl/certs/ca-certificates.crt"));
+            assert!(!g.matches(b"/etc/ssl/private/key"));
+            let g = Glob::parse("/usr/{local/,}lib{,32,64}/python3.{1,}[0-9]/lib-dynload/*.so");
+            assert!(g.matches(b"/usr/lib/python3.11/lib-dynload/_ssl.so"));
+            // `*` right after `/` needs a character, as in AppArmor.
+            let g = Glob::parse("/tmp/*");
+            assert!(!g.matches(b"/tmp/"));
+            assert!(g.matches(b"/tmp/a"));
+            let g = Glob::parse("/usr/share/**/locale/**");
+            assert!(g.matches(b"/usr/share/foo/bar/locale/de/x.mo"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn file(path: &str, access: &[Access]) -> FileAccess {
+        serde_json::from_value(json!({
+            "path": path,
+            "access": access,
+            "by": ["/usr/bin/app"],
+        }))
+        .unwrap()
+    }
+
+    /// A recording of `app` (executed as /usr/bin/app) with these files.
+    fn recording(files: Option<Vec<FileAccess>>) -> Recording {
+        let mut r: Recording = serde_json::from_value(json!({
+            "format": crate::recording::FORMAT,
+            "version": crate::recording::VERSION,
+            "tool": {"name": "leastpriv", "version": "0"},
+            "host": {"kernel": "6.18", "arch": "x86_64"},
+            "target": {"command": ["app"]},
+            "started_at": "",
+            "finished_at": "",
+            "complete": true,
+            "syscalls": {},
+            "executables": [{"path": "/usr/bin/app", "execs": 1}],
+            "sockets": [],
+            "capabilities": [],
+            "lost": {"exec_events": 0, "syscall_numbers": 0},
+        }))
+        .unwrap();
+        r.files = files;
+        r
+    }
+
+    /// The file rules, without `/usr/bin/app ix` (the executed program, in every test).
+    fn rules(policy: &AppArmorPolicy) -> Vec<(Pattern, bool, Perms)> {
+        policy
+            .files
+            .iter()
+            .filter(|(k, _)| k.pattern != p("/usr/bin/app"))
+            .map(|(k, r)| (k.pattern.clone(), k.owner, r.perms))
+            .collect()
+    }
+
+    fn p(s: &str) -> Pattern {
+        Pattern::literal(s.as_bytes())
+    }
+
+    #[test]
+    fn a_recording_without_files_is_an_error() {
+        let err = decide(&recording(None), &AppArmorOptions::default()).unwrap_err();
+        assert!(matches!(err, AppArmorPolicyError::FilesNotRecorded));
+        assert!(
+            err.to_string().contains("before file recording existed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn accesses_become_the_fewest_permissions() {
+        let perms = |a: &[Access]| perms_for(a);
+        assert_eq!(perms(&[Access::Read]), Perms::parse("r"));
+        assert_eq!(perms(&[Access::Append]), Perms::parse("a"));
+        assert_eq!(perms(&[Access::Append, Access::Create]), Perms::parse("w"));
+        assert_eq!(
+            perms(&[Access::Read, Access::Write, Access::Lock]),
+            Perms::parse("rwk")
+        );
+        assert_eq!(
+            perms(&[Access::Exec, Access::MmapExec]),
+            Perms::parse("mix")
+        );
+        assert_eq!(perms(&[Access::RenameFrom]), Perms::parse("rw"));
+        assert_eq!(perms(&[Access::Link]), Perms::parse("l"));
+        assert_eq!(perms(&[Access::Chmod]), Perms::parse("w"));
+    }
+
+    #[test]
+    fn base_covers_the_loader_and_libraries_and_is_not_repeated() {
+        let rec = recording(Some(vec![
+            file("/etc/ld.so.cache", &[Access::Read, Access::MmapExec]),
+            file(
+                "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                &[Access::Read, Access::MmapExec],
+            ),
+            file("/dev/null", &[Access::Read, Access::Write]),
+            file("/proc/4242/status", &[Access::Read]),
+            file("/etc/app.conf", &[Access::Read]),
+        ]));
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(
+            rules(&policy),
+            [(p("/etc/app.conf"), false, Perms::parse("r"))]
+        );
+        assert_eq!(
+            policy.abstractions.keys().copied().collect::<Vec<_>>(),
+            ["base"]
+        );
+        assert_eq!(policy.abstractions["base"].covered, 4);
+        assert_eq!(policy.attachment, Some(p("/usr/bin/app")));
+        assert_eq!(policy.name, "app");
+    }
+
+    #[test]
+    fn nameservice_only_when_nss_is_in_use() {
+        let passwd = file("/etc/passwd", &[Access::Read]);
+        let policy = decide(
+            &recording(Some(vec![passwd.clone()])),
+            &AppArmorOptions::default(),
+        )
+        .unwrap();
+        assert!(!policy.abstractions.contains_key("nameservice"));
+        assert_eq!(
+            rules(&policy),
+            [(p("/etc/passwd"), false, Perms::parse("r"))]
+        );
+        let policy = decide(
+            &recording(Some(vec![
+                passwd,
+                file("/etc/nsswitch.conf", &[Access::Read]),
+            ])),
+            &AppArmorOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(policy.abstractions["nameservice"].covered, 2);
+        assert!(rules(&policy).is_empty());
+    }
+
+    #[test]
+    fn partial_coverage_keeps_what_the_abstraction_lacks() {
+        let policy = decide(
+            &recording(Some(vec![file(
+                "/dev/urandom",
+                &[Access::Read, Access::Write],
+            )])),
+            &AppArmorOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            rules(&policy),
+            [(p("/dev/urandom"), false, Perms::parse("w"))]
+        );
+    }
+
+    #[test]
+    fn generalisation_rules() {
+        let made = BTreeSet::from([b"/tmp/tmpab12CD".to_vec(), b"/tmp/dir.Xy12zw".to_vec()]);
+        let notes = std::cell::RefCell::new(BTreeSet::new());
+        let gen = |path: &str, perms: &str| {
+            let (pattern, rules) = generalise(
+                path.as_bytes(),
+                Perms::parse(perms),
+                &made,
+                &mut notes.borrow_mut(),
+            );
+            let text: String = pattern
+                .0
+                .iter()
+                .map(|t| match t {
+                    Token::Byte(b) => char::from(*b).to_string(),
+                    Token::Var(v) => format!("@{{{}}}", v.name()),
+                    Token::AnyChar => "?".into(),
+                    Token::AnyRun => "*".into(),
+                })
+                .collect();
+            (
+                text,
+                rules
+                    .into_iter()
+                    .map(Generalisation::name)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            gen("/proc/1234/stat", "r"),
+            ("/proc/@{pid}/stat".into(), vec!["proc-pid"])
+        );
+        assert_eq!(
+            gen("/proc/1234/task/1240/comm", "r"),
+            ("/proc/@{pid}/task/@{tid}/comm".into(), vec!["proc-pid"])
+        );
+        assert_eq!(
+            gen("/proc/self/status", "r"),
+            ("/proc/self/status".into(), vec![])
+        );
+        assert_eq!(
+            gen("/proc/0123/status", "r"),
+            ("/proc/0123/status".into(), vec![])
+        );
+        assert_eq!(
+            gen("/home/alice/.app/x", "r"),
+            ("@{HOME}/.app/x".into(), vec!["home"])
+        );
+        assert_eq!(
+            gen("/root/.app/x", "r"),
+            ("@{HOME}/.app/x".into(), vec!["home"])
+        );
+        assert_eq!(gen("/home/alice/", "r"), ("@{HOME}/".into(), vec!["home"]));
+        assert_eq!(
+            gen("/tmp/tmpab12CD", "rw"),
+            ("/tmp/tmp??????".into(), vec!["temp-name"])
+        );
+        // Not made by the workload: literal.
+        assert_eq!(
+            gen("/tmp/tmpzz99ZZ", "r"),
+            ("/tmp/tmpzz99ZZ".into(), vec![])
+        );
+        assert_eq!(
+            gen("/tmp/dir.Xy12zw/out.txt", "w"),
+            ("/tmp/dir.??????/out.txt".into(), vec!["temp-name"])
+        );
+        assert_eq!(
+            gen("/opt/app/lib/libfoo.so.1.2.3", "mr"),
+            ("/opt/app/lib/libfoo.so*".into(), vec!["library-version"])
+        );
+        // A library the workload writes keeps its exact name.
+        assert_eq!(
+            gen("/opt/app/lib/libfoo.so.1", "w"),
+            ("/opt/app/lib/libfoo.so.1".into(), vec![])
+        );
+        assert_eq!(gen("/", "r"), ("/".into(), vec![]));
+        assert!(notes.borrow().is_empty());
+        assert_eq!(gen("/tmp/a\0b", "r"), ("/tmp/a?b".into(), vec![]));
+        assert_eq!(notes.borrow().len(), 1);
+    }
+
+    #[test]
+    fn temporary_names() {
+        let t = |s: &str| temp_name_random_part(s.as_bytes()).map(|r| (r.start, r.end));
+        assert_eq!(t("tmpa1b2c3"), Some((3, 9)));
+        assert_eq!(t("tmp.AbCdEfGhIj"), Some((4, 14)));
+        assert_eq!(t("tmp_k2j3h4g5.json"), Some((4, 12)));
+        assert_eq!(t(".out.txt.Ab12Cd"), Some((9, 15)));
+        assert_eq!(t("sedAb12Cd"), Some((3, 9)));
+        assert_eq!(t("5vxlull0"), Some((0, 8)));
+        assert_eq!(t(".goutputstream-Q2X7KZ"), Some((15, 21)));
+        assert_eq!(t("passwd"), None);
+        assert_eq!(t("config.yaml"), None);
+        assert_eq!(t("output-final"), None);
+        assert_eq!(t(".#notes.txt"), None);
+        assert_eq!(t("libfoo.so.1.2.3"), None);
+    }
+
+    #[test]
+    fn owner_for_created_files_and_directories_from_descendants() {
+        let rec = recording(Some(vec![
+            file("/srv/data", &[Access::Read]),
+            file("/srv/data/in", &[Access::Read]),
+            file("/srv/out", &[Access::Create, Access::Write]),
+            file("/srv/chowned", &[Access::Create, Access::Chown]),
+            file("/srv/newdir", &[Access::Mkdir]),
+        ]));
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(
+            rules(&policy),
+            [
+                (p("/srv/chowned"), false, Perms::parse("w")),
+                (p("/srv/data/"), false, Perms::parse("r")),
+                (p("/srv/data/in"), false, Perms::parse("r")),
+                (p("/srv/newdir/"), true, Perms::parse("w")),
+                (p("/srv/out"), true, Perms::parse("w")),
+            ]
+        );
+    }
+
+    #[test]
+    fn many_siblings_with_the_same_access_become_a_directory_glob() {
+        let mut files: Vec<FileAccess> = (0..5)
+            .map(|i| file(&format!("/srv/www/page{i}.html"), &[Access::Read]))
+            .collect();
+        files.push(file("/srv/www/upload", &[Access::Read, Access::Write]));
+        let rec = recording(Some(files));
+        let options = |n| AppArmorOptions {
+            glob_threshold: n,
+            ..AppArmorOptions::default()
+        };
+        let policy = decide(&rec, &options(5)).unwrap();
+        let key = FileKey {
+            pattern: Pattern([p("/srv/www/").0, vec![Token::AnyRun]].concat()),
+            owner: false,
+        };
+        assert_eq!(rules(&policy).len(), 2);
+        assert_eq!(policy.files[&key].paths, 5);
+        assert_eq!(policy.files[&key].perms, Perms::parse("r"));
+        assert!(policy.files[&key]
+            .generalised
+            .contains(&Generalisation::DirGlob));
+        assert_eq!(rules(&decide(&rec, &options(6)).unwrap()).len(), 6);
+        assert_eq!(rules(&decide(&rec, &options(0)).unwrap()).len(), 6);
+    }
+
+    #[test]
+    fn exact_bytes_come_from_path_hex() {
+        let mut f = file("/tmp/a\u{fffd}", &[Access::Read]);
+        f.path_hex = Some("2f746d702f61ff".into());
+        assert_eq!(exact_bytes(&f).unwrap(), b"/tmp/a\xff");
+        f.path_hex = Some("2f7".into());
+        assert!(matches!(
+            exact_bytes(&f),
+            Err(AppArmorPolicyError::BadPathHex { .. })
+        ));
+        f.path_hex = Some("zz".into());
+        assert!(exact_bytes(&f).is_err());
+        f.path_hex = Some("+f".into());
+        assert!(exact_bytes(&f).is_err());
+    }
+
+    #[test]
+    fn non_canonical_paths_are_noted_not_ruled() {
+        assert!(is_canonical(b"/"));
+        assert!(is_canonical(b"/a/..b/c.."));
+        assert!(!is_canonical(b"/a/../b"));
+        assert!(!is_canonical(b"/a//b"));
+        assert!(!is_canonical(b"relative"));
+        assert!(!is_canonical(b"/a/./b"));
+        let policy = decide(
+            &recording(Some(vec![file("/tmp/../etc/shadow", &[Access::Read])])),
+            &AppArmorOptions::default(),
+        )
+        .unwrap();
+        assert!(rules(&policy).is_empty());
+        assert!(matches!(policy.notes.first(), Some(Note::NotAPath { .. })));
+    }
+
+    #[test]
+    fn names_are_checked_or_derived() {
+        let rec = recording(Some(vec![]));
+        let bad = AppArmorOptions {
+            name: Some("a b{".into()),
+            ..AppArmorOptions::default()
+        };
+        assert!(matches!(
+            decide(&rec, &bad),
+            Err(AppArmorPolicyError::InvalidName { .. })
+        ));
+        assert_eq!(default_name(Some(b"/tmp/x\ny {z}"), &rec.target), "x_y__z_");
+        assert_eq!(
+            default_name(None, &Target::Cgroup("/sys/fs/cgroup/a.service".into())),
+            "a.service"
+        );
+        assert_eq!(default_name(Some(b"/tmp/.."), &rec.target), "leastpriv");
+    }
+
+    #[test]
+    fn sockets_and_capabilities() {
+        let mut rec = recording(Some(vec![]));
+        let socket = |family: &str, kind: &str| -> SocketUse {
+            serde_json::from_value(json!({
+                "family": family, "type": kind, "protocol": 0, "by": ["/usr/bin/app"],
+            }))
+            .unwrap()
+        };
+        rec.sockets = Some(vec![
+            socket("AF_INET", "SOCK_STREAM"),
+            socket("AF_UNIX", "SOCK_DGRAM"),
+            socket("AF_INET", "SOCK_DCCP"),
+            socket("99", "SOCK_STREAM"),
+        ]);
+        rec.capabilities = Some(vec![serde_json::from_value(json!({
+            "capability": "CAP_NET_BIND_SERVICE", "number": 10, "audit": "audited",
+            "granted": true, "count": 1, "via": [], "syscalls": [], "by": ["/usr/bin/app"],
+        }))
+        .unwrap()]);
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(
+            policy.network.keys().collect::<Vec<_>>(),
+            [&("inet", "stream"), &("unix", "dgram")]
+        );
+        assert_eq!(
+            policy.capabilities.keys().collect::<Vec<_>>(),
+            ["net_bind_service"]
+        );
+        assert_eq!(
+            policy
+                .notes
+                .iter()
+                .filter(|n| matches!(n, Note::Socket { .. }))
+                .count(),
+            2
+        );
+        rec.sockets = None;
+        rec.capabilities = None;
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert!(policy.notes.contains(&Note::SocketsNotRecorded));
+        assert!(policy.notes.contains(&Note::CapabilitiesNotRecorded));
+    }
+
+    #[test]
+    fn programs_executed_by_name_get_ix_too() {
+        // A script: the kernel reports its interpreter as the executed file; the name it was
+        // executed as is in the executables list, and that is what AppArmor checks.
+        let mut rec = recording(Some(vec![
+            file("/usr/bin/app", &[Access::Exec]),
+            file("/usr/bin/bash", &[Access::Exec]),
+            file("/opt/app/run.sh", &[Access::Read]),
+        ]));
+        rec.executables
+            .push(serde_json::from_value(json!({"path": "/opt/app/run.sh", "execs": 2})).unwrap());
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(
+            rules(&policy),
+            [
+                (p("/opt/app/run.sh"), false, Perms::parse("rix")),
+                (p("/usr/bin/bash"), false, Perms::parse("ix")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_merged_recording_attaches_to_its_one_program() {
+        let mut rec = recording(Some(vec![file("/usr/bin/app", &[Access::Exec])]));
+        rec.target = Target::Merged(2);
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(policy.attachment, Some(p("/usr/bin/app")));
+        assert_eq!(policy.name, "app");
+    }
+
+    #[test]
+    fn the_attachment_is_the_resolved_executable() {
+        let exe = |path: &str| file(path, &[Access::Exec]);
+        // Same name as executed.
+        let policy = decide(
+            &recording(Some(vec![exe("/usr/bin/app"), exe("/usr/bin/true")])),
+            &AppArmorOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(policy.attachment, Some(p("/usr/bin/app")));
+        // Executed through a symlink: the one executed file no name matches.
+        let mut rec = recording(Some(vec![exe("/usr/bin/app-1.2"), exe("/usr/bin/true")]));
+        rec.executables
+            .push(serde_json::from_value(json!({"path": "/usr/bin/true", "execs": 1})).unwrap());
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(policy.attachment, Some(p("/usr/bin/app-1.2")));
+        // Not UTF-8: the exact bytes of the executed file.
+        let mut odd = exe("/usr/bin/a\u{fffd}");
+        odd.path_hex = Some("2f7573722f62696e2f61ff".into());
+        let mut rec = recording(Some(vec![odd]));
+        rec.target = Target::Command(vec!["/usr/bin/a\u{fffd}".into()]);
+        rec.executables[0].path = "/usr/bin/a\u{fffd}".into();
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(policy.attachment, Some(Pattern::literal(b"/usr/bin/a\xff")));
+        assert_eq!(policy.name, "a_");
+        // A cgroup: none.
+        rec.target = Target::Cgroup("/sys/fs/cgroup/web.service".into());
+        let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+        assert_eq!(policy.attachment, None);
+        assert_eq!(policy.name, "web.service");
+        assert!(matches!(
+            policy.notes.first(),
+            Some(Note::NoAttachment { .. })
+        ));
+    }
+}
