@@ -111,6 +111,39 @@ pub enum GenerateCommand {
     /// An AppArmor profile: the recorded files, sockets and capabilities, with documented
     /// generalisations (docs/apparmor.md).
     Apparmor(GenerateApparmorArgs),
+    /// A Kubernetes container securityContext (Localhost seccomp and AppArmor profiles,
+    /// capabilities drop ALL plus the add-list) with the Security Profiles Operator
+    /// resources, and the Pod Security Standards level it meets.
+    K8s(GenerateK8sArgs),
+    /// A systemd unit drop-in: SystemCallFilter=, SystemCallArchitectures=,
+    /// CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges=.
+    Systemd(GenerateSystemdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateK8sArgs {
+    /// The recording to read.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// Where to write it (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Name of the profiles and resources (default: from the recorded command).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The container runtime on the nodes, whose post-filter syscalls the seccomp profile adds.
+    #[arg(long, value_enum, default_value_t = Runtime::Runc)]
+    pub runtime: Runtime,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateSystemdArgs {
+    /// The recording to read.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// Where to write it (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,9 @@ const CASES: &[(&str, &[&str], &str)] = &[
     ("bind_and_chown", &["capabilities", "--format", "k8s"], "bind_and_chown.capabilities.k8s.yaml"),
     ("bind_and_chown", &["capabilities", "--format", "docker"], "bind_and_chown.capabilities.docker.txt"),
     ("bind_and_chown", &["capabilities", "--format", "systemd"], "bind_and_chown.capabilities.systemd.conf"),
+    ("bind_and_chown", &["apparmor"], "bind_and_chown.apparmor"),
+    ("bind_and_chown", &["k8s"], "bind_and_chown.k8s.yaml"),
+    ("bind_and_chown", &["systemd"], "bind_and_chown.systemd.conf"),
 ];
 
 /// Runs `leastpriv generate KIND` on a fixture (`args` starts with the kind), writing to

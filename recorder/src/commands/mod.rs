@@ -24,6 +24,8 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
         Command::Generate(GenerateCommand::Seccomp(args)) => generate::seccomp(&args),
         Command::Generate(GenerateCommand::Capabilities(args)) => generate::capabilities(&args),
         Command::Generate(GenerateCommand::Apparmor(args)) => generate::apparmor(&args),
+        Command::Generate(GenerateCommand::K8s(args)) => generate::k8s(&args),
+        Command::Generate(GenerateCommand::Systemd(args)) => generate::systemd(&args),
         Command::Run(args) => run::run(&args),
         Command::BenchFloor(args) => bench_floor(&args),
     }

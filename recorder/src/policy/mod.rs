@@ -3,4 +3,5 @@
 
 pub mod apparmor;
 pub mod capabilities;
+pub mod k8s;
 pub mod seccomp;

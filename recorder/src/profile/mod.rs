@@ -3,4 +3,6 @@
 
 pub mod apparmor;
 pub mod capabilities;
+pub mod k8s;
+pub mod systemd;
 pub mod seccomp;

@@ -93,7 +93,7 @@ pub struct SeccompProfileResource {
     pub spec: LinuxSeccomp,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Metadata {
     pub name: String,
 }
