@@ -1,4 +1,4 @@
-//! `capability:cap_capable`: every capability check made by a task in the target, with its
+//! `cap_capable` (raw tracepoint): every capability check made by a task in the target, with its
 //! verdict, executable, syscall in progress and kernel stack.
 //!
 //! The tracepoint has no audit flag, so the kernel stack is kept (deduplicated by the stack
@@ -6,9 +6,9 @@
 
 use aya_ebpf::{
     helpers::bpf_get_current_pid_tgid,
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint},
     maps::{HashMap, StackTrace},
-    programs::{tracing::StackIdContext as _, TracePointContext},
+    programs::{tracing::StackIdContext as _, RawTracePointContext},
 };
 use recorder_common::{lost, CapCheckKey, NO_SYSCALL};
 
@@ -18,11 +18,11 @@ use crate::{
     task::current_exe_inode,
 };
 
-/// Offsets of `cap` and `ret` in the tracepoint record, from its `format` file.
+/// The tracepoint's arguments are `(cred, target_ns, capable_ns, cap, ret)`; userspace checks
+/// that against the `format` file and sets this when the last two come the other way round.
+/// (A constant argument index is all the verifier accepts for context reads.)
 #[unsafe(no_mangle)]
-static CAP_FIELD_OFFSET: u64 = 32;
-#[unsafe(no_mangle)]
-static RET_FIELD_OFFSET: u64 = 36;
+static CAP_RET_SWAPPED: u64 = 0;
 
 /// Kernel stacks of capability checks; identical stacks share one id.
 #[map]
@@ -32,20 +32,16 @@ static CAP_STACKS: StackTrace = StackTrace::with_max_entries(4096, 0);
 #[map]
 static CAP_CHECKS: HashMap<CapCheckKey, u64> = HashMap::with_max_entries(16384, 0);
 
-#[tracepoint(category = "capability", name = "cap_capable")]
-pub fn cap_capable(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "cap_capable")]
+pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
     if !current_task_is_target() {
         return 0;
     }
-    // SAFETY: offsets inside the tracepoint record, read through the checked helper.
-    let (cap, ret) = unsafe {
-        let cap_at = core::ptr::read_volatile(&CAP_FIELD_OFFSET) as usize;
-        let ret_at = core::ptr::read_volatile(&RET_FIELD_OFFSET) as usize;
-        (
-            ctx.read_at::<i32>(cap_at).unwrap_or(-1),
-            ctx.read_at::<i32>(ret_at).unwrap_or(0),
-        )
-    };
+    // Raw tracepoint arguments are u64 slots; the two ints are in their low halves.
+    let (fourth, fifth) = (ctx.arg::<u64>(3) as i32, ctx.arg::<u64>(4) as i32);
+    // SAFETY: reading our own global.
+    let swapped = unsafe { core::ptr::read_volatile(&CAP_RET_SWAPPED) } != 0;
+    let (cap, ret) = if swapped { (fifth, fourth) } else { (fourth, fifth) };
     let stack_id = match ctx.get_stackid(&CAP_STACKS, 0) {
         Ok(id) => id as i32,
         Err(_) => {

@@ -486,36 +486,54 @@ pub struct Walk {
 #[map]
 static WALK: PerCpuArray<Walk> = PerCpuArray::with_max_entries(1, 0);
 
-/// Writes the path of (dentry, vfsmount) into `buf` as components leaf first, each followed
-/// by '/', walking up to the task's root and across mounts. Returns the bytes written and
-/// whether the walk stopped before the root.
+/// Writes the path of (dentry, vfsmount) into `buf` (this CPU's scratch event data) as
+/// components leaf first, each followed by '/', walking up to the task's root and across
+/// mounts. Returns the bytes written and whether the walk stopped before the root.
+///
+/// The loop runs through `bpf_loop`, so the verifier checks one step once, however many
+/// places walk a path and however deep the walk may go.
 #[inline(never)]
-fn walk_path(dentry: u64, vfsmnt: u64, buf: &mut [u8; PATH_BUF + NAME_BUF]) -> (u32, bool) {
+fn walk_path(dentry: u64, vfsmnt: u64, _buf: &mut [u8; PATH_BUF + NAME_BUF]) -> (u32, bool) {
     let o = offsets();
     // SAFETY: bpf_get_current_task only returns the current task pointer.
     let fs = read_u64(unsafe { bpf_get_current_task() } + o.task_fs);
-    let root_mnt = read_u64(fs + o.fs_root + o.path_mnt);
-    let root_dentry = read_u64(fs + o.fs_root + o.path_dentry);
-    let Some(walk) = WALK.get_ptr_mut(0) else {
-        return (0, true);
+    let mut ctx = WalkCtx {
+        root_mnt: read_u64(fs + o.fs_root + o.path_mnt),
+        root_dentry: read_u64(fs + o.fs_root + o.path_dentry),
     };
-    // SAFETY: this CPU's value from a successful lookup; accessed only through volatile
-    // reads and writes so that the state really lives in memory (see `Walk`).
+    let Some(walk) = WALK.get_ptr_mut(0) else { return (0, true) };
+    // SAFETY: this CPU's value from a successful lookup; the callback below is the only other
+    // user, and runs synchronously inside bpf_loop.
     unsafe {
-        walk.write_volatile(Walk {
-            dentry,
-            vfsmnt,
-            pos: 0,
-            done: 0,
-        });
-        for _ in 0..MAX_COMPONENTS {
-            if (*walk).done_now() != 0 {
-                break;
-            }
-            step(walk, root_dentry, root_mnt, buf);
-        }
+        walk.write_volatile(Walk { dentry, vfsmnt, pos: 0, done: 0 });
+        generated::bpf_loop(
+            MAX_COMPONENTS,
+            walk_step as *mut core::ffi::c_void,
+            (&raw mut ctx).cast(),
+            0,
+        );
         let pos = core::ptr::read_volatile(&raw const (*walk).pos);
         (pos as u32 & (PATH_BUF as u32 - 1), (*walk).done_now() != 1)
+    }
+}
+
+/// What the walk's steps need besides its state in `WALK`.
+#[repr(C)]
+struct WalkCtx {
+    root_mnt: u64,
+    root_dentry: u64,
+}
+
+/// One `bpf_loop` iteration: returns 1 to stop.
+extern "C" fn walk_step(_index: u32, ctx: *mut core::ffi::c_void) -> i64 {
+    // SAFETY: `ctx` is the WalkCtx on walk_path's stack; the maps are this CPU's values.
+    unsafe {
+        let ctx = &*(ctx as *const WalkCtx);
+        let (Some(walk), Some(event)) = (WALK.get_ptr_mut(0), SCRATCH.get_ptr_mut(0)) else {
+            return 1;
+        };
+        step(walk, ctx.root_dentry, ctx.root_mnt, &mut (*event).data);
+        i64::from((*walk).done_now() != 0)
     }
 }
 

@@ -22,19 +22,92 @@ pub struct Offsets {
     pub task_mm: u64,
     pub mm_exe_file: u64,
     pub file_inode: u64,
+    /// `linux_binprm.filename`: the name an exec was asked for.
+    pub binprm_filename: u64,
     /// Everything the file programs walk.
     pub files: recorder_common::FileOffsets,
 }
 
+/// Where resolved offsets are kept per kernel build: parsing the kernel's BTF takes most of
+/// start-up time and about 40 MB of memory, and the answer only changes with the kernel.
+const CACHE_DIR: &str = "/var/cache/leastpriv/kernel-offsets";
+
 impl Offsets {
+    /// The offsets for the running kernel, from the cache when this kernel build was seen
+    /// before, else from its BTF (and then cached, best effort).
     pub fn from_running_kernel() -> Result<Offsets, KernelError> {
         let path = Path::new(VMLINUX_BTF);
-        if !path.exists() {
-            return Err(KernelError::NoBtf { path: path.into() });
+        let metadata = std::fs::metadata(path).map_err(|_| KernelError::NoBtf { path: path.into() })?;
+        let uname = nix::sys::utsname::uname().map_err(|e| KernelError::Btf { what: format!("uname: {e}") })?;
+        let release = uname.release().to_string_lossy().into_owned();
+        // The build (version string) and BTF size tell one kernel build from another.
+        let key = format!("{release} {} {}", uname.version().to_string_lossy(), metadata.len());
+        let cache = Path::new(CACHE_DIR).join(format!("{}.offsets", release.replace('/', "_")));
+        if let Some(offsets) = Self::read_cache(&cache, &key) {
+            return Ok(offsets);
         }
-        let btf = Btf::from_file(path).map_err(|e| KernelError::Btf {
-            what: format!("cannot parse {VMLINUX_BTF}: {e}"),
-        })?;
+        let offsets = Self::from_btf(path)?;
+        if let Err(err) = offsets.write_cache(&cache, &key) {
+            log::debug!("could not cache kernel offsets in {}: {err}", cache.display());
+        }
+        Ok(offsets)
+    }
+
+    /// The offsets as words, in a fixed order (every field is a u64).
+    fn to_words(self) -> Vec<u64> {
+        let head = [self.task_status, self.task_mm, self.mm_exe_file, self.file_inode, self.binprm_filename];
+        // SAFETY: FileOffsets is repr(C) and made of u64 fields only: no padding.
+        let files = unsafe {
+            std::slice::from_raw_parts(
+                (&raw const self.files).cast::<u64>(),
+                size_of::<recorder_common::FileOffsets>() / 8,
+            )
+        };
+        head.iter().chain(files).copied().collect()
+    }
+
+    fn from_words(words: &[u64]) -> Option<Offsets> {
+        let (head, files) = words.split_at_checked(5)?;
+        if files.len() != size_of::<recorder_common::FileOffsets>() / 8 {
+            return None;
+        }
+        // SAFETY: the length matches a repr(C) struct of u64 fields.
+        let files = unsafe { std::ptr::read_unaligned(files.as_ptr().cast::<recorder_common::FileOffsets>()) };
+        Some(Offsets {
+            task_status: head[0],
+            task_mm: head[1],
+            mm_exe_file: head[2],
+            file_inode: head[3],
+            binprm_filename: head[4],
+            files,
+        })
+    }
+
+    fn read_cache(cache: &Path, key: &str) -> Option<Offsets> {
+        let text = std::fs::read_to_string(cache).ok()?;
+        let mut lines = text.lines();
+        if lines.next()? != CACHE_FORMAT || lines.next()? != key {
+            return None;
+        }
+        let words: Vec<u64> = lines.next()?.split(' ').map(str::parse).collect::<Result<_, _>>().ok()?;
+        Self::from_words(&words)
+    }
+
+    fn write_cache(self, cache: &Path, key: &str) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let dir = cache.parent().expect("the cache file has a directory");
+        std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)?;
+        let words: Vec<String> = self.to_words().iter().map(u64::to_string).collect();
+        let text = format!("{CACHE_FORMAT}\n{key}\n{}\n", words.join(" "));
+        crate::recording::write_atomically(cache, text.as_bytes())
+    }
+
+    fn from_btf(path: &Path) -> Result<Offsets, KernelError> {
+        // Read it whole: parsing from the file seeks once per type (100,000+ syscalls).
+        let bytes = std::fs::read(path)
+            .map_err(|e| KernelError::Btf { what: format!("cannot read {VMLINUX_BTF}: {e}") })?;
+        let btf = Btf::from_bytes(&bytes)
+            .map_err(|e| KernelError::Btf { what: format!("cannot parse {VMLINUX_BTF}: {e}") })?;
         let thread_info = member_offset(&btf, "task_struct", "thread_info")?;
         let status = member_offset(&btf, "thread_info", "status")?;
         Ok(Offsets {
@@ -42,10 +115,14 @@ impl Offsets {
             task_mm: member_offset(&btf, "task_struct", "mm")?,
             mm_exe_file: member_offset(&btf, "mm_struct", "exe_file")?,
             file_inode: member_offset(&btf, "file", "f_inode")?,
+            binprm_filename: member_offset(&btf, "linux_binprm", "filename")?,
             files: file_offsets(&btf)?,
         })
     }
 }
+
+/// First line of a cache file; a new layout needs a new tag.
+const CACHE_FORMAT: &str = "leastpriv kernel offsets v2";
 
 /// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
 fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {

@@ -12,7 +12,7 @@ use aya::{
         stack_trace::StackTraceMap, CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap,
         RingBuf,
     },
-    programs::{RawTracePoint, TracePoint},
+    programs::RawTracePoint,
     Ebpf, EbpfLoader,
 };
 use recorder_common::{
@@ -72,108 +72,62 @@ impl KernelRecorder {
         raise_memlock_limit();
         let offsets = Offsets::from_running_kernel()?;
         let tracefs = tracefs::ensure_mounted()?;
-        let exec_filename =
-            tracefs::field_offset(&tracefs, "sched", "sched_process_exec", "filename")?;
-        // The capability tracepoint is optional: without it, say so and record the rest.
-        let cap_fields = tracefs::field_offset(&tracefs, "capability", "cap_capable", "cap")
-            .and_then(|cap| {
-                Ok((
-                    cap,
-                    tracefs::field_offset(&tracefs, "capability", "cap_capable", "ret")?,
-                ))
-            });
-        if let Err(err) = &cap_fields {
+        // The capability tracepoint is optional: without it, say so and record the rest. Its
+        // format file must show the argument layout the program reads: cap and ret fourth and
+        // fifth (in either order).
+        let cap_layout = tracefs::field_index(&tracefs, "capability", "cap_capable", "cap").and_then(|cap| {
+            let ret = tracefs::field_index(&tracefs, "capability", "cap_capable", "ret")?;
+            match (cap, ret) {
+                (3, 4) => Ok(0u64),
+                (4, 3) => Ok(1u64),
+                _ => Err(KernelError::Tracefs {
+                    what: format!("capability:cap_capable has cap as argument {cap} and ret as {ret}; leastpriv reads them as 3 and 4"),
+                }),
+            }
+        });
+        if let Err(err) = &cap_layout {
             eprintln!("leastpriv: capability checks will not be recorded: this kernel has no usable capability:cap_capable tracepoint ({err})");
         }
-        let (cap_offset, ret_offset) = *cap_fields.as_ref().unwrap_or(&(32, 36));
+        let cap_ret_swapped = *cap_layout.as_ref().unwrap_or(&0);
 
+        // No kernel BTF for aya: Rust programs carry no CO-RE relocations (the offsets come
+        // from our own BTF lookup above), and parsing vmlinux BTF a second time would double
+        // start-up time and memory.
         let mut ebpf = EbpfLoader::new()
+            .btf(None)
             .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
             .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
             .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
             .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
+            .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
             .override_global("FILE_OFFSETS", &offsets.files, true)
-            .override_global("EXEC_FILENAME_LOC_OFFSET", &exec_filename, true)
-            .override_global("CAP_FIELD_OFFSET", &cap_offset, true)
-            .override_global("RET_FIELD_OFFSET", &ret_offset, true)
+            .override_global("CAP_RET_SWAPPED", &cap_ret_swapped, true)
             .load(PROGRAMS)
             .map_err(KernelError::Load)?;
 
         let mut target: CgroupArray<_> = take_map(&mut ebpf, "TARGET_CGROUP")?;
         target
             .set(0, cgroup.dir().as_raw_fd(), 0)
-            .map_err(|e| KernelError::Map {
-                map: "TARGET_CGROUP",
-                what: e.to_string(),
-            })?;
+            .map_err(|e| KernelError::Map { map: "TARGET_CGROUP", what: e.to_string() })?;
         let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
         let mut file_ops: aya::maps::Array<_, u8> = borrow_map_mut(&mut ebpf, "FILE_OPS")?;
         for (index, op) in file_ops::table() {
-            file_ops.set(index, op, 0).map_err(|e| KernelError::Map {
-                map: "FILE_OPS",
-                what: e.to_string(),
-            })?;
+            file_ops.set(index, op, 0).map_err(|e| KernelError::Map { map: "FILE_OPS", what: e.to_string() })?;
         }
 
-        // Exec first, so that by the time syscalls are counted every exec is also seen.
-        let exec: &mut TracePoint = program(&mut ebpf, "sched_process_exec")?;
-        exec.load().map_err(|source| KernelError::Program {
-            action: "load",
-            program: "sched_process_exec",
-            source,
-        })?;
-        exec.attach("sched", "sched_process_exec")
-            .map_err(|source| KernelError::Program {
-                action: "attach",
-                program: "sched_process_exec",
-                source,
-            })?;
-        if cap_fields.is_ok() {
-            let checks: &mut TracePoint = program(&mut ebpf, "cap_capable")?;
-            checks.load().map_err(|source| KernelError::Program {
-                action: "load",
-                program: "cap_capable",
-                source,
-            })?;
-            checks
-                .attach("capability", "cap_capable")
-                .map_err(|source| KernelError::Program {
-                    action: "attach",
-                    program: "cap_capable",
-                    source,
-                })?;
+        // Raw tracepoints only: cheaper per event than classic ones, and quick to detach.
+        // Exec first, so that by the time syscalls are counted every exec is also seen; exit
+        // before entry, so that a call noted at entry finds its exit program attached.
+        attach_raw(&mut ebpf, "sched_process_exec", "sched_process_exec")?;
+        if cap_layout.is_ok() {
+            attach_raw(&mut ebpf, "cap_capable", "cap_capable")?;
         }
-        // Exit before entry: a call noted at entry must find its exit program attached.
-        let sys_exit: &mut RawTracePoint = program(&mut ebpf, "sys_exit")?;
-        sys_exit.load().map_err(|source| KernelError::Program {
-            action: "load",
-            program: "sys_exit",
-            source,
-        })?;
-        sys_exit
-            .attach("sys_exit")
-            .map_err(|source| KernelError::Program {
-                action: "attach",
-                program: "sys_exit",
-                source,
-            })?;
-        let sys_enter: &mut RawTracePoint = program(&mut ebpf, "sys_enter")?;
-        sys_enter.load().map_err(|source| KernelError::Program {
-            action: "load",
-            program: "sys_enter",
-            source,
-        })?;
-        sys_enter
-            .attach("sys_enter")
-            .map_err(|source| KernelError::Program {
-                action: "attach",
-                program: "sys_enter",
-                source,
-            })?;
+        attach_raw(&mut ebpf, "sys_exit", "sys_exit")?;
+        attach_raw(&mut ebpf, "sys_enter", "sys_enter")?;
 
         Ok(KernelRecorder {
             ebpf,
-            capability_checks: cap_fields.is_ok(),
+            capability_checks: cap_layout.is_ok(),
             events,
             _target: target,
         })
@@ -314,32 +268,8 @@ impl FloorProgram {
         check_privileges()?;
         raise_memlock_limit();
         let mut ebpf = Ebpf::load(PROGRAMS).map_err(KernelError::Load)?;
-        let floor: &mut RawTracePoint = program(&mut ebpf, "sys_enter_floor")?;
-        floor.load().map_err(|source| KernelError::Program {
-            action: "load",
-            program: "sys_enter_floor",
-            source,
-        })?;
-        floor
-            .attach("sys_enter")
-            .map_err(|source| KernelError::Program {
-                action: "attach",
-                program: "sys_enter_floor",
-                source,
-            })?;
-        let floor_exit: &mut RawTracePoint = program(&mut ebpf, "sys_exit_floor")?;
-        floor_exit.load().map_err(|source| KernelError::Program {
-            action: "load",
-            program: "sys_exit_floor",
-            source,
-        })?;
-        floor_exit
-            .attach("sys_exit")
-            .map_err(|source| KernelError::Program {
-                action: "attach",
-                program: "sys_exit_floor",
-                source,
-            })?;
+        attach_raw(&mut ebpf, "sys_enter_floor", "sys_enter")?;
+        attach_raw(&mut ebpf, "sys_exit_floor", "sys_exit")?;
         Ok(FloorProgram { _ebpf: ebpf })
     }
 }
@@ -349,6 +279,14 @@ impl std::os::fd::AsRawFd for KernelRecorder {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.events.as_raw_fd()
     }
+}
+
+/// Loads a raw tracepoint program and attaches it (the link lives as long as `ebpf`).
+fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), KernelError> {
+    let program: &mut RawTracePoint = program(ebpf, name)?;
+    program.load().map_err(|source| KernelError::Program { action: "load", program: name, source })?;
+    program.attach(tracepoint).map_err(|source| KernelError::Program { action: "attach", program: name, source })?;
+    Ok(())
 }
 
 fn program<'a, P>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut P, KernelError>
