@@ -74,18 +74,33 @@ pub mod lost {
     pub const COUNT: u32 = 7;
 }
 
-/// The syscall a task is in, noted by `sys_enter` per CPU so that a capability check (made
-/// inside that syscall, on that CPU) can say which syscall it belongs to.
+/// The last syscall a target task entered on this CPU. A one-entry cache in front of the
+/// counting and attribution (a task repeating a syscall costs a lookup and a compare), and
+/// the syscall in progress for capability checks made inside it.
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct CurrentSyscall {
-    /// Thread id that entered the syscall.
-    pub tid: u32,
-    /// `abi * MAX_SYSCALL_NR + nr`, or `NO_SYSCALL` for numbers outside the dense range.
+pub struct LastSyscall {
+    /// The task (`task_struct` address).
+    pub task: u64,
+    /// Its `mm`, which changes at exec: a new program is a new cache entry.
+    pub mm: u64,
+    /// The raw syscall id as the tracepoint gave it.
+    pub id: i64,
+    /// `thread_info.status & TS_COMPAT` at entry: the same id means another syscall in the
+    /// 32-bit table.
+    pub compat: u32,
+    /// `abi * MAX_SYSCALL_NR + nr`, or `NO_SYSCALL`.
     pub index: u32,
+    /// Calls counted here and not yet added to `SYSCALL_COUNTS[index]` (userspace adds what
+    /// is left at the end).
+    pub hits: u64,
+    /// The `FILE_OPS` entry for `index` (a cached entry is only used when this is 0).
+    pub op: u32,
+    /// Explicit padding.
+    pub _pad: u32,
 }
 
-/// `CurrentSyscall::index` when unknown.
+/// `LastSyscall::index` when unknown.
 pub const NO_SYSCALL: u32 = u32::MAX;
 
 /// One kind of capability check, counted in the `CAP_CHECKS` map.
@@ -318,4 +333,6 @@ mod user {
     unsafe impl aya::Pod for super::ExeSyscalls {}
     // SAFETY: plain `repr(C)` integers, no implicit padding (8 + 4 * 4 bytes).
     unsafe impl aya::Pod for super::CapCheckKey {}
+    // SAFETY: plain `repr(C)` integers with explicit padding.
+    unsafe impl aya::Pod for super::LastSyscall {}
 }

@@ -5,7 +5,7 @@
 //! map) and userspace tells a `*_noaudit` probe from an audited need by the functions on it.
 
 use aya_ebpf::{
-    helpers::bpf_get_current_pid_tgid,
+    helpers::bpf_get_current_task,
     macros::{map, raw_tracepoint},
     maps::{HashMap, StackTrace},
     programs::{tracing::StackIdContext as _, RawTracePointContext},
@@ -13,7 +13,7 @@ use aya_ebpf::{
 use recorder_common::{lost, CapCheckKey, NO_SYSCALL};
 
 use crate::{
-    syscalls::CURRENT_SYSCALL,
+    syscalls::LAST_SYSCALL,
     target::{count_lost, current_task_is_target},
     task::current_exe_inode,
 };
@@ -49,9 +49,10 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
             -1
         }
     };
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let syscall = match CURRENT_SYSCALL.get(0) {
-        Some(current) if current.tid == tid => current.index,
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    let task = unsafe { bpf_get_current_task() };
+    let syscall = match LAST_SYSCALL.get(0) {
+        Some(last) if last.task == task => last.index,
         _ => NO_SYSCALL,
     };
     let key = CapCheckKey {

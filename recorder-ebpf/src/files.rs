@@ -128,12 +128,13 @@ fn read_u32(addr: u64) -> u32 {
     unsafe { bpf_probe_read_kernel(addr as *const u32) }.unwrap_or(0)
 }
 
-/// Called by `sys_enter` for every target syscall: notes the arguments of file syscalls.
+/// Called by `sys_enter` for a target syscall (not served from its cache): notes the
+/// arguments of file syscalls. Returns the syscall's file op (`file_op::NONE` for others).
 #[inline(always)]
-pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) {
+pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
     let op = match FILE_OPS.get(index) {
         Some(&op) if op != file_op::NONE => op,
-        _ => return,
+        _ => return file_op::NONE,
     };
     let offsets = if wire_abi == abi::IA32 {
         &ARGS_IA32
@@ -156,6 +157,7 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) {
     if PENDING.insert(&tid, &call, 0).is_err() {
         count_lost(lost::PENDING);
     }
+    op
 }
 
 #[raw_tracepoint(tracepoint = "sys_exit")]

@@ -2,8 +2,11 @@
 //!
 //! Counters live in a per-CPU array, not in an event stream: a syscall can never be lost to a
 //! full buffer, and the set of syscalls is exact by construction. Userspace sums the CPUs.
+//!
+//! The hot path is a task repeating the syscall it made last on this CPU (loops, polling,
+//! reads and writes): `LAST_SYSCALL` answers that with one lookup and a compare, and only
+//! a new (task, program, syscall) goes through classification, counting and attribution.
 
-use aya_ebpf::helpers::bpf_get_current_pid_tgid;
 use aya_ebpf::{
     helpers::{bpf_get_current_task, bpf_probe_read_kernel},
     macros::{map, raw_tracepoint},
@@ -11,13 +14,13 @@ use aya_ebpf::{
     programs::RawTracePointContext,
 };
 use recorder_common::{
-    abi, lost, CurrentSyscall, ExeSyscalls, OddSyscallKey, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR,
+    abi, lost, ExeSyscalls, LastSyscall, OddSyscallKey, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR,
     NO_SYSCALL, TS_COMPAT, X32_SYSCALL_BIT,
 };
 
 use crate::{
     target::{count_lost, current_task_is_target},
-    task::current_exe_inode,
+    task::{current_exe_inode, current_mm},
 };
 
 /// Offset of `thread_info.status` inside `task_struct`, resolved by userspace from the running
@@ -36,10 +39,9 @@ static SYSCALL_COUNTS: PerCpuArray<u64> =
 #[map]
 static ODD_SYSCALLS: HashMap<OddSyscallKey, u64> = HashMap::with_max_entries(1024, 0);
 
-/// The syscall each CPU's target task is in (see `CurrentSyscall`).
+/// The last syscall a target task entered on each CPU (see `LastSyscall`).
 #[map]
-pub(crate) static CURRENT_SYSCALL: PerCpuArray<CurrentSyscall> =
-    PerCpuArray::with_max_entries(1, 0);
+pub(crate) static LAST_SYSCALL: PerCpuArray<LastSyscall> = PerCpuArray::with_max_entries(1, 0);
 
 /// Which executable made which syscalls (provenance for review), keyed by the executable's
 /// inode address; exec events map that address to a path.
@@ -56,9 +58,21 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     if !current_task_is_target() {
         return 0;
     }
+    let Some(last) = LAST_SYSCALL.get_ptr_mut(0) else { return 0 };
+    // SAFETY: this CPU's value from a successful lookup; programs on one CPU do not nest on
+    // the same tracepoint.
+    let last = unsafe { &mut *last };
     // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id).
     let id: i64 = ctx.arg(1);
-    let (abi, nr) = classify(id);
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    let task = unsafe { bpf_get_current_task() };
+    let compat = compat_status(task);
+    let mm = current_mm(task);
+    if last.task == task && last.mm == mm && last.id == id && last.compat == compat && last.op == 0 {
+        last.hits += 1;
+        return 0;
+    }
+    let (abi, nr) = classify(id, compat);
     count(abi, nr);
     let index = if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
         let index = abi * MAX_SYSCALL_NR + nr as u32;
@@ -67,21 +81,28 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     } else {
         NO_SYSCALL
     };
-    note_current(index);
-    if index != NO_SYSCALL {
+    let op = if index != NO_SYSCALL {
         let regs: u64 = ctx.arg(0);
-        crate::files::note_entry(index, abi, regs);
-    }
+        crate::files::note_entry(index, abi, regs)
+    } else {
+        0
+    };
+    flush(last);
+    // An odd number is never served from the cache: it must reach its own map every time.
+    let op = if index == NO_SYSCALL { u32::MAX } else { u32::from(op) };
+    *last = LastSyscall { task, mm, id, compat, index, hits: 0, op, _pad: 0 };
     0
 }
 
-/// Notes the syscall this CPU's task is entering, for the capability checks it may make.
+/// Adds the calls the cache entry counted to the counters before it is replaced.
 #[inline(always)]
-fn note_current(index: u32) {
-    if let Some(current) = CURRENT_SYSCALL.get_ptr_mut(0) {
-        let tid = bpf_get_current_pid_tgid() as u32;
+fn flush(last: &LastSyscall) {
+    if last.hits == 0 || last.index == NO_SYSCALL {
+        return;
+    }
+    if let Some(slot) = SYSCALL_COUNTS.get_ptr_mut(last.index) {
         // SAFETY: this CPU's slot of a successful lookup.
-        unsafe { *current = CurrentSyscall { tid, index } };
+        unsafe { *slot += last.hits };
     }
 }
 
@@ -108,8 +129,8 @@ fn attribute(bit: u32) {
 
 /// Tells the ABI of the syscall in progress and its number within that ABI's table.
 #[inline(always)]
-fn classify(id: i64) -> (u32, i64) {
-    if in_compat_syscall() {
+fn classify(id: i64, compat: u32) -> (u32, i64) {
+    if compat != 0 {
         // The compat entry passes the 32-bit eax; keep it as the i386 number.
         (abi::IA32, i64::from(id as u32))
     } else if id >= 0 && id & X32_SYSCALL_BIT != 0 {
@@ -119,24 +140,19 @@ fn classify(id: i64) -> (u32, i64) {
     }
 }
 
-/// Reads `TS_COMPAT` from the current task's `thread_info.status`, as the kernel's own
-/// `in_ia32_syscall()` does. This also catches `int 0x80` from a 64-bit process, which uses
-/// the i386 table although the process is 64-bit.
+/// `TS_COMPAT` from the task's `thread_info.status`, as the kernel's own `in_ia32_syscall()`
+/// reads it. This also catches `int 0x80` from a 64-bit process, which uses the i386 table
+/// although the process is 64-bit.
 #[inline(always)]
-fn in_compat_syscall() -> bool {
+fn compat_status(task: u64) -> u32 {
     // SAFETY: a volatile read of a global set once before load.
     let offset = unsafe { core::ptr::read_volatile(&TASK_STATUS_OFFSET) };
     if offset == 0 {
-        return false;
+        return 0;
     }
-    let task = unsafe { bpf_get_current_task() } as *const u8;
     // SAFETY: bpf_probe_read_kernel checks the address; a failed read counts as native.
-    let status: u32 =
-        match unsafe { bpf_probe_read_kernel(task.wrapping_add(offset as usize) as *const u32) } {
-            Ok(status) => status,
-            Err(_) => return false,
-        };
-    status & TS_COMPAT != 0
+    let status: u32 = unsafe { bpf_probe_read_kernel((task + offset) as *const u32) }.unwrap_or(0);
+    status & TS_COMPAT
 }
 
 #[inline(always)]

@@ -16,7 +16,7 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use recorder_common::{
-    abi, lost, CapCheckKey, ExeSyscalls, OddSyscallKey, MAX_SYSCALL_NR, NO_SYSCALL,
+    abi, lost, CapCheckKey, ExeSyscalls, LastSyscall, OddSyscallKey, MAX_SYSCALL_NR, NO_SYSCALL,
 };
 
 pub use self::btf::Offsets;
@@ -162,6 +162,13 @@ impl KernelRecorder {
                     counts.insert((abi, i64::from(nr)), total);
                 }
             }
+        }
+        // Calls each CPU's one-entry cache counted and has not handed on yet.
+        let last: PerCpuArray<_, LastSyscall> = borrow_map(&self.ebpf, "LAST_SYSCALL")?;
+        let per_cpu = last.get(&0, 0).map_err(|e| KernelError::Map { map: "LAST_SYSCALL", what: e.to_string() })?;
+        for entry in per_cpu.iter().filter(|e| e.hits > 0 && e.index != NO_SYSCALL) {
+            let abi = Abi::from_wire(entry.index / MAX_SYSCALL_NR).expect("index within the ABIs");
+            *counts.entry((abi, i64::from(entry.index % MAX_SYSCALL_NR))).or_default() += entry.hits;
         }
         let odd: HashMap<_, OddSyscallKey, u64> = borrow_map(&self.ebpf, "ODD_SYSCALLS")?;
         for entry in odd.iter() {
