@@ -29,6 +29,10 @@ pub enum Command {
     Record(RecordArgs),
     /// Print a readable summary of a recording.
     Show(ShowArgs),
+    /// Record a command and compare what it did with committed profiles (seccomp, capability
+    /// list): lists every missing permission with the program that needed it, exits 1 when
+    /// the command needed more than the profiles allow (else with the command's status).
+    Check(CheckArgs),
     /// Merge recordings of many runs into one (union, with the runs that contributed each item).
     Merge(MergeArgs),
     /// Compare two recordings, or two profiles of the same kind (seccomp JSON/YAML,
@@ -52,6 +56,25 @@ pub struct BenchFloorArgs {
     /// How long to stay attached (default: until SIGINT/SIGTERM).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Directory with the committed profiles: `seccomp.json` (OCI) and/or `capabilities.txt`.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: PathBuf,
+    /// Also write the recording here.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Keep root for the command when started through sudo.
+    #[arg(long)]
+    pub as_root: bool,
+    /// How long to wait for processes the command leaves behind.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "CMD", required = true)]
+    pub command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -97,7 +120,7 @@ pub struct MergeArgs {
 impl Command {
     /// Commands that run a command and exit with its status (so their own failures use 125).
     pub fn wraps_a_command(&self) -> bool {
-        matches!(self, Command::Record(_) | Command::Run(_))
+        matches!(self, Command::Record(_) | Command::Run(_) | Command::Check(_))
     }
 }
 

@@ -202,3 +202,42 @@ fn systemd_drop_in_is_accepted_by_systemd_analyze() {
     fs::write(&drop_in, format!("{text}SystemCallFilter=@no-such-group\n")).unwrap();
     assert!(!verify(dir.path()).is_empty(), "systemd-analyze did not complain about a broken drop-in");
 }
+
+/// `check` passes a workload against the profiles generated from its own recording, and when
+/// the workload makes one more syscall, fails naming exactly that syscall and its program.
+#[test]
+fn bpf_check_names_the_syscall_a_changed_workload_adds() {
+    if !require_bpf("bpf_check_names_the_syscall_a_changed_workload_adds") {
+        return;
+    }
+    let program = build_workload("syscall_loop", &[]);
+    let dir = tempdir();
+    let profiles = dir.path().join("profiles");
+    fs::create_dir(&profiles).unwrap();
+    let rec = record(&["--as-root", "--", &program, "getpriority", "0.2"]);
+    assert!(rec.status.success(), "{}", rec.stderr);
+    let recording = write(dir.path(), "rec.json", &rec.json);
+    for (kind, file) in [("seccomp", "seccomp.json"), ("capabilities", "capabilities.txt")] {
+        let mut cmd = leastpriv();
+        cmd.args(["generate", kind]).arg(&recording).arg("-o").arg(profiles.join(file));
+        let output = run(cmd);
+        assert!(output.status.success(), "{}", describe(&output));
+    }
+    let check = |syscall: &str| {
+        let mut cmd = leastpriv();
+        cmd.args(["check", "--as-root", "--profiles"]).arg(&profiles).args(["--", &program, syscall, "0.2"]);
+        run(cmd)
+    };
+    let same = check("getpriority");
+    assert_eq!(same.status.code(), Some(0), "{}", describe(&same));
+    assert!(same.stdout.is_empty(), "{}", describe(&same));
+    let changed = check("times");
+    assert_eq!(changed.status.code(), Some(1), "{}", describe(&changed));
+    let canonical = fs::canonicalize(&program).unwrap();
+    let expected = format!(
+        "{}: syscall times (x86_64)  by {}\n",
+        profiles.join("seccomp.json").display(),
+        canonical.display()
+    );
+    assert_eq!(String::from_utf8_lossy(&changed.stdout), expected, "{}", describe(&changed));
+}

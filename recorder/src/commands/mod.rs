@@ -1,5 +1,6 @@
 //! One file per verb; each returns the process exit status.
 
+mod check;
 mod diff;
 mod generate;
 mod merge;
@@ -21,6 +22,7 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
         Command::Show(args) => show::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Generate(GenerateCommand::Seccomp(args)) => generate::seccomp(&args),
         Command::Generate(GenerateCommand::Capabilities(args)) => generate::capabilities(&args),
         Command::Generate(GenerateCommand::Apparmor(args)) => generate::apparmor(&args),
