@@ -1,8 +1,10 @@
 //! `cargo xtask`: the project's tasks, so that a fresh clone needs nothing but cargo (and root
 //! for the Debian packages) to build, test and try the recorder. See `cargo xtask --help`.
 
+mod bench;
 mod cmd;
 mod packages;
+mod python;
 mod toolchain;
 
 use anyhow::{Context, Result};
@@ -14,7 +16,7 @@ use std::process::Command;
 #[derive(Parser)]
 #[command(
     bin_name = "cargo xtask",
-    about = "leastpriv project tasks: setup, build, test, record"
+    about = "leastpriv project tasks: setup, build, test, record, bench"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -49,6 +51,13 @@ enum Task {
         /// The command to record (after `--`).
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
+    },
+    /// Measure what recording costs on this machine (as root, several minutes) and rewrite
+    /// BENCHMARKS.md with the results.
+    Bench {
+        /// Alternating rounds per benchmark (medians and ratios are taken over them).
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
     },
 }
 
@@ -86,6 +95,7 @@ fn run(task: Task) -> Result<i32> {
         Task::Test { args } => test(&args),
         Task::Bless => bless(),
         Task::Record { output, command } => record(output, &command),
+        Task::Bench { rounds } => bench::run(bench::Options { rounds }),
     }
 }
 
@@ -137,6 +147,7 @@ fn bless() -> Result<i32> {
 fn test(args: &[String]) -> Result<i32> {
     let linker_dir = toolchain::ensure()?;
     packages::ensure(packages::TEST_PACKAGES)?;
+    let python_bin = python::ensure(&root())?;
     let bin = build(&linker_dir)?;
     step!("running tests with LEASTPRIV_BIN={}", bin.display());
     let status = cmd::status(
@@ -151,7 +162,8 @@ fn test(args: &[String]) -> Result<i32> {
                 "--release",
             ])
             .args(args)
-            .env("LEASTPRIV_BIN", &bin),
+            .env("LEASTPRIV_BIN", &bin)
+            .env("LEASTPRIV_K8S_VALIDATE", python_bin.join("kubernetes-validate")),
     )?;
     if !status.success() {
         step!("tests failed ({status})");

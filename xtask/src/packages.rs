@@ -16,8 +16,9 @@ pub const TEST_PACKAGES: &[&str] = &[
     "gcc",
     // Tests: 32-bit (`gcc -m32 -static`) program, to check the compat syscall table.
     "gcc-multilib",
-    // Tests: scripted workloads.
+    // Tests: scripted workloads, and a virtual environment for kubernetes-validate.
     "python3",
+    "python3-venv",
     // Tests: `setpriv` runs a workload with reduced credentials and capabilities.
     "util-linux",
     // Tests: `ps`/`pkill`-style process inspection.
@@ -30,6 +31,23 @@ pub const TEST_PACKAGES: &[&str] = &[
     "bpftool",
     // Later: measure recording overhead.
     "hyperfine",
+];
+
+/// What `cargo xtask bench` needs besides the build: the timing and measuring tools and the
+/// alternatives it compares against.
+pub const BENCH_PACKAGES: &[&str] = &[
+    // Wall times of every configuration, run after run.
+    "hyperfine",
+    // Peak memory (`/usr/bin/time`).
+    "time",
+    // Compiles the getppid loop and is benchmark 3's workload.
+    "gcc",
+    // Finds attached programs (ours and anyone else's) and reads their run-time statistics.
+    "bpftool",
+    // Alternatives compared with leastpriv.
+    "strace",
+    "bpftrace",
+    "linux-perf",
 ];
 
 /// Installs the missing ones of `packages`; with nothing missing it runs no apt at all.

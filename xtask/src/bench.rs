@@ -1,0 +1,2097 @@
+//! `cargo xtask bench`: measures what recording costs on this machine and writes BENCHMARKS.md.
+//!
+//! Every figure is a ratio against the same work measured in the same run: the configurations
+//! of a benchmark (nothing attached, the empty "floor" program, leastpriv, the alternatives)
+//! alternate within each round, their order rotating from round to round, and the report gives
+//! medians over rounds of the per-round ratios. Times come from hyperfine (`-N`, no shell),
+//! peak memory from /usr/bin/time. A sample taken while some other program on the machine was
+//! attached to a syscall tracepoint (which slows every syscall) is detected and taken again.
+
+mod measure;
+mod procs;
+mod report;
+mod synthetic;
+
+use crate::cmd::{self, step};
+use crate::{packages, toolchain};
+use anyhow::{bail, Context, Result};
+use measure::{
+    busy_cpus, command_line, cpu_times, hyperfine, median, sh_quote, Measured, Sample, Series,
+    Spread,
+};
+use procs::{Background, BenchCgroup, BpfStats, Hook, HookMonitor};
+use report::{SummaryRow, Verdict};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Calls of the syscall-bound loop (benchmarks 1, 2, 9).
+const LOOP_CALLS: u64 = 2_000_000;
+/// Calls of the loop for tracers that stop the process at every syscall (strace, perf trace).
+const SMALL_CALLS: u64 = 20_000;
+/// Distinct files opened in benchmark 6.
+const FILES: u64 = 100_000;
+/// How long to wait for someone else's syscall hook to go before taking a sample.
+const PATIENCE: Duration = Duration::from_secs(20);
+/// How often a sample disturbed by someone else's syscall hook is taken again.
+const MAX_RETRIES: u32 = 3;
+
+pub struct Options {
+    /// Alternating rounds per benchmark.
+    pub rounds: usize,
+}
+
+/// What is attached to the syscall hook while a configuration's command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attach {
+    Nothing,
+    /// `leastpriv bench-floor`: empty programs on the recorder's syscall hooks.
+    Floor,
+    /// `leastpriv record --cgroup CG`: the workload runs in CG, so it is recorded.
+    Recorder,
+    /// `leastpriv record -- sleep 1000`: a recording of something else is going on.
+    RecorderElsewhere,
+    /// A bpftrace one-liner counting raw_syscalls:sys_enter for CG.
+    Bpftrace,
+}
+
+/// One configuration of a benchmark: what is attached and what is timed.
+struct Config {
+    key: &'static str,
+    label: &'static str,
+    attach: Attach,
+    argv: Vec<String>,
+    runs: usize,
+    /// For `Attach::Recorder`: the recording must count at least this many getppid calls per run.
+    getppid_per_run: u64,
+}
+
+impl Config {
+    fn new(
+        key: &'static str,
+        label: &'static str,
+        attach: Attach,
+        argv: Vec<String>,
+        runs: usize,
+    ) -> Config {
+        Config {
+            key,
+            label,
+            attach,
+            argv,
+            runs,
+            getppid_per_run: 0,
+        }
+    }
+
+    fn recording_getppid(mut self, calls: u64) -> Config {
+        self.getppid_per_run = calls;
+        self
+    }
+}
+
+/// Whether an alternative tool works here (and if not, what it said).
+struct Tools {
+    strace: Result<(), String>,
+    bpftrace: Result<(), String>,
+    perf: Result<(), String>,
+}
+
+struct Bench {
+    root: PathBuf,
+    bin: PathBuf,
+    work: PathBuf,
+    logs: PathBuf,
+    loop_bin: PathBuf,
+    files_bin: PathBuf,
+    workload: Vec<String>,
+    cgroup: BenchCgroup,
+    monitor: HookMonitor,
+    rounds: usize,
+    cpus: usize,
+    tools: Tools,
+    summary: Vec<SummaryRow>,
+    /// (order in the report, text)
+    sections: Vec<(u32, String)>,
+    /// How long the next sample waits for a quiet machine (see `sample`).
+    patience: Cell<Duration>,
+    /// What each background program attached, as first seen (for the report).
+    attached: RefCell<BTreeMap<&'static str, String>>,
+    /// Benchmarks 1 and 2, which the program-cost section compares with.
+    in_cgroup: Option<Series>,
+    outside: Option<Series>,
+}
+
+pub fn run(options: Options) -> Result<i32> {
+    if options.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
+    if !cmd::is_root() {
+        bail!(
+            "the benchmarks load eBPF programs, create a cgroup and read BPF run-time statistics: \
+             run them as root (sudo -E cargo xtask bench)"
+        );
+    }
+    let started = Instant::now();
+    let linker_dir = toolchain::ensure()?;
+    packages::ensure(packages::BENCH_PACKAGES)?;
+    let built = crate::build(&linker_dir)?;
+    let root = crate::root();
+    let work = root.join("target/bench");
+    fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    // A copy, so that a rebuild during the run (another cargo build) cannot change what is
+    // measured halfway.
+    let bin = work.join("leastpriv");
+    let _ = fs::remove_file(&bin);
+    fs::copy(&built, &bin)
+        .with_context(|| format!("cannot copy {} to {}", built.display(), bin.display()))?;
+
+    let compile = |name: &str| -> Result<PathBuf> {
+        step!("compiling bench/{name}.c");
+        let bin = work.join(name);
+        cmd::run(
+            Command::new("gcc")
+                .args(["-O2", "-Wall", "-Wextra", "-o"])
+                .arg(&bin)
+                .arg(root.join(format!("bench/{name}.c"))),
+        )?;
+        Ok(bin)
+    };
+    let loop_bin = compile("getppid_loop")?;
+    let files_bin = compile("open_files")?;
+    let machine_start = machine(&root, &bin);
+    let mut bench = Bench {
+        workload: vec![
+            "sh".into(),
+            path_str(&root.join("bench/workload/build.sh")),
+            path_str(&work.join("build")),
+        ],
+        logs: work.join("logs"),
+        cgroup: BenchCgroup::create()?,
+        monitor: HookMonitor::start()?,
+        rounds: options.rounds,
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        tools: probe_tools(),
+        summary: Vec::new(),
+        sections: Vec::new(),
+        patience: Cell::new(PATIENCE),
+        attached: RefCell::new(BTreeMap::new()),
+        in_cgroup: None,
+        outside: None,
+        root,
+        bin,
+        work,
+        loop_bin,
+        files_bin,
+    };
+
+    // A benchmark that fails is reported as such and the others still run: the report is
+    // written either way, and the exit status says whether everything was measured.
+    let mut failed = 0;
+    let mut attempt = |bench: &mut Bench, id: &str, what: &str, result: Result<()>| {
+        if let Err(err) = result {
+            step!("benchmark {id} ({what}) failed: {err:#}");
+            bench.summary.push(SummaryRow {
+                id: id.into(),
+                what: what.into(),
+                figure: "—".into(),
+                target: "—".into(),
+                verdict: Verdict::NotMeasured(format!("failed: {err:#}")),
+            });
+            failed += 1;
+        }
+    };
+    let r = bench.startup();
+    attempt(&mut bench, "4", "start-up", r);
+    let r = bench.loop_in_cgroup();
+    attempt(&mut bench, "1", "getppid loop in the recorded cgroup", r);
+    let r = bench.loop_under_tracers();
+    attempt(&mut bench, "8", "alternatives on the getppid loop", r);
+    let r = bench.loop_outside();
+    attempt(
+        &mut bench,
+        "2",
+        "getppid loop outside the recorded cgroup",
+        r,
+    );
+    let r = bench.realistic().map(|rss| bench.memory(&rss));
+    attempt(&mut bench, "3", "realistic workload (and 5, its memory)", r);
+    let r = bench.files();
+    attempt(&mut bench, "6", "file events", r);
+    let r = bench.generate();
+    attempt(&mut bench, "7", "profile generation", r);
+    let r = bench.seccomp();
+    attempt(&mut bench, "9", "seccomp", r);
+    let r = bench.program_costs();
+    attempt(&mut bench, "—", "program run times", r);
+
+    let text = bench.render(&machine_start, started.elapsed());
+    let out = bench.root.join("BENCHMARKS.md");
+    fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
+    for row in &bench.summary {
+        println!(
+            "{:>2}  {:<55} {:<28} target {:<10} {}",
+            row.id,
+            row.what,
+            row.figure,
+            row.target,
+            row.verdict_text()
+        );
+    }
+    step!(
+        "wrote {} in {:.0} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if failed > 0 {
+        step!("{failed} benchmark(s) failed; see above and BENCHMARKS.md");
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+/// Runs a quick command to see whether a tool works; the error text otherwise.
+fn probe(argv: &[&str]) -> Result<(), String> {
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("(no message)");
+        Err(format!(
+            "`{}` failed ({}): {}",
+            argv.join(" "),
+            out.status,
+            last.trim()
+        ))
+    }
+}
+
+fn probe_tools() -> Tools {
+    Tools {
+        strace: probe(&["strace", "-f", "-c", "-o", "/dev/null", "true"]),
+        bpftrace: probe(&["bpftrace", "-e", "BEGIN { exit(); }"]),
+        perf: probe(&["perf", "trace", "-s", "-o", "/dev/null", "--", "true"]),
+    }
+}
+
+impl Bench {
+    fn lp(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = vec![path_str(&self.bin)];
+        argv.extend(strings(args));
+        argv
+    }
+
+    fn getppid_loop(&self, calls: u64) -> Vec<String> {
+        vec![path_str(&self.loop_bin), calls.to_string()]
+    }
+
+    /// `argv`, run from a shell that first moves itself into the benchmark's cgroup.
+    fn in_cgroup(&self, argv: Vec<String>) -> Vec<String> {
+        let procs = self.cgroup.path().join("cgroup.procs");
+        let mut job = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            format!(
+                "echo $$ > {} && exec \"$0\" \"$@\"",
+                sh_quote(&path_str(&procs))
+            ),
+        ];
+        job.extend(argv);
+        job
+    }
+
+    fn strace(&self, argv: Vec<String>) -> Vec<String> {
+        let mut s = strings(&["strace", "-f", "-c", "-o", "/dev/null"]);
+        s.extend(argv);
+        s
+    }
+
+    fn perf_trace(&self, argv: Vec<String>) -> Vec<String> {
+        let mut s = strings(&["perf", "trace", "-s", "-o", "/dev/null", "--"]);
+        s.extend(argv);
+        s
+    }
+
+    fn bpftrace_script(&self) -> String {
+        format!(
+            "BEGIN {{ printf(\"attached\\n\"); }} \
+             tracepoint:raw_syscalls:sys_enter /cgroup == cgroupid(\"{}\")/ {{ @[args->id] = count(); }}",
+            path_str(self.cgroup.path())
+        )
+    }
+
+    fn recording_path(&self, name: &str) -> PathBuf {
+        self.work.join(format!("{name}.recording.json"))
+    }
+
+    /// Starts what `attach` names and waits until it is attached to sys_enter.
+    fn hold(&self, attach: Attach) -> Result<Option<(Background, Vec<Hook>)>> {
+        let (name, argv, timed, signal, marker) = match attach {
+            Attach::Nothing => return Ok(None),
+            Attach::Floor => (
+                "floor",
+                self.lp(&["bench-floor"]),
+                true,
+                libc::SIGTERM,
+                Some("attached"),
+            ),
+            Attach::Recorder => {
+                let rec = path_str(&self.recording_path("cgroup"));
+                let cg = path_str(self.cgroup.path());
+                let argv = self.lp(&["record", "--cgroup", &cg, "-o", &rec]);
+                ("recorder", argv, true, libc::SIGINT, None)
+            }
+            Attach::RecorderElsewhere => {
+                let rec = path_str(&self.recording_path("elsewhere"));
+                let argv = self.lp(&["record", "-o", &rec, "--", "sleep", "1000"]);
+                ("recorder-elsewhere", argv, false, libc::SIGINT, None)
+            }
+            Attach::Bpftrace => {
+                let argv = vec!["bpftrace".into(), "-e".into(), self.bpftrace_script()];
+                ("bpftrace", argv, false, libc::SIGTERM, Some("attached"))
+            }
+        };
+        if attach == Attach::Recorder {
+            let _ = fs::remove_file(self.recording_path("cgroup"));
+        }
+        let mut bg = Background::start(name, &argv, &self.logs, timed, signal)?;
+        let hooks = bg.wait_attached(marker, Duration::from_secs(30))?;
+        self.attached.borrow_mut().entry(name).or_insert_with(|| {
+            hooks
+                .iter()
+                .map(|h| format!("{} `{}`", h.kind, h.tracepoint))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        Ok(Some((bg, hooks)))
+    }
+
+    /// Measures one configuration once (one hyperfine call of `runs` runs), taking it again if
+    /// another program was attached to a syscall hook meanwhile.
+    fn sample(&self, config: &Config) -> Result<Sample> {
+        let mut retries = 0;
+        loop {
+            // Someone else's hook that stays for good is not worth waiting for at every sample:
+            // after one wait in vain, the next waits are short (until the machine is quiet again).
+            let quiet = self.monitor.wait_quiet(self.patience.get())?;
+            self.patience.set(if quiet {
+                PATIENCE
+            } else {
+                Duration::from_secs(2)
+            });
+            let held = self.hold(config.attach)?;
+            let (cpu0, t0) = (cpu_times(), Instant::now());
+            let timed = hyperfine(&config.argv, config.runs, &self.work.join("hyperfine.json"));
+            let (cpu1, t1) = (cpu_times(), Instant::now());
+            let stopped = match held {
+                Some((bg, _)) => {
+                    let name = bg.name().to_owned();
+                    let stopped = bg.stop()?;
+                    if matches!(config.attach, Attach::Floor | Attach::Recorder)
+                        && !stopped.status.success()
+                    {
+                        bail!(
+                            "{name} exited with {}; see {}",
+                            stopped.status,
+                            self.logs.display()
+                        );
+                    }
+                    Some(stopped)
+                }
+                None => None,
+            };
+            let times = timed.with_context(|| format!("timing {}", config.label))?;
+            if config.attach == Attach::Recorder && config.getppid_per_run > 0 {
+                let want = config.getppid_per_run * config.runs as u64;
+                let got = recorded_getppid(&self.recording_path("cgroup"))?;
+                if got < want {
+                    bail!("the recorder counted {got} getppid calls in the cgroup, expected at least {want}");
+                }
+            }
+            let seen = self.monitor.seen_during(t0, t1)?;
+            let disturbed = !quiet || !seen.is_empty();
+            if disturbed && quiet && retries < MAX_RETRIES {
+                retries += 1;
+                let who = seen
+                    .first()
+                    .map(|s| format!("{} (pid {}, {})", s.comm, s.pid, s.tracepoint))
+                    .unwrap_or_else(|| "another program".into());
+                step!(
+                    "  {}: {who} was attached to a syscall hook meanwhile; taking it again",
+                    config.label
+                );
+                continue;
+            }
+            return Ok(Sample {
+                times,
+                retries,
+                disturbed,
+                busy_cpus: busy_cpus(cpu0, cpu1, self.cpus),
+                stop_secs: stopped.as_ref().map(|s| s.stop_secs),
+                max_rss_kib: stopped.and_then(|s| s.max_rss_kib),
+            });
+        }
+    }
+
+    /// Every configuration once per round, in an order rotating by one each round.
+    fn series(&self, name: &str, configs: &[Config], rounds: usize) -> Result<Series> {
+        let mut measured: Vec<Measured> = configs
+            .iter()
+            .map(|c| Measured {
+                key: c.key,
+                label: c.label.into(),
+                samples: Vec::new(),
+            })
+            .collect();
+        let started = Instant::now();
+        for round in 0..rounds {
+            step!("{name}: round {}/{rounds}", round + 1);
+            for i in 0..configs.len() {
+                let index = (i + round) % configs.len();
+                let sample = self.sample(&configs[index])?;
+                measured[index].samples.push(sample);
+            }
+        }
+        Ok(Series {
+            configs: measured,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// A command for reading: paths relative to the workspace, the cgroup as CG.
+    fn show(&self, argv: &[String]) -> String {
+        let root = format!("{}/", self.root.display());
+        command_line(argv)
+            .replace(&path_str(self.cgroup.path()), "CG")
+            .replace(&root, "")
+    }
+
+    fn commands(&self, configs: &[Config]) -> String {
+        let mut out = String::from(
+            "Commands timed (each configuration's command; paths relative to the repository):\n\n",
+        );
+        for c in configs {
+            let held = match c.attach {
+                Attach::Nothing => String::new(),
+                Attach::Floor => " while `leastpriv bench-floor` holds the empty programs".into(),
+                Attach::Recorder => {
+                    " while `leastpriv record --cgroup CG` records the cgroup".into()
+                }
+                Attach::RecorderElsewhere => {
+                    " while `leastpriv record -- sleep 1000` records something else".into()
+                }
+                Attach::Bpftrace => format!(
+                    " while `bpftrace -e '{}'` runs",
+                    self.bpftrace_script()
+                        .replace(&path_str(self.cgroup.path()), "CG")
+                ),
+            };
+            let _ = writeln!(
+                out,
+                "- {}: `{}`{held}, {} run(s) per round",
+                c.label,
+                self.show(&c.argv),
+                c.runs
+            );
+        }
+        let cgroup = path_str(self.cgroup.path());
+        let uses_cgroup = configs.iter().any(|c| {
+            matches!(c.attach, Attach::Recorder | Attach::Bpftrace)
+                || c.argv.iter().any(|a| a.contains(&cgroup))
+        });
+        if uses_cgroup {
+            let _ = writeln!(
+                out,
+                "\nCG is `{cgroup}`, a cgroup created for the run and removed after it."
+            );
+        }
+        out
+    }
+
+    /// Noise note under each table.
+    fn noise(&self, series: &Series) -> String {
+        let mut note = format!(
+            "This benchmark took {:.0} s. Machine load during the samples: {:.2} CPUs busy (median; the measured command \
+             itself accounts for about one).",
+            series.seconds,
+            series.busy_cpus()
+        );
+        let (retries, disturbed) = (series.retries(), series.disturbed());
+        if retries > 0 {
+            let _ = write!(note, " {retries} sample(s) were taken again because another program on the machine was attached to a syscall hook meanwhile.");
+        }
+        if disturbed > 0 {
+            let _ = write!(note, " **{disturbed} sample(s) still had a foreign syscall hook attached (after {MAX_RETRIES} retries, or one that would not go away) and are included.**");
+        }
+        note
+    }
+
+    /// Benchmark 4.
+    fn startup(&mut self) -> Result<()> {
+        let truth = cmd::which("true").map_or_else(|| "/bin/true".into(), |p| path_str(&p));
+        let rec = path_str(&self.recording_path("startup"));
+        let configs = [
+            Config::new(
+                "true",
+                "`true` alone",
+                Attach::Nothing,
+                vec![truth.clone()],
+                3,
+            ),
+            Config::new(
+                "floor",
+                "`leastpriv bench-floor --duration 0s` (load, attach the empty programs, exit)",
+                Attach::Nothing,
+                self.lp(&["bench-floor", "--duration", "0s"]),
+                2,
+            ),
+            Config::new(
+                "record",
+                "`leastpriv record -o REC -- true`",
+                Attach::Nothing,
+                self.lp(&["record", "-o", &rec, "--", &truth]),
+                2,
+            ),
+        ];
+        let series = self.series("4 start-up", &configs, self.rounds)?;
+        let record = series.get("record").map_or(f64::NAN, Measured::median);
+        self.summary.push(SummaryRow::new(
+            "4",
+            "start-up: `leastpriv record -o x.json -- true`",
+            report::time(record),
+            "≤ 150 ms",
+            record.is_finite().then_some(record <= 0.150),
+        ));
+        let rows = vec![
+            vec![
+                label(&series, "true"),
+                report::time(series.get("true").map_or(f64::NAN, Measured::median)),
+                "—".into(),
+                "1".into(),
+            ],
+            vec![
+                label(&series, "floor"),
+                report::time(series.get("floor").map_or(f64::NAN, Measured::median)),
+                "—".into(),
+                report::ratio(series.ratio("floor", "true")),
+            ],
+            vec![
+                label(&series, "record"),
+                report::time(record),
+                report::ratio(series.ratio("record", "floor")),
+                report::ratio(series.ratio("record", "true")),
+            ],
+        ];
+        let mut s = String::from("## 4. Start-up\n\n");
+        let _ = writeln!(s, "Target: `leastpriv record -o /tmp/x.json -- true` at most 150 ms (median wall time). Result: **{}**, {}.\n", report::time(record), if record <= 0.150 { "met" } else { "MISSED" });
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs floor start-up",
+                "ratio vs `true`",
+            ],
+            &rows,
+        ));
+        s.push('\n');
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        // Where start-up goes: wall time inside each syscall (bpf is where the verifier runs).
+        let trace = self.work.join("startup.strace.txt");
+        let traced = Command::new("strace")
+            .args(["-f", "-c", "-w", "-o"])
+            .arg(&trace)
+            .args(self.lp(&["record", "-o", &rec, "--", &truth]))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if traced.is_ok_and(|s| s.success()) {
+            let text = fs::read_to_string(&trace).unwrap_or_default();
+            let top: Vec<&str> = text.lines().take(9).collect();
+            let _ = write!(
+                s,
+                "\nWhere start-up goes: wall time spent inside syscalls during one `record -- true` under \
+                 `strace -f -c -w` (strace slows the rest; `bpf` holds program loading and the verifier):\n\n```\n{}\n```\n",
+                top.join("\n")
+            );
+        }
+        s.push_str(&self.program_loads(&rec, &truth));
+        self.sections.push((4, s));
+        Ok(())
+    }
+
+    /// How long the kernel took to load (verify) each program during one `record -- true`,
+    /// from `strace -T -e trace=bpf`.
+    fn program_loads(&self, rec: &str, truth: &str) -> String {
+        let trace = self.work.join("startup.bpf.strace.txt");
+        let traced = Command::new("strace")
+            .args(["-f", "-T", "-e", "trace=bpf", "-o"])
+            .arg(&trace)
+            .args(self.lp(&["record", "-o", rec, "--", truth]))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !traced.is_ok_and(|s| s.success()) {
+            return String::new();
+        }
+        let text = fs::read_to_string(&trace).unwrap_or_default();
+        let field = |line: &str, name: &str| -> Option<String> {
+            let rest = &line[line.find(name)? + name.len()..];
+            let end = rest.find([',', '}', ' ']).unwrap_or(rest.len());
+            Some(rest[..end].trim_matches('"').to_owned())
+        };
+        let mut rows = Vec::new();
+        let mut total = 0.0;
+        for line in text.lines().filter(|l| l.contains("BPF_PROG_LOAD")) {
+            let secs: f64 = line
+                .rsplit_once('<')
+                .and_then(|(_, t)| t.trim_end_matches('>').parse().ok())
+                .unwrap_or(f64::NAN);
+            let insns: u64 = field(line, "insn_cnt=")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            if insns <= 8 || !secs.is_finite() {
+                continue; // aya's feature probes
+            }
+            total += secs;
+            rows.push(vec![
+                field(line, "prog_name=").unwrap_or_default(),
+                field(line, "prog_type=")
+                    .unwrap_or_default()
+                    .trim_start_matches("BPF_PROG_TYPE_")
+                    .to_lowercase(),
+                insns.to_string(),
+                report::time(secs),
+            ]);
+        }
+        if rows.is_empty() {
+            return String::new();
+        }
+        format!(
+            "\nLoading each program (`BPF_PROG_LOAD`, where the verifier runs; `strace -f -T -e trace=bpf`, one run; \
+             {} in all; names are cut to 15 characters by the kernel):\n\n{}",
+            report::time(total),
+            report::table(&["program", "type", "instructions", "load time"], &rows)
+        )
+    }
+
+    /// Benchmark 1 (and the bpftrace row of benchmark 8).
+    fn loop_in_cgroup(&mut self) -> Result<()> {
+        let job = self.in_cgroup(self.getppid_loop(LOOP_CALLS));
+        let mut configs = vec![
+            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 2),
+            Config::new(
+                "floor",
+                "floor (empty programs on the same hooks)",
+                Attach::Floor,
+                job.clone(),
+                2,
+            ),
+            Config::new(
+                "leastpriv",
+                "leastpriv recording the cgroup",
+                Attach::Recorder,
+                job.clone(),
+                2,
+            )
+            .recording_getppid(LOOP_CALLS),
+        ];
+        if self.tools.bpftrace.is_ok() {
+            configs.push(Config::new(
+                "bpftrace",
+                "bpftrace one-liner on the cgroup",
+                Attach::Bpftrace,
+                job,
+                1,
+            ));
+        }
+        let series = self.series("1 loop in the recorded cgroup", &configs, self.rounds)?;
+        let over_floor = series.ratio("leastpriv", "floor");
+        self.summary.push(SummaryRow::new(
+            "1",
+            "getppid loop in the recorded cgroup: recorded / floor",
+            report::ratio(over_floor),
+            "≤ 1.05",
+            over_floor.map(|r| r.median <= 1.05),
+        ));
+        let rows = loop_rows(&series);
+        let mut s = format!("## 1. Syscall-bound loop inside the recorded cgroup\n\n{} getppid calls (bench/getppid_loop.c) in a process in the recorded cgroup. ", group(LOOP_CALLS));
+        let _ = writeln!(
+            s,
+            "Target: recorded / floor at most 1.05. Result: **{}**, {}.\n",
+            report::ratio(over_floor),
+            verdict(over_floor, 1.05)
+        );
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs not recorded",
+                "ratio vs floor",
+                "extra per call vs not recorded",
+                "extra per call vs floor",
+            ],
+            &rows,
+        ));
+        s.push('\n');
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        self.sections.push((1, s));
+        self.in_cgroup = Some(series);
+        Ok(())
+    }
+}
+
+impl Bench {
+    /// Benchmark 8 on the loop: tracers that stop the process at each syscall get fewer calls.
+    fn loop_under_tracers(&mut self) -> Result<()> {
+        let job = self.in_cgroup(self.getppid_loop(SMALL_CALLS));
+        let mut configs = vec![
+            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 5),
+            Config::new(
+                "leastpriv",
+                "leastpriv recording the cgroup",
+                Attach::Recorder,
+                job.clone(),
+                5,
+            )
+            .recording_getppid(SMALL_CALLS),
+        ];
+        let mut missing = Vec::new();
+        match &self.tools.strace {
+            Ok(()) => configs.push(Config::new(
+                "strace",
+                "`strace -f -c -o /dev/null`",
+                Attach::Nothing,
+                self.strace(job.clone()),
+                2,
+            )),
+            Err(e) => missing.push(format!("strace: {e}")),
+        }
+        match &self.tools.perf {
+            Ok(()) => configs.push(Config::new(
+                "perf",
+                "`perf trace -s -o /dev/null`",
+                Attach::Nothing,
+                self.perf_trace(job),
+                2,
+            )),
+            Err(e) => missing.push(format!("perf trace: {e}")),
+        }
+        let series = self.series("8 loop under strace and perf trace", &configs, self.rounds)?;
+        let mut vs_leastpriv = Vec::new();
+        if let Some(r) = self
+            .in_cgroup
+            .as_ref()
+            .and_then(|b| b.ratio("bpftrace", "leastpriv"))
+        {
+            vs_leastpriv.push(format!("bpftrace {:.2}", r.median));
+        }
+        for (key, name) in [("strace", "strace"), ("perf", "perf trace")] {
+            if let Some(r) = series.ratio(key, "leastpriv") {
+                vs_leastpriv.push(format!("{name} {:.0}", r.median));
+            }
+        }
+        self.summary.push(SummaryRow {
+            id: "8".into(),
+            what: format!(
+                "alternatives on the getppid loop, × leastpriv (strace and perf at {} calls)",
+                group(SMALL_CALLS)
+            ),
+            figure: vs_leastpriv.join(", "),
+            target: "—".into(),
+            verdict: Verdict::Info,
+        });
+        // What the loop costs per call with nothing attached, from benchmark 1 (2M calls).
+        let base_ns = self
+            .in_cgroup
+            .as_ref()
+            .and_then(|b| b.get("none"))
+            .map_or(f64::NAN, |m| m.median() / LOOP_CALLS as f64 * 1e9);
+        let mut rows = Vec::new();
+        for m in &series.configs {
+            let extra = series.extra_ns_per_call(m.key, "none", SMALL_CALLS);
+            let at_2m = extra.map_or(f64::NAN, |e| 1.0 + e.median / base_ns);
+            rows.push(vec![
+                m.label.clone(),
+                report::time(m.median()),
+                report::ratio(series.ratio(m.key, "none")),
+                report::ratio(series.ratio(m.key, "leastpriv")),
+                report::ns(extra),
+                if m.key == "none" {
+                    "1".into()
+                } else {
+                    format!("{at_2m:.2}")
+                },
+            ]);
+        }
+        let mut s = format!(
+            "## 8a. Alternatives on the syscall loop\n\n\
+             strace and perf trace stop or wake a tracer at every syscall, so they get {} calls instead of {} \
+             (the same loop and cgroup as benchmark 1; leastpriv and the unrecorded loop are measured again at that size, \
+             side by side). The bpftrace one-liner is in benchmark 1's table, on the full loop. \
+             The last column scales each tool's extra cost per call to benchmark 1's loop \
+             ({:.0} ns per call unrecorded).\n\n",
+            group(SMALL_CALLS),
+            group(LOOP_CALLS),
+            base_ns
+        );
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs not recorded",
+                "ratio vs leastpriv",
+                "extra per call",
+                "ratio at 2M calls (from extra per call)",
+            ],
+            &rows,
+        ));
+        s.push('\n');
+        for m in &missing {
+            let _ = writeln!(s, "\nNot measured: {m}");
+        }
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        self.sections.push((8, s));
+        Ok(())
+    }
+
+    /// Benchmark 2: what everyone outside the recorded cgroup pays.
+    fn loop_outside(&mut self) -> Result<()> {
+        let job = self.getppid_loop(LOOP_CALLS);
+        let mut configs = vec![
+            Config::new("none", "nothing attached", Attach::Nothing, job.clone(), 2),
+            Config::new(
+                "floor",
+                "floor (empty programs on the same hooks)",
+                Attach::Floor,
+                job.clone(),
+                2,
+            ),
+            Config::new(
+                "leastpriv",
+                "leastpriv recording another command",
+                Attach::RecorderElsewhere,
+                job.clone(),
+                2,
+            ),
+        ];
+        if self.tools.bpftrace.is_ok() {
+            configs.push(Config::new(
+                "bpftrace",
+                "bpftrace one-liner on another cgroup",
+                Attach::Bpftrace,
+                job,
+                1,
+            ));
+        }
+        let series = self.series("2 loop outside the recorded cgroup", &configs, self.rounds)?;
+        let over_floor = series.ratio("leastpriv", "floor");
+        self.summary.push(SummaryRow::new(
+            "2",
+            "getppid loop outside the recorded cgroup: recorded / floor",
+            report::ratio(over_floor),
+            "≤ 1.02",
+            over_floor.map(|r| r.median <= 1.02),
+        ));
+        let rows = loop_rows(&series);
+        let mut s = format!(
+            "## 2. The same loop outside the recorded cgroup, while a recording runs\n\n\
+             {} getppid calls in a process that is not recorded, while leastpriv records `sleep 1000` in its own cgroup: \
+             the cost every other process on the machine pays. Target: recorded / floor at most 1.02. Result: **{}**, {}.\n\n",
+            group(LOOP_CALLS),
+            report::ratio(over_floor),
+            verdict(over_floor, 1.02)
+        );
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs nothing attached",
+                "ratio vs floor",
+                "extra per call vs nothing",
+                "extra per call vs floor",
+            ],
+            &rows,
+        ));
+        s.push('\n');
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        self.sections.push((2, s));
+        self.outside = Some(series);
+        Ok(())
+    }
+
+    /// Benchmark 3 (and 8 on it); returns the peak memory samples for benchmark 5.
+    fn realistic(&mut self) -> Result<Series> {
+        step!("3 realistic workload: one untimed run to warm the caches");
+        cmd::output(Command::new(&self.workload[0]).args(&self.workload[1..]))?;
+        let job = self.in_cgroup(self.workload.clone());
+        let rec = path_str(&self.recording_path("build"));
+        let mut e2e = self.lp(&["record", "-o", &rec, "--"]);
+        e2e.extend(self.workload.clone());
+        let mut configs = vec![
+            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 1),
+            Config::new(
+                "leastpriv",
+                "`leastpriv record -- build` (end to end)",
+                Attach::Nothing,
+                e2e,
+                1,
+            ),
+            Config::new(
+                "leastpriv-cgroup",
+                "leastpriv recording the cgroup (hot path only)",
+                Attach::Recorder,
+                job.clone(),
+                1,
+            ),
+            Config::new(
+                "floor",
+                "floor (empty programs on the same hooks)",
+                Attach::Floor,
+                job.clone(),
+                1,
+            ),
+        ];
+        let mut missing = Vec::new();
+        match &self.tools.strace {
+            Ok(()) => configs.push(Config::new(
+                "strace",
+                "`strace -f -c -o /dev/null`",
+                Attach::Nothing,
+                self.strace(job.clone()),
+                1,
+            )),
+            Err(e) => missing.push(format!("strace: {e}")),
+        }
+        match &self.tools.bpftrace {
+            Ok(()) => configs.push(Config::new(
+                "bpftrace",
+                "bpftrace one-liner on the cgroup",
+                Attach::Bpftrace,
+                job.clone(),
+                1,
+            )),
+            Err(e) => missing.push(format!("bpftrace: {e}")),
+        }
+        match &self.tools.perf {
+            Ok(()) => configs.push(Config::new(
+                "perf",
+                "`perf trace -s -o /dev/null`",
+                Attach::Nothing,
+                self.perf_trace(job),
+                1,
+            )),
+            Err(e) => missing.push(format!("perf trace: {e}")),
+        }
+        let series = self.series("3 realistic workload", &configs, self.rounds)?;
+        let alternatives: Vec<String> = ["strace", "bpftrace", "perf"]
+            .iter()
+            .filter_map(|key| {
+                Some(format!(
+                    "{key} {:.2}",
+                    series.ratio(key, "leastpriv")?.median
+                ))
+            })
+            .collect();
+        self.summary.push(SummaryRow {
+            id: "8".into(),
+            what: "alternatives on the C build, × leastpriv (end to end)".into(),
+            figure: alternatives.join(", "),
+            target: "—".into(),
+            verdict: Verdict::Info,
+        });
+        let ratio = series.ratio("leastpriv", "none");
+        self.summary.push(SummaryRow::new(
+            "3",
+            "C build (bench/workload): recorded / not recorded",
+            report::ratio(ratio),
+            "≤ 1.03",
+            ratio.map(|r| r.median <= 1.03),
+        ));
+        let rows: Vec<Vec<String>> = series
+            .configs
+            .iter()
+            .map(|m| {
+                vec![
+                    m.label.clone(),
+                    report::time(m.median()),
+                    report::ratio(series.ratio(m.key, "none")),
+                    report::ratio(series.ratio(m.key, "leastpriv")),
+                ]
+            })
+            .collect();
+        let mut s = format!(
+            "## 3. A realistic workload\n\n\
+             A small C build (bench/workload/build.sh: 5 files compiled at -O0, -O1, -O2 and -O3 by separate gcc runs, \
+             4 links, 4 runs of the result; as recorded: {}). \
+             Target: `leastpriv record -- build` at most 1.03 × the build alone. Result: **{}**, {}. \
+             The end-to-end figure includes leastpriv's start-up (benchmark 4) and exit; \
+             the cgroup-mode row has the recorder attached before the build starts, so it shows the syscall hot path alone.\n\n",
+            recorded_size(&self.recording_path("build")),
+            report::ratio(ratio),
+            verdict(ratio, 1.03)
+        );
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs not recorded",
+                "ratio vs leastpriv (end to end)",
+            ],
+            &rows,
+        ));
+        s.push('\n');
+        for m in &missing {
+            let _ = writeln!(s, "\nNot measured: {m}");
+        }
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        self.sections.push((3, s));
+        Ok(series)
+    }
+
+    /// Benchmark 5, from the samples of benchmark 3 (and 1).
+    fn memory(&mut self, realistic: &Series) {
+        let rss = |series: Option<&Series>, key: &str| -> Vec<f64> {
+            series
+                .and_then(|s| s.get(key))
+                .map(|m| {
+                    m.samples
+                        .iter()
+                        .filter_map(|s| s.max_rss_kib)
+                        .map(|k| k as f64)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let recorder = rss(Some(realistic), "leastpriv-cgroup");
+        let floor = rss(Some(realistic), "floor");
+        let recorder_loop = rss(self.in_cgroup.as_ref(), "leastpriv");
+        let peak = recorder.iter().copied().fold(f64::NAN, f64::max);
+        self.summary.push(SummaryRow::new(
+            "5",
+            "peak memory (max RSS) of the recorder during benchmark 3",
+            report::mib(peak),
+            "≤ 32 MiB",
+            peak.is_finite().then_some(peak <= 32.0 * 1024.0),
+        ));
+        let row = |what: &str, v: &[f64]| {
+            vec![
+                what.to_owned(),
+                report::mib(median(v)),
+                report::mib(v.iter().copied().fold(f64::NAN, f64::max)),
+                v.len().to_string(),
+            ]
+        };
+        let rows = vec![
+            row(
+                "leastpriv recording the build (benchmark 3, cgroup mode)",
+                &recorder,
+            ),
+            row(
+                "leastpriv recording the getppid loop (benchmark 1)",
+                &recorder_loop,
+            ),
+            row(
+                "`leastpriv bench-floor` (same binary and object, empty programs only)",
+                &floor,
+            ),
+        ];
+        let mut s = format!(
+            "## 5. Peak memory\n\n\
+             Max RSS of the recorder process (`/usr/bin/time -f %M` around `leastpriv record --cgroup CG`, so the \
+             workload's own memory is not counted) in the samples of benchmark 3. Target: at most 32 MiB. \
+             Result: **{}** at the highest, {}; {} the floor process's.\n\n",
+            report::mib(peak),
+            if peak <= 32.0 * 1024.0 { "met" } else { "MISSED" },
+            {
+                let r = median(&recorder) / median(&floor);
+                if r.is_finite() { format!("{r:.2} ×") } else { "— ×".into() }
+            }
+        );
+        s.push_str(&report::table(
+            &["process", "median max RSS", "highest max RSS", "samples"],
+            &rows,
+        ));
+        self.sections.push((5, s));
+    }
+
+    /// Benchmark 6: file events, 100,000 distinct paths each opened once.
+    fn files(&mut self) -> Result<()> {
+        let dir = self.work.join("files");
+        let marker = dir.join(format!(".created-{FILES}"));
+        if !marker.exists() {
+            step!(
+                "6 file events: creating {} files under {} (once)",
+                group(FILES),
+                dir.display()
+            );
+            cmd::run(
+                Command::new(&self.files_bin)
+                    .arg("create")
+                    .arg(&dir)
+                    .arg(FILES.to_string()),
+            )?;
+            fs::write(&marker, "").with_context(|| format!("cannot write {}", marker.display()))?;
+        }
+        let open = vec![
+            path_str(&self.files_bin),
+            "open".into(),
+            path_str(&dir),
+            FILES.to_string(),
+        ];
+        let job = self.in_cgroup(open.clone());
+        let rec = self.recording_path("files");
+        let mut e2e = self.lp(&["record", "-o", &path_str(&rec), "--"]);
+        e2e.extend(open);
+        let configs = [
+            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 1),
+            Config::new(
+                "floor",
+                "floor (empty programs on the same hooks)",
+                Attach::Floor,
+                job.clone(),
+                1,
+            ),
+            Config::new(
+                "leastpriv-cgroup",
+                "leastpriv recording the cgroup (hot path only)",
+                Attach::Recorder,
+                job,
+                1,
+            ),
+            Config::new(
+                "leastpriv",
+                "`leastpriv record -- open_files` (end to end)",
+                Attach::Nothing,
+                e2e,
+                1,
+            ),
+        ];
+        let series = self.series("6 file events", &configs, self.rounds)?;
+        // What the recordings hold: the last cgroup-mode one and the last end-to-end one.
+        let mut held = Vec::new();
+        for (what, path) in [
+            ("cgroup mode", self.recording_path("cgroup")),
+            ("end to end", rec),
+        ] {
+            let text = fs::read_to_string(&path)
+                .with_context(|| format!("the recorder wrote no {}", path.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("cannot parse {}", path.display()))?;
+            let prefix = format!("{}/", dir.display());
+            let files = v["files"].as_array().map_or(0, |f| {
+                f.iter()
+                    .filter(|e| e["path"].as_str().is_some_and(|p| p.starts_with(&prefix)))
+                    .count()
+            });
+            let lost: Vec<String> = v["lost"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, n)| n.as_u64().unwrap_or(0) > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            held.push(format!(
+                "{what}: {} of {} files, {:.1} MB of JSON, lost: {}",
+                group(files as u64),
+                group(FILES),
+                text.len() as f64 / 1e6,
+                if lost.is_empty() {
+                    "nothing".into()
+                } else {
+                    lost.join(", ")
+                }
+            ));
+        }
+        let recorder = series.get("leastpriv-cgroup");
+        let rss: Vec<f64> = recorder.map_or_else(Vec::new, |m| {
+            m.samples
+                .iter()
+                .filter_map(|s| s.max_rss_kib)
+                .map(|k| k as f64)
+                .collect()
+        });
+        let stop: Vec<f64> = recorder.map_or_else(Vec::new, |m| {
+            m.samples.iter().filter_map(|s| s.stop_secs).collect()
+        });
+        let over_floor = series.ratio("leastpriv-cgroup", "floor");
+        let e2e_ratio = series.ratio("leastpriv", "none");
+        self.summary.push(SummaryRow {
+            id: "6".into(),
+            what: format!("file events, {} distinct paths: recorded (cgroup mode) / floor; end to end / not recorded", group(FILES)),
+            figure: format!("{}; {}", report::ratio(over_floor), report::ratio(e2e_ratio)),
+            target: "—".into(),
+            verdict: Verdict::Info,
+        });
+        let rows: Vec<Vec<String>> = series
+            .configs
+            .iter()
+            .map(|m| {
+                vec![
+                    m.label.clone(),
+                    report::time(m.median()),
+                    report::ratio(series.ratio(m.key, "none")),
+                    report::ratio(series.ratio(m.key, "floor")),
+                    report::ns(series.extra_ns_per_call(m.key, "none", FILES)),
+                ]
+            })
+            .collect();
+        let mut s = format!(
+            "## 6. File events: {} distinct paths\n\n\
+             bench/open_files.c opens {} existing files, each once, read-only, in directories of 1000 (the files are \
+             created once, untimed, under target/bench/files). No target is set for this one yet.\n\n",
+            group(FILES),
+            group(FILES)
+        );
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs not recorded",
+                "ratio vs floor",
+                "extra per file (open + close) vs not recorded",
+            ],
+            &rows,
+        ));
+        let _ = write!(
+            s,
+            "\nThe recorder in cgroup mode peaked at {} (highest {}) and took {} (median) from the stop signal to its exit, \
+             writing the recording. The recordings hold: {}.\n\n",
+            report::mib(median(&rss)),
+            report::mib(rss.iter().copied().fold(f64::NAN, f64::max)),
+            report::time(median(&stop)),
+            held.join("; ")
+        );
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        self.sections.push((6, s));
+        Ok(())
+    }
+
+    /// Benchmark 7: generating a profile from a large recording.
+    fn generate(&mut self) -> Result<()> {
+        let large = synthetic::large();
+        let large_path = path_str(&self.recording_path("large"));
+        let small_path = path_str(&self.recording_path("small"));
+        fs::write(&large_path, &large.json)
+            .with_context(|| format!("cannot write {large_path}"))?;
+        fs::write(&small_path, synthetic::small())
+            .with_context(|| format!("cannot write {small_path}"))?;
+        let out = |name: &str| path_str(&self.work.join(name));
+        let generate = |kind: &str, recording: &str, output: &str| {
+            self.lp(&["generate", kind, recording, "-o", output])
+        };
+        let mut configs = vec![
+            Config::new(
+                "seccomp-large",
+                "`generate seccomp`, large recording",
+                Attach::Nothing,
+                generate("seccomp", &large_path, &out("large.seccomp.json")),
+                3,
+            ),
+            Config::new(
+                "seccomp-small",
+                "`generate seccomp`, small recording",
+                Attach::Nothing,
+                generate("seccomp", &small_path, &out("small.seccomp.json")),
+                3,
+            ),
+        ];
+        // The files part: AppArmor is the generator that turns files into rules.
+        let apparmor_small = generate("apparmor", &small_path, &out("small.apparmor"));
+        let apparmor = cmd::output(Command::new(&apparmor_small[0]).args(&apparmor_small[1..]));
+        match &apparmor {
+            Ok(_) => {
+                configs.push(Config::new(
+                    "apparmor-large",
+                    "`generate apparmor`, large recording",
+                    Attach::Nothing,
+                    generate("apparmor", &large_path, &out("large.apparmor")),
+                    3,
+                ));
+                configs.push(Config::new(
+                    "apparmor-small",
+                    "`generate apparmor`, small recording",
+                    Attach::Nothing,
+                    apparmor_small,
+                    3,
+                ));
+            }
+            Err(err) => {
+                step!("7: `generate apparmor` does not work here, timing seccomp only: {err:#}")
+            }
+        }
+        let series = self.series("7 profile generation", &configs, self.rounds)?;
+        let seccomp_out = out("large.seccomp.json");
+        let profile: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(&seccomp_out)
+                .with_context(|| format!("generate wrote no {seccomp_out}"))?,
+        )
+        .with_context(|| format!("cannot parse {seccomp_out}"))?;
+        let names: usize = profile["syscalls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["names"].as_array().map_or(0, Vec::len))
+            .sum();
+        let peak_rss = |argv: &[String]| {
+            Command::new("/usr/bin/time")
+                .args(["-f", "%M"])
+                .args(argv)
+                .output()
+                .ok()
+                .and_then(|o| {
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .last()?
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+                .map_or_else(|| "—".into(), report::mib)
+        };
+        let t = series
+            .get("seccomp-large")
+            .map_or(f64::NAN, Measured::median);
+        self.summary.push(SummaryRow::new(
+            "7",
+            "`generate seccomp` on a large recording",
+            report::time(t),
+            "< 1 s",
+            t.is_finite().then_some(t < 1.0),
+        ));
+        let apparmor_t = series.get("apparmor-large").map(Measured::median);
+        if let Some(a) = apparmor_t {
+            self.summary.push(SummaryRow {
+                id: "7".into(),
+                what: format!(
+                    "`generate apparmor` on the same recording ({} files)",
+                    group(synthetic::FILES as u64)
+                ),
+                figure: report::time(a),
+                target: "—".into(),
+                verdict: Verdict::Info,
+            });
+        }
+        let mut rows = Vec::new();
+        for kind in ["seccomp", "apparmor"] {
+            let (big, small) = (format!("{kind}-large"), format!("{kind}-small"));
+            if let (Some(b), Some(m)) = (series.get(&big), series.get(&small)) {
+                rows.push(vec![
+                    format!("`generate {kind}`"),
+                    report::time(b.median()),
+                    report::time(m.median()),
+                    report::ratio(series.ratio(&big, &small)),
+                    peak_rss(
+                        &configs
+                            .iter()
+                            .find(|c| c.key == big)
+                            .map_or_else(Vec::new, |c| c.argv.clone()),
+                    ),
+                ]);
+            }
+        }
+        let mut s = format!(
+            "## 7. Generating a profile from a large recording\n\n\
+             A synthetic recording (xtask/src/bench/synthetic.rs, {:.1} MB of JSON): every named syscall of x86_64 and ia32 \
+             ({} entries), each made by about 200 of {} executables ({} provenance entries), and {} files read (one in ten \
+             also written, one in a hundred executed) by those executables. The small one has 25 syscalls, 1 executable \
+             and 1 file. `leastpriv generate seccomp` turns the large one into an OCI profile of {names} syscall names. \
+             Target: under one second. Result: **{}**, {}.{}\n\n",
+            large.json.len() as f64 / 1e6,
+            large.syscalls,
+            synthetic::EXECUTABLES,
+            group(large.provenance_entries as u64),
+            group(synthetic::FILES as u64),
+            report::time(t),
+            if t < 1.0 { "met" } else { "MISSED" },
+            match (&apparmor, apparmor_t) {
+                (Ok(_), Some(a)) => format!(" `generate apparmor` (the files part) on the same recording: {}.", report::time(a)),
+                (Err(err), _) => format!(" The files part (`generate apparmor`) could not be measured: {err:#}."),
+                _ => String::new(),
+            },
+        );
+        s.push_str(&report::table(
+            &[
+                "generator",
+                "large recording",
+                "small recording",
+                "ratio large / small",
+                "peak memory, large",
+            ],
+            &rows,
+        ));
+        s.push('\n');
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        self.sections.push((7, s));
+        Ok(())
+    }
+
+    /// Benchmark 9: the loop under a seccomp profile generated from recording it.
+    fn seccomp(&mut self) -> Result<()> {
+        let rec = path_str(&self.recording_path("loop"));
+        let profile = path_str(&self.work.join("loop.seccomp.json"));
+        step!("9 seccomp: recording the loop and generating its profile");
+        let mut record = self.lp(&["record", "-o", &rec, "--"]);
+        record.extend(self.getppid_loop(1000));
+        cmd::output(Command::new(&record[0]).args(&record[1..]))?;
+        let generate = self.lp(&["generate", "seccomp", &rec, "-o", &profile]);
+        cmd::output(Command::new(&generate[0]).args(&generate[1..]))?;
+        // A filter that allows everything: what any seccomp filter costs, whatever its rules.
+        let allow_all = path_str(&self.work.join("allow-all.seccomp.json"));
+        fs::write(&allow_all, "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_X86_64\"], \"syscalls\": []}\n")
+            .with_context(|| format!("cannot write {allow_all}"))?;
+        let confined = |profile: &str, calls: u64| {
+            let mut argv = self.lp(&["run", "--seccomp", profile, "--"]);
+            argv.extend(self.getppid_loop(calls));
+            argv
+        };
+        let configs = [
+            Config::new(
+                "none",
+                "no filter",
+                Attach::Nothing,
+                self.getppid_loop(LOOP_CALLS),
+                2,
+            ),
+            Config::new(
+                "seccomp",
+                "`leastpriv run --seccomp PROFILE`",
+                Attach::Nothing,
+                confined(&profile, LOOP_CALLS),
+                2,
+            ),
+            Config::new(
+                "allow-all",
+                "`leastpriv run --seccomp ALLOW-ALL` (a filter with no rules)",
+                Attach::Nothing,
+                confined(&allow_all, LOOP_CALLS),
+                2,
+            ),
+            Config::new(
+                "none-1",
+                "no filter, 1 call",
+                Attach::Nothing,
+                self.getppid_loop(1),
+                3,
+            ),
+            Config::new(
+                "seccomp-1",
+                "`leastpriv run --seccomp PROFILE`, 1 call",
+                Attach::Nothing,
+                confined(&profile, 1),
+                3,
+            ),
+        ];
+        let series = self.series("9 seccomp", &configs, self.rounds)?;
+        let ratio = series.ratio("seccomp", "none");
+        self.summary.push(SummaryRow::new(
+            "9",
+            "getppid loop under `leastpriv run --seccomp`: filtered / not",
+            report::ratio(ratio),
+            "≤ 1.05",
+            ratio.map(|r| r.median <= 1.05),
+        ));
+        // Per round: the filter's cost per call, without `leastpriv run`'s fixed start-up.
+        let per_call: Vec<f64> = match (
+            series.get("none"),
+            series.get("seccomp"),
+            series.get("none-1"),
+            series.get("seccomp-1"),
+        ) {
+            (Some(n), Some(s), Some(n1), Some(s1)) => (0..n.samples.len())
+                .map(|r| {
+                    let (n, s, n1, s1) = (
+                        n.samples[r].median(),
+                        s.samples[r].median(),
+                        n1.samples[r].median(),
+                        s1.samples[r].median(),
+                    );
+                    ((s - s1) - (n - n1)) / (LOOP_CALLS - 1) as f64 * 1e9
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let rows: Vec<Vec<String>> = series
+            .configs
+            .iter()
+            .map(|m| {
+                let base = if m.key.ends_with("-1") {
+                    "none-1"
+                } else {
+                    "none"
+                };
+                vec![
+                    m.label.clone(),
+                    report::time(m.median()),
+                    report::ratio(series.ratio(m.key, base)),
+                    if m.key.ends_with("-1") {
+                        "—".into()
+                    } else {
+                        report::ns(series.extra_ns_per_call(m.key, base, LOOP_CALLS))
+                    },
+                ]
+            })
+            .collect();
+        let mut s = format!(
+            "## 9. The loop under a generated seccomp profile\n\n\
+             The profile is generated from a recording of the loop itself (`leastpriv record -- getppid_loop 1000`, then \
+             `leastpriv generate seccomp`). Target: at most 1.05 × no filter. Result: **{}**, {}. \
+             The 1-call rows measure `leastpriv run`'s own start-up (reading and compiling the profile), which the 2M-call \
+             ratio includes; without it the filter costs {} per call. A filter with no rules at all costs {} per call: \
+             any seccomp filter puts the task on the kernel's slower syscall path (as a tracepoint program does), \
+             whatever the profile says.\n\n",
+            report::ratio(ratio),
+            verdict(ratio, 1.05),
+            report::ns(Some(Spread::of(&per_call))),
+            report::ns(series.extra_ns_per_call("allow-all", "none", LOOP_CALLS)),
+        );
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs no filter (same calls)",
+                "extra per call",
+            ],
+            &rows,
+        ));
+        s.push('\n');
+        s.push_str(&self.noise(&series));
+        s.push_str("\n\n");
+        s.push_str(&self.commands(&configs));
+        self.sections.push((9, s));
+        Ok(())
+    }
+
+    /// Where the time goes: the kernel's run-time statistics of each program on the syscall
+    /// hooks, for the floor, the recorder and bpftrace.
+    fn program_costs(&mut self) -> Result<()> {
+        step!("program costs: BPF run-time statistics on for the next few seconds");
+        let stats = BpfStats::enable()?;
+        let in_cg = self.in_cgroup(self.getppid_loop(LOOP_CALLS));
+        let outside = self.getppid_loop(LOOP_CALLS);
+        let build = self.in_cgroup(self.workload.clone());
+        let mut cases: Vec<(&str, &str, Attach, Vec<String>, u64)> = vec![
+            (
+                "floor",
+                "getppid loop",
+                Attach::Floor,
+                in_cg.clone(),
+                LOOP_CALLS,
+            ),
+            (
+                "leastpriv",
+                "getppid loop in the recorded cgroup",
+                Attach::Recorder,
+                in_cg.clone(),
+                LOOP_CALLS,
+            ),
+            (
+                "leastpriv",
+                "getppid loop outside it (recording `sleep`)",
+                Attach::RecorderElsewhere,
+                outside.clone(),
+                LOOP_CALLS,
+            ),
+            (
+                "leastpriv",
+                "the C build of benchmark 3, in the recorded cgroup",
+                Attach::Recorder,
+                build,
+                0,
+            ),
+        ];
+        if self.tools.bpftrace.is_ok() {
+            cases.push((
+                "bpftrace one-liner",
+                "getppid loop in its cgroup",
+                Attach::Bpftrace,
+                in_cg,
+                LOOP_CALLS,
+            ));
+            cases.push((
+                "bpftrace one-liner",
+                "getppid loop outside its cgroup",
+                Attach::Bpftrace,
+                outside,
+                LOOP_CALLS,
+            ));
+        }
+        let mut measured = Vec::new();
+        for (holder, load, attach, argv, calls) in &cases {
+            step!("program costs: {holder}, {load}");
+            measured.push(self.program_cost(*attach, argv, *calls)?);
+        }
+        drop(stats);
+        // Per syscall: every program of the holder runs once per syscall (entry or exit).
+        let total = |i: usize| -> f64 {
+            measured.get(i).map_or(f64::NAN, |c: &Vec<ProgCost>| {
+                c.iter().map(|p| p.ns_per_run).sum()
+            })
+        };
+        let mut rows = Vec::new();
+        for ((holder, load, ..), programs) in cases.iter().zip(&measured) {
+            for p in programs {
+                rows.push(vec![
+                    (*holder).to_owned(),
+                    format!("{} `{}`", p.kind, p.tracepoint),
+                    (*load).to_owned(),
+                    if p.ns_per_run.is_finite() {
+                        format!("{:.1} ns", p.ns_per_run)
+                    } else {
+                        "— (did not run)".into()
+                    },
+                    if p.runs_per_call.is_finite() {
+                        format!("{:.3}", p.runs_per_call)
+                    } else {
+                        "—".into()
+                    },
+                    format!("{} / {}", p.bytes_xlated, p.bytes_jited),
+                ]);
+            }
+        }
+        let wall = |series: &Option<Series>| {
+            report::ns(
+                series
+                    .as_ref()
+                    .and_then(|s| s.extra_ns_per_call("leastpriv", "floor", LOOP_CALLS)),
+            )
+        };
+        let (floor, inside, elsewhere, build) = (total(0), total(1), total(2), total(3));
+        let mut s = String::from(
+            "## Where the time goes: run time of the programs on the syscall hooks\n\n\
+             With BPF run-time statistics on (`BPF_ENABLE_STATS`, only during this part), the kernel accounts each program's \
+             run time (`bpftool prog show`: run_time_ns / run_cnt). Each row is the median of 3 runs of the workload, from \
+             the counters' difference across each run. The accounting itself (two clock reads per run) is included in every \
+             row alike, so the empty floor programs show its size; **differences between rows are the programs' own cost**. \
+             What this cannot show is the floor's own cost over nothing attached (benchmark 1): the kernel's slower syscall \
+             path, which any program on these hooks brings.\n\n",
+        );
+        s.push_str(&report::table(
+            &[
+                "holder",
+                "program",
+                "syscalls from",
+                "ns per run",
+                "runs per loop call",
+                "xlated / jited bytes",
+            ],
+            &rows,
+        ));
+        let _ = write!(
+            s,
+            "\nPer syscall, all of a holder's programs together: floor {floor:.1} ns; leastpriv {inside:.1} ns in the recorded \
+             cgroup ({build:.1} ns during the C build), {elsewhere:.1} ns for everyone else. \
+             **The recorder's own cost above the floor: {:+.1} ns per syscall in the recorded cgroup, {:+.1} ns per syscall \
+             everywhere else**; for comparison, the wall-time differences per call between leastpriv and the floor were {} \
+             (benchmark 1) and {} (benchmark 2).\n",
+            inside - floor,
+            elsewhere - floor,
+            wall(&self.in_cgroup),
+            wall(&self.outside),
+        );
+        self.summary.push(SummaryRow {
+            id: "—".into(),
+            what: "recorder programs' run time above the floor's, per syscall (in the recorded cgroup / elsewhere)".into(),
+            figure: format!("{:+.1} ns / {:+.1} ns", inside - floor, elsewhere - floor),
+            target: "—".into(),
+            verdict: Verdict::Info,
+        });
+        self.sections.push((10, s));
+        Ok(())
+    }
+
+    /// Every syscall program `attach` holds, measured over 3 runs of `argv`.
+    fn program_cost(&self, attach: Attach, argv: &[String], calls: u64) -> Result<Vec<ProgCost>> {
+        let Some((bg, hooks)) = self.hold(attach)? else {
+            bail!("nothing to measure without a program");
+        };
+        let mut per_run = vec![Vec::new(); hooks.len()];
+        let mut per_call = vec![Vec::new(); hooks.len()];
+        let mut last = Vec::new();
+        for _ in 0..3 {
+            let before = hooks
+                .iter()
+                .map(|h| procs::prog_stats(h.prog_id))
+                .collect::<Result<Vec<_>>>()?;
+            cmd::output(Command::new(&argv[0]).args(&argv[1..]))?;
+            last = hooks
+                .iter()
+                .map(|h| procs::prog_stats(h.prog_id))
+                .collect::<Result<Vec<_>>>()?;
+            for (i, (b, a)) in before.iter().zip(&last).enumerate() {
+                let (dt, dn) = (a.run_time_ns - b.run_time_ns, a.run_cnt - b.run_cnt);
+                // A program that did not run (or statistics switched off meanwhile) gives no figure.
+                per_run[i].push(if dn == 0 {
+                    f64::NAN
+                } else {
+                    dt as f64 / dn as f64
+                });
+                if calls > 0 {
+                    per_call[i].push(dn as f64 / calls as f64);
+                }
+            }
+        }
+        let stopped = bg.stop()?;
+        if matches!(attach, Attach::Floor | Attach::Recorder) && !stopped.status.success() {
+            bail!(
+                "the program holder exited with {}; see {}",
+                stopped.status,
+                self.logs.display()
+            );
+        }
+        Ok(hooks
+            .iter()
+            .enumerate()
+            .map(|(i, h)| ProgCost {
+                kind: h.kind.clone(),
+                tracepoint: h.tracepoint.clone(),
+                ns_per_run: median(&per_run[i]),
+                runs_per_call: median(&per_call[i]),
+                bytes_xlated: last[i].bytes_xlated,
+                bytes_jited: last[i].bytes_jited,
+            })
+            .collect())
+    }
+
+    fn render(&self, machine: &[(String, String)], took: Duration) -> String {
+        let mut s = String::from("# Benchmarks\n\n");
+        s.push_str(
+            "This file is written by `cargo xtask bench` (xtask/src/bench.rs; workloads in bench/). Do not edit it by hand: \
+             run the benchmarks again. To reproduce, as root on the machine to measure:\n\n\
+             ```\ncargo xtask bench            # several minutes; --rounds N for more or fewer rounds (default 7)\n```\n\n\
+             It builds the release binary (and measures a copy of it, target/bench/leastpriv, which no rebuild can \
+             change halfway), installs what it needs from Debian if missing (hyperfine, time, gcc, bpftool, \
+             strace, bpftrace, linux-perf), runs every benchmark below in one go and rewrites this file.\n\n",
+        );
+        s.push_str("## Machine\n\n");
+        let rows: Vec<Vec<String>> = machine
+            .iter()
+            .map(|(k, v)| vec![k.clone(), v.clone()])
+            .collect();
+        s.push_str(&report::table(&["", ""], &rows));
+        let _ = writeln!(s, "\nThe whole run took {:.0} s.\n", took.as_secs_f64());
+        let _ = write!(
+            s,
+            "## How it measures\n\n\
+             - Every configuration of a benchmark is timed by hyperfine (`-N`: no shell) in the same run, in {} alternating \
+             rounds: each round takes every configuration once (a few runs each), in an order that rotates by one from round \
+             to round. Times are medians over all runs. **Ratios are taken within each round and the median over rounds is \
+             given, with the lowest and highest round in parentheses**; they are the figures to read, absolute times on this \
+             machine only give the scale.\n\
+             - *Floor*: `leastpriv bench-floor`, empty programs on the same hooks the recorder uses. Attaching any program \
+             there moves every task onto the kernel's slower syscall path; that cost is not the recorder's to remove, so the \
+             recorder's targets are stated against the floor measured in the same run.\n\
+             - What each held program attached, as `bpftool perf show` listed it: {}.\n\
+             - Workloads in the recorded cgroup move themselves into a cgroup made for the run (`sh -c 'echo $$ > \
+             CG/cgroup.procs && exec …'`) which `leastpriv record --cgroup CG` (or bpftrace's `cgroupid` filter) watches; \
+             every configuration of that benchmark, the unrecorded one included, runs the same way.\n\
+             - A program attached to a syscall tracepoint by anyone else slows every syscall on the machine: a watch \
+             (`bpftool perf show`, every 100 ms) notes them, and a sample during which one was attached is taken again \
+             (up to {MAX_RETRIES} times).\n\n",
+            self.rounds,
+            self.attached
+                .borrow()
+                .iter()
+                .map(|(name, hooks)| format!("{name}: {hooks}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        s.push_str("## Summary\n\n");
+        let mut summary: Vec<&SummaryRow> = self.summary.iter().collect();
+        summary.sort_by_key(|r| r.id.parse::<u32>().unwrap_or(u32::MAX));
+        let rows: Vec<Vec<String>> = summary
+            .into_iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.what.clone(),
+                    r.figure.clone(),
+                    r.target.clone(),
+                    r.verdict_text(),
+                ]
+            })
+            .collect();
+        s.push_str(&report::table(
+            &["#", "benchmark", "result", "target", "verdict"],
+            &rows,
+        ));
+        s.push_str("\nRatios are medians of per-round ratios (lowest–highest round).\n\n");
+        let mut sections: Vec<&(u32, String)> = self.sections.iter().collect();
+        sections.sort_by_key(|(order, _)| *order);
+        for (_, section) in sections {
+            s.push_str(section);
+            s.push('\n');
+        }
+        let seen = self.monitor.all_sightings();
+        s.push_str("## Other programs on syscall hooks during the run\n\n");
+        if seen.is_empty() {
+            s.push_str("None seen.\n");
+        } else {
+            // By process name: how many processes, on which hooks.
+            let mut by_comm: BTreeMap<&str, (Vec<u32>, Vec<&str>)> = BTreeMap::new();
+            for x in &seen {
+                let (pids, hooks) = by_comm.entry(&x.comm).or_default();
+                if !pids.contains(&x.pid) {
+                    pids.push(x.pid);
+                }
+                if !hooks.contains(&x.tracepoint.as_str()) {
+                    hooks.push(&x.tracepoint);
+                }
+            }
+            s.push_str(
+                "Seen by the watch; the samples they overlapped were taken again (see each benchmark's note):\n\n",
+            );
+            for (comm, (pids, hooks)) in by_comm {
+                let _ = writeln!(
+                    s,
+                    "- `{comm}`: {} process(es), on {}",
+                    pids.len(),
+                    hooks.join(", ")
+                );
+            }
+        }
+        s
+    }
+}
+
+/// A program's run-time statistics over a workload.
+struct ProgCost {
+    kind: String,
+    tracepoint: String,
+    ns_per_run: f64,
+    /// Program runs per loop call (about 1: every syscall runs it once).
+    runs_per_call: f64,
+    bytes_xlated: u64,
+    bytes_jited: u64,
+}
+
+/// `2000000` as `2,000,000`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn label(series: &Series, key: &str) -> String {
+    series
+        .get(key)
+        .map_or_else(|| key.to_owned(), |m| m.label.clone())
+}
+
+/// Rows of benchmarks 1 and 2: every configuration against nothing attached and the floor.
+fn loop_rows(series: &Series) -> Vec<Vec<String>> {
+    series
+        .configs
+        .iter()
+        .map(|m| {
+            vec![
+                m.label.clone(),
+                report::time(m.median()),
+                report::ratio(series.ratio(m.key, "none")),
+                report::ratio(series.ratio(m.key, "floor")),
+                report::ns(series.extra_ns_per_call(m.key, "none", LOOP_CALLS)),
+                report::ns(series.extra_ns_per_call(m.key, "floor", LOOP_CALLS)),
+            ]
+        })
+        .collect()
+}
+
+fn verdict(ratio: Option<Spread>, target: f64) -> &'static str {
+    match ratio {
+        Some(r) if r.median <= target => "met",
+        Some(_) => "MISSED",
+        None => "not measured",
+    }
+}
+
+/// What a recording saw, in a few words: execs, syscalls, files.
+fn recorded_size(path: &Path) -> String {
+    let Ok(v) = fs::read_to_string(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|t| Ok(serde_json::from_str::<serde_json::Value>(&t)?))
+    else {
+        return format!("{} could not be read", path.display());
+    };
+    let execs: u64 = v["executables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["execs"].as_u64())
+        .sum();
+    let syscalls: u64 = v["syscalls"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, list)| list.as_array().into_iter().flatten())
+        .filter_map(|e| e["count"].as_u64())
+        .sum();
+    let files = v["files"].as_array().map_or(0, Vec::len);
+    format!(
+        "{} execs, {} syscalls, {} distinct files",
+        group(execs),
+        group(syscalls),
+        group(files as u64)
+    )
+}
+
+/// How many getppid calls (x86_64 nr 110) a recording counted.
+fn recorded_getppid(path: &Path) -> Result<u64> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("the recorder wrote no {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
+    Ok(v["syscalls"]["x86_64"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["nr"] == 110)
+        .and_then(|e| e["count"].as_u64())
+        .unwrap_or(0))
+}
+
+/// The machine, the build and the tools, as the report's first table.
+fn machine(root: &Path, bin: &Path) -> Vec<(String, String)> {
+    let read = |p: &str| fs::read_to_string(p).unwrap_or_default();
+    let first_line = |argv: &[&str]| -> String {
+        Command::new(argv[0])
+            .args(&argv[1..])
+            .output()
+            .ok()
+            .map(|o| {
+                let text = if o.stdout.is_empty() {
+                    o.stderr
+                } else {
+                    o.stdout
+                };
+                String::from_utf8_lossy(&text)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| "not available".into())
+    };
+    let cpuinfo = read("/proc/cpuinfo");
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let virt = if cpuinfo
+        .lines()
+        .any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor"))
+    {
+        ", virtual machine"
+    } else {
+        ""
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem_kib: f64 = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN);
+    let os = read("/etc/os-release")
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let commit = first_line(&["git", "-C", &path_str(root), "rev-parse", "--short", "HEAD"]);
+    let dirty = Command::new("git")
+        .args([
+            "--no-optional-locks",
+            "-C",
+            &path_str(root),
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+        ])
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
+    vec![
+        (
+            "date".into(),
+            first_line(&["date", "-u", "+%Y-%m-%d %H:%M UTC"]),
+        ),
+        (
+            "kernel".into(),
+            read("/proc/sys/kernel/osrelease").trim().to_owned(),
+        ),
+        ("CPU".into(), format!("{model} × {cpus}{virt}")),
+        (
+            "memory".into(),
+            format!("{:.1} GiB", mem_kib / 1024.0 / 1024.0),
+        ),
+        ("OS".into(), os),
+        (
+            "leastpriv".into(),
+            format!(
+                "{} (commit {commit}{})",
+                first_line(&[&path_str(bin), "--version"]),
+                if dirty {
+                    ", with uncommitted changes"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        ("hyperfine".into(), first_line(&["hyperfine", "--version"])),
+        ("strace".into(), first_line(&["strace", "-V"])),
+        ("bpftrace".into(), first_line(&["bpftrace", "--version"])),
+        ("perf".into(), first_line(&["perf", "version"])),
+        ("bpftool".into(), first_line(&["bpftool", "version"])),
+        ("gcc".into(), first_line(&["gcc", "--version"])),
+        (
+            "load average at start".into(),
+            read("/proc/loadavg")
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+    ]
+}

@@ -1,0 +1,277 @@
+//! Timing with hyperfine, and the statistics the report gives: medians over all runs, and
+//! ratios taken within each round (both sides measured minutes apart at most) and then their
+//! median, so that a machine that gets slower or faster during the run moves both sides alike.
+
+use crate::cmd;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::process::Command;
+
+/// Quotes one word for a POSIX shell (and for hyperfine, which splits `-N` commands the same way).
+pub fn sh_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:+,@%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+pub fn command_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| sh_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `argv` `runs` times under hyperfine (no shell in between) and returns the wall times in
+/// seconds. hyperfine fails, and so does this, if any run exits non-zero.
+pub fn hyperfine(argv: &[String], runs: usize, json: &Path) -> Result<Vec<f64>> {
+    let _ = std::fs::remove_file(json);
+    cmd::output(
+        Command::new("hyperfine")
+            .args(["-N", "--style", "none", "--runs", &runs.to_string()])
+            .arg("--export-json")
+            .arg(json)
+            .arg(command_line(argv)),
+    )?;
+    let text = std::fs::read_to_string(json)
+        .with_context(|| format!("hyperfine wrote no {}", json.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("cannot parse {}", json.display()))?;
+    let times: Vec<f64> = v["results"][0]["times"]
+        .as_array()
+        .map(|t| t.iter().filter_map(serde_json::Value::as_f64).collect())
+        .unwrap_or_default();
+    if times.len() != runs {
+        bail!(
+            "{} holds {} times for `{}`, expected {runs}",
+            json.display(),
+            times.len(),
+            command_line(argv)
+        );
+    }
+    Ok(times)
+}
+
+/// The median (mean of the middle two for an even count); NaN for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+/// Busy CPU time of the whole machine (all CPUs, in clock ticks) and total time, from
+/// /proc/stat, to tell how loaded the machine was during a sample.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuTimes {
+    busy: u64,
+    total: u64,
+}
+
+pub fn cpu_times() -> CpuTimes {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().take(8).sum();
+    // user nice system idle iowait irq softirq steal
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    CpuTimes {
+        busy: total.saturating_sub(idle),
+        total,
+    }
+}
+
+/// How many CPUs were busy on average between two readings.
+pub fn busy_cpus(before: CpuTimes, after: CpuTimes, cpus: usize) -> f64 {
+    let total = after.total.saturating_sub(before.total);
+    if total == 0 {
+        return f64::NAN;
+    }
+    after.busy.saturating_sub(before.busy) as f64 / total as f64 * cpus as f64
+}
+
+/// One configuration's measurement in one round.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// Wall times of the runs, in seconds.
+    pub times: Vec<f64>,
+    /// How often it was taken again because another program was attached to a syscall hook.
+    pub retries: u32,
+    /// Still disturbed after the last retry (kept, and counted in the report).
+    pub disturbed: bool,
+    /// CPUs busy on average during the sample (the workload itself accounts for about one).
+    pub busy_cpus: f64,
+    /// Peak memory of the background program, when it ran under /usr/bin/time.
+    pub max_rss_kib: Option<u64>,
+    /// How long the background program took to stop (a recorder writes its recording then).
+    pub stop_secs: Option<f64>,
+}
+
+impl Sample {
+    pub fn median(&self) -> f64 {
+        median(&self.times)
+    }
+}
+
+/// Every sample of one configuration, one per round.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub key: &'static str,
+    pub label: String,
+    pub samples: Vec<Sample>,
+}
+
+impl Measured {
+    /// Median of every run of every round.
+    pub fn median(&self) -> f64 {
+        let all: Vec<f64> = self.samples.iter().flat_map(|s| s.times.clone()).collect();
+        median(&all)
+    }
+}
+
+/// A figure taken per round, summarised as the median over rounds with its range.
+#[derive(Debug, Clone, Copy)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Spread {
+        let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        Spread {
+            median: median(&finite),
+            min: finite.iter().copied().fold(f64::NAN, f64::min),
+            max: finite.iter().copied().fold(f64::NAN, f64::max),
+        }
+    }
+}
+
+/// The results of one benchmark: every configuration, measured in alternating rounds.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub configs: Vec<Measured>,
+    /// Wall time the whole benchmark took, waits and retries included.
+    pub seconds: f64,
+}
+
+impl Series {
+    pub fn get(&self, key: &str) -> Option<&Measured> {
+        self.configs.iter().find(|m| m.key == key)
+    }
+
+    /// Per round, `f(a's median, b's median)`; summarised over rounds.
+    fn paired(&self, a: &str, b: &str, f: impl Fn(f64, f64) -> f64) -> Option<Spread> {
+        let (a, b) = (self.get(a)?, self.get(b)?);
+        let values: Vec<f64> = a
+            .samples
+            .iter()
+            .zip(&b.samples)
+            .map(|(x, y)| f(x.median(), y.median()))
+            .collect();
+        Some(Spread::of(&values))
+    }
+
+    /// a / b, per round.
+    pub fn ratio(&self, a: &str, b: &str) -> Option<Spread> {
+        self.paired(a, b, |x, y| x / y)
+    }
+
+    /// (a - b) / calls in nanoseconds, per round: what a configuration adds to each call.
+    pub fn extra_ns_per_call(&self, a: &str, b: &str, calls: u64) -> Option<Spread> {
+        self.paired(a, b, |x, y| (x - y) / calls as f64 * 1e9)
+    }
+
+    pub fn retries(&self) -> u32 {
+        self.configs
+            .iter()
+            .flat_map(|m| &m.samples)
+            .map(|s| s.retries)
+            .sum()
+    }
+
+    pub fn disturbed(&self) -> usize {
+        self.configs
+            .iter()
+            .flat_map(|m| &m.samples)
+            .filter(|s| s.disturbed)
+            .count()
+    }
+
+    pub fn busy_cpus(&self) -> f64 {
+        let all: Vec<f64> = self
+            .configs
+            .iter()
+            .flat_map(|m| &m.samples)
+            .map(|s| s.busy_cpus)
+            .collect();
+        median(&all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn ratios_are_paired_by_round() {
+        let sample = |t: f64| Sample {
+            times: vec![t],
+            ..Sample::default()
+        };
+        let series = Series {
+            configs: vec![
+                Measured {
+                    key: "a",
+                    label: "a".into(),
+                    samples: vec![sample(2.0), sample(4.0), sample(3.3)],
+                },
+                Measured {
+                    key: "b",
+                    label: "b".into(),
+                    samples: vec![sample(1.0), sample(4.0), sample(3.0)],
+                },
+            ],
+            seconds: 0.0,
+        };
+        let r = series.ratio("a", "b").unwrap();
+        assert!((r.median - 1.1).abs() < 1e-9);
+        assert_eq!((r.min, r.max), (1.0, 2.0));
+        let extra = series.extra_ns_per_call("a", "b", 1_000_000_000).unwrap();
+        assert!((extra.median - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote("/usr/bin/x"), "/usr/bin/x");
+        assert_eq!(sh_quote("echo $$"), "'echo $$'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(sh_quote(""), "''");
+    }
+}
