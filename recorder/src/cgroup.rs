@@ -268,7 +268,8 @@ fn collect_procs(dir: &Path, pids: &mut Vec<u32>) -> Result<(), CgroupError> {
 }
 
 /// Removes empty `leastpriv-<pid>-<n>` cgroups whose recorder is gone (killed with SIGKILL,
-/// which no cleanup can catch). Best effort: a busy or foreign directory is left alone.
+/// which no cleanup can catch), and says so. Best effort: a busy or foreign directory is left
+/// alone.
 fn remove_stale(mount: &Path) {
     let Ok(entries) = fs::read_dir(mount) else {
         return;
@@ -281,9 +282,12 @@ fn remove_stale(mount: &Path) {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            // rmdir fails on a cgroup that still has processes, which is what we want.
-            let _ = fs::remove_dir(entry.path());
+        // rmdir fails on a cgroup that still has processes, which is what we want.
+        if !Path::new(&format!("/proc/{pid}")).exists() && fs::remove_dir(entry.path()).is_ok() {
+            eprintln!(
+                "leastpriv: removed {}, left behind by a recorder (pid {pid}) that is gone",
+                entry.path().display()
+            );
         }
     }
 }

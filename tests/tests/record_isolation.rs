@@ -60,3 +60,24 @@ fn bpf_concurrent_recordings_stay_apart() {
     assert_recorded(&b.json, "x86_64", &["times"]);
     assert_not_recorded(&b.json, "x86_64", &["getpriority"]);
 }
+
+/// Eight recordings at once, each of a loop making its own syscall: each holds its own and
+/// none of the other seven.
+#[test]
+fn bpf_eight_concurrent_recordings_each_see_only_their_own() {
+    if !require_bpf("bpf_eight_concurrent_recordings_each_see_only_their_own") {
+        return;
+    }
+    const SYSCALLS: [&str; 8] =
+        ["sysinfo", "getpriority", "times", "getrusage", "uname", "sched_getaffinity", "getsid", "getitimer"];
+    let recordings: Vec<(&str, Recorded)> = thread::scope(|scope| {
+        let running: Vec<_> =
+            SYSCALLS.iter().map(|&name| (name, scope.spawn(move || record_loop(name, "1.5")))).collect();
+        running.into_iter().map(|(name, handle)| (name, handle.join().expect("recording thread"))).collect()
+    });
+    for (own, rec) in &recordings {
+        assert_recorded(&rec.json, "x86_64", &[own]);
+        let others: Vec<&str> = SYSCALLS.iter().copied().filter(|s| s != own).collect();
+        assert_not_recorded(&rec.json, "x86_64", &others);
+    }
+}

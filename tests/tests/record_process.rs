@@ -333,3 +333,26 @@ fn bpf_recording_describes_the_run() {
     );
     assert_recorded(json, "x86_64", &["execve", "times", "exit_group"]);
 }
+
+/// A recorder killed with SIGKILL cannot remove its cgroup; the next recording finds such an
+/// empty `leastpriv-<pid>-<n>` cgroup whose recorder is gone, removes it, and says so.
+#[test]
+fn bpf_cgroups_left_by_dead_recorders_are_removed_and_reported() {
+    if !require_bpf("bpf_cgroups_left_by_dead_recorders_are_removed_and_reported") {
+        return;
+    }
+    // A pid above the default pid_max of 64-bit kernels cannot belong to a live process.
+    let dead_pid = 4_194_304 + u32::from(std::process::id() as u16);
+    assert!(!std::path::Path::new(&format!("/proc/{dead_pid}")).exists());
+    let stale = leastpriv_tests::cgroup2_mount().join(format!("leastpriv-{dead_pid}-0"));
+    std::fs::create_dir(&stale).unwrap();
+    let rec = leastpriv_tests::record(&["--as-root", "--", "true"]);
+    let still_there = stale.exists();
+    let _ = std::fs::remove_dir(&stale);
+    assert!(!still_there, "{} was not removed:\n{}", stale.display(), rec.stderr);
+    assert!(
+        rec.stderr.contains(&format!("removed {}", stale.display())),
+        "the removal was not reported:\n{}",
+        rec.stderr
+    );
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@ static void call_times(void) { syscall(SYS_times, buf); }
 static void call_getrusage(void) { syscall(SYS_getrusage, RUSAGE_SELF, buf); }
 static void call_uname(void) { syscall(SYS_uname, buf); }
 static void call_sched_getaffinity(void) { syscall(SYS_sched_getaffinity, 0, 128, buf); }
+static void call_getsid(void) { syscall(SYS_getsid, 0); }
+static void call_getitimer(void) { syscall(SYS_getitimer, ITIMER_REAL, buf); }
 /* No kernel table has number 1000: it fails with ENOSYS, and a recording must keep it
  * anyway, by number, without a name. */
 static void call_nr1000(void) { syscall(1000); }
@@ -29,6 +32,8 @@ static const struct { const char *name; void (*call)(void); } table[] = {
     {"getrusage", call_getrusage},
     {"uname", call_uname},
     {"sched_getaffinity", call_sched_getaffinity},
+    {"getsid", call_getsid},
+    {"getitimer", call_getitimer},
     {"nr1000", call_nr1000},
 };
 
