@@ -70,8 +70,10 @@ pub mod lost {
     pub const FILE_EVENTS: u32 = 5;
     /// A file syscall's entry could not be noted (pending map full): its access is unknown.
     pub const PENDING: u32 = 6;
+    /// A syscall's argument values could not be noted (their map was full).
+    pub const ARG_VALUES: u32 = 7;
     /// How many counters there are.
-    pub const COUNT: u32 = 7;
+    pub const COUNT: u32 = 8;
 }
 
 /// The last syscall a target task entered on this CPU. A one-entry cache in front of the
@@ -237,6 +239,34 @@ pub struct PendingCall {
     pub args: [u64; 6],
 }
 
+/// Which arguments of a syscall are recorded by value (set per syscall index by userspace
+/// in `ARG_SPECS`): up to three, each masked (flags words keep only the bits that matter).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArgSpec {
+    /// How many of `index`/`mask` are used (0: the syscall's arguments are not recorded).
+    pub count: u32,
+    /// 1: `index[0]` is a pointer to a struct whose first u64 is the value (clone3's flags).
+    pub from_memory: u32,
+    /// Argument positions (0-based).
+    pub index: [u32; 3],
+    /// Explicit padding.
+    pub _pad: u32,
+    pub mask: [u64; 3],
+}
+
+/// One distinct set of argument values of one syscall made by one program.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgKey {
+    pub exe_inode: u64,
+    /// `abi * MAX_SYSCALL_NR + nr`.
+    pub index: u32,
+    pub _pad: u32,
+    /// The masked values, in `ArgSpec` order; unused slots are 0.
+    pub values: [u64; 3],
+}
+
 /// Access bits carried by file events (a set: one open can read and write).
 pub mod access {
     pub const READ: u32 = 1 << 0;
@@ -335,4 +365,8 @@ mod user {
     unsafe impl aya::Pod for super::CapCheckKey {}
     // SAFETY: plain `repr(C)` integers with explicit padding.
     unsafe impl aya::Pod for super::LastSyscall {}
+    // SAFETY: plain `repr(C)` integers with explicit padding.
+    unsafe impl aya::Pod for super::ArgSpec {}
+    // SAFETY: plain `repr(C)` integers with explicit padding.
+    unsafe impl aya::Pod for super::ArgKey {}
 }

@@ -103,6 +103,18 @@ const S_IFDIR: u16 = 0o040000;
 const ARGS_X86_64: [u64; 6] = [112, 104, 96, 56, 72, 64]; // di si dx r10 r8 r9
 const ARGS_IA32: [u64; 6] = [40, 88, 96, 104, 112, 32]; // bx cx dx si di bp
 
+/// Argument `n` (0..6) of the syscall being entered, from its saved registers.
+#[inline(always)]
+pub(crate) fn syscall_arg(regs: u64, wire_abi: u32, n: usize) -> u64 {
+    if n >= 6 {
+        return 0;
+    }
+    let offsets = if wire_abi == abi::IA32 { &ARGS_IA32 } else { &ARGS_X86_64 };
+    let value = read_u64(regs + offsets[n]);
+    // The compat entry keeps 32-bit arguments: drop whatever is above.
+    if wire_abi == abi::IA32 { value & 0xffff_ffff } else { value }
+}
+
 #[inline(always)]
 fn offsets() -> &'static FileOffsets {
     // SAFETY: a global written once by userspace before load; read through a volatile
@@ -136,22 +148,9 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
         Some(&op) if op != file_op::NONE => op,
         _ => return file_op::NONE,
     };
-    let offsets = if wire_abi == abi::IA32 {
-        &ARGS_IA32
-    } else {
-        &ARGS_X86_64
-    };
-    let mut call = PendingCall {
-        op,
-        _pad: [0; 7],
-        args: [0; 6],
-    };
+    let mut call = PendingCall { op, _pad: [0; 7], args: [0; 6] };
     for i in 0..6 {
-        call.args[i] = read_u64(regs + offsets[i]);
-        if wire_abi == abi::IA32 {
-            // The compat entry keeps 32-bit arguments: drop whatever is above.
-            call.args[i] &= 0xffff_ffff;
-        }
+        call.args[i] = syscall_arg(regs, wire_abi, i);
     }
     let tid = bpf_get_current_pid_tgid() as u32;
     if PENDING.insert(&tid, &call, 0).is_err() {

@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+mod arguments;
 mod capabilities;
 mod exec;
 mod files;

@@ -81,15 +81,16 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     } else {
         NO_SYSCALL
     };
-    let op = if index != NO_SYSCALL {
+    let (op, has_values) = if index != NO_SYSCALL {
         let regs: u64 = ctx.arg(0);
-        crate::files::note_entry(index, abi, regs)
+        (crate::files::note_entry(index, abi, regs), crate::arguments::note_values(index, abi, regs))
     } else {
-        0
+        (0, false)
     };
     flush(last);
-    // An odd number is never served from the cache: it must reach its own map every time.
-    let op = if index == NO_SYSCALL { u32::MAX } else { u32::from(op) };
+    // Never served from the cache: odd numbers (they must reach their own map every time) and
+    // syscalls whose argument values are recorded (each call may pass new ones).
+    let op = if index == NO_SYSCALL || has_values { u32::MAX } else { u32::from(op) };
     *last = LastSyscall { task, mm, id, compat, index, hits: 0, op, _pad: 0 };
     0
 }

@@ -74,14 +74,17 @@ pub fn classify(stack: Option<&[String]>) -> Classified {
         };
     };
     let probe = stack.iter().any(|f| NOAUDIT.contains(&f.as_str()));
-    let via = stack
-        .iter()
-        .find(|f| !CHECK_LAYER.contains(&f.as_str()))
-        .cloned();
+    let via = stack.iter().find(|f| !CHECK_LAYER.contains(&f.as_str()) && !is_tracing_frame(f)).cloned();
     Classified {
         audit: if probe { Audit::Probe } else { Audit::Audited },
         via,
     }
+}
+
+/// Frames of the tracing machinery that runs our own program (the raw tracepoint's
+/// trampoline and the program itself), above the check on the stack.
+fn is_tracing_frame(name: &str) -> bool {
+    ["bpf_prog_", "__bpf_trace_", "bpf_trace_run", "__traceiter_", "__probestub_"].iter().any(|p| name.starts_with(p))
 }
 
 /// Kernel symbols (from /proc/kallsyms) for naming stack frames.
@@ -154,6 +157,9 @@ mod tests {
         let c = classify(Some(&s));
         assert_eq!(c.audit, Audit::Audited);
         assert_eq!(c.via.as_deref(), Some("kill_ok_by_cred"));
+        // The program that records the check sits above it on the stack: not the caller.
+        let traced = stack(&["bpf_prog_a3bae7771525be55_cap_capable\t[bpf]", "bpf_trace_run5", "cap_capable", "capable", "kill_ok_by_cred"]);
+        assert_eq!(classify(Some(&traced)).via.as_deref(), Some("kill_ok_by_cred"));
         assert_eq!(classify(None).audit, Audit::Unknown);
     }
 

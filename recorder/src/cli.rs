@@ -231,6 +231,10 @@ pub struct GenerateSeccompArgs {
     /// unless they were recorded.
     #[arg(long)]
     pub no_vdso: bool,
+    /// Do not narrow syscalls by their recorded argument values (socket families and types,
+    /// namespace flags, ioctl requests, ...): allow them whatever their arguments.
+    #[arg(long)]
+    pub no_args: bool,
     /// metadata.name of the SeccompProfile resource (default: from the recorded command).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,

@@ -5,6 +5,8 @@
 //! [`observation`] → [`recording`] (the versioned file every later step reads). Starting the
 //! command is [`launch`]; the cgroup it runs in is [`cgroup`].
 
+pub mod arg_names;
+pub mod arguments;
 pub mod capability_checks;
 pub mod cgroup;
 pub mod decode;

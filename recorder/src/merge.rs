@@ -71,6 +71,8 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
     let mut executables: BTreeMap<String, Executable> = BTreeMap::new();
     let mut left_running: BTreeSet<(u32, String)> = BTreeSet::new();
     let mut escalating = BTreeSet::new();
+    let mut arguments: BTreeMap<(crate::syscalls::Abi, String), crate::recording::SyscallArguments> = BTreeMap::new();
+    let mut any_arguments = false;
     let mut lost = Lost::default();
     let (mut any_files, mut any_sockets, mut any_capabilities) = (false, false, false);
     let mut hosts = BTreeSet::new();
@@ -164,6 +166,31 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
                 .map(|p| (p.pid, p.comm.clone())),
         );
         escalating.extend(recording.escalating_programs.iter().cloned());
+        for (&abi, list) in recording.arguments.iter().flatten() {
+            any_arguments = true;
+            for item in list {
+                let merged = arguments.entry((abi, item.syscall.clone())).or_insert_with(|| crate::recording::SyscallArguments {
+                    syscall: item.syscall.clone(),
+                    arguments: item.arguments.clone(),
+                    values: vec![],
+                });
+                for v in &item.values {
+                    match merged.values.iter_mut().find(|m| m.values == v.values) {
+                        Some(m) => {
+                            m.count += v.count;
+                            union(&mut m.by, &v.by);
+                            union(&mut m.runs, &item_runs(&v.runs, &ids));
+                        }
+                        None => {
+                            let mut v = v.clone();
+                            v.runs = item_runs(&v.runs, &ids);
+                            merged.values.push(v);
+                        }
+                    }
+                }
+                merged.values.sort_by(|a, b| a.values.cmp(&b.values));
+            }
+        }
         let l = &recording.lost;
         lost.exec_events += l.exec_events;
         lost.syscall_numbers += l.syscall_numbers;
@@ -171,6 +198,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         lost.capability_checks += l.capability_checks;
         lost.capability_stacks += l.capability_stacks;
         lost.file_events += l.file_events;
+        lost.argument_values += l.argument_values;
         lost.file_calls += l.file_calls;
         lost.unresolved_paths += l.unresolved_paths;
     }
@@ -219,6 +247,13 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         files: any_files.then(|| files.into_values().collect()),
         sockets: any_sockets.then(|| sockets.into_values().collect()),
         capabilities: any_capabilities.then(|| capabilities.into_values().collect()),
+        arguments: any_arguments.then(|| {
+            let mut out: BTreeMap<crate::syscalls::Abi, Vec<crate::recording::SyscallArguments>> = BTreeMap::new();
+            for ((abi, _), entry) in arguments {
+                out.entry(abi).or_default().push(entry);
+            }
+            out
+        }),
         user: None,
         escalating_programs: escalating.into_iter().collect(),
         left_running: left_running

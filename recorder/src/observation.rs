@@ -51,3 +51,14 @@ pub struct CapCheck {
     pub syscall: Option<(Abi, i64)>,
     pub count: u64,
 }
+
+/// One distinct set of argument values of a syscall made by one program (see
+/// `arguments` for which arguments, in which order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgValues {
+    pub exe_inode: u64,
+    pub abi: Abi,
+    pub nr: i64,
+    pub values: Vec<u64>,
+    pub count: u64,
+}

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
     capability_checks::{capability_name, classify, Audit, KernelSymbols},
-    observation::{CapCheck, Observation},
-    recording::{Access, CapabilityCheck, Executable, FileAccess, SocketUse},
+    observation::{ArgValues, CapCheck, Observation},
+    recording::{Access, ArgumentValues, CapabilityCheck, Executable, FileAccess, SocketUse, SyscallArguments},
     syscalls::Abi,
 };
 
@@ -204,6 +204,42 @@ impl Observed {
                 g
             })
             .collect()
+    }
+}
+
+impl Observed {
+    /// The recorded argument values per ABI and syscall, with names and makers.
+    pub fn arguments(&self, values: &[ArgValues]) -> BTreeMap<Abi, Vec<SyscallArguments>> {
+        let mut grouped: BTreeMap<(Abi, i64), BTreeMap<Vec<u64>, (u64, BTreeSet<String>)>> = BTreeMap::new();
+        for v in values {
+            let entry = grouped.entry((v.abi, v.nr)).or_default().entry(v.values.clone()).or_default();
+            entry.0 += v.count;
+            entry.1.extend(self.exe_names(v.exe_inode));
+        }
+        let mut out: BTreeMap<Abi, Vec<SyscallArguments>> = BTreeMap::new();
+        for ((abi, nr), by_values) in grouped {
+            let syscall = abi.syscall_name(nr).map_or_else(|| format!("#{nr}"), str::to_owned);
+            let values = by_values
+                .into_iter()
+                .map(|(values, (count, by))| ArgumentValues {
+                    names: values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &value)| crate::arg_names::value_name(&syscall, i, value))
+                        .collect(),
+                    values,
+                    count,
+                    by: by.into_iter().collect(),
+                    runs: vec![],
+                })
+                .collect();
+            let arguments = crate::arg_names::argument_names(&syscall).iter().map(|s| (*s).to_owned()).collect();
+            out.entry(abi).or_default().push(SyscallArguments { syscall, arguments, values });
+        }
+        for list in out.values_mut() {
+            list.sort_by(|a, b| a.syscall.cmp(&b.syscall));
+        }
+        out
     }
 }
 

@@ -56,6 +56,10 @@ pub struct Recording {
     /// Sockets created, sorted; absent when not recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockets: Option<Vec<SocketUse>>,
+    /// Per ABI, the recorded values of the arguments that decide risk (docs/seccomp.md),
+    /// sorted; absent in recordings made before argument recording existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<BTreeMap<Abi, Vec<SyscallArguments>>>,
     /// Capability checks, grouped by capability, audit and verdict; absent when the kernel
     /// could not report them (no `capability:cap_capable` tracepoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +137,28 @@ pub struct SyscallEntry {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub by: Vec<String>,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
+}
+
+/// The argument values one syscall was called with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyscallArguments {
+    pub syscall: String,
+    /// Which arguments `values` hold, e.g. `["family", "type", "protocol"]`.
+    pub arguments: Vec<String>,
+    /// Each distinct combination seen, sorted.
+    pub values: Vec<ArgumentValues>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgumentValues {
+    /// The values, masked as documented (flags words keep only the bits that matter).
+    pub values: Vec<u64>,
+    /// The same values by name where they have one (`AF_INET`, `CLONE_NEWUSER`, `TIOCSTI`).
+    pub names: Vec<String>,
+    pub count: u64,
+    pub by: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
 }
@@ -279,6 +305,10 @@ pub struct Lost {
     /// File or socket events dropped because the ring buffer was full.
     #[serde(default)]
     pub file_events: u64,
+    /// Argument values not noted because their map was full (profiles then leave those
+    /// syscalls unconditional).
+    #[serde(default)]
+    pub argument_values: u64,
     /// File syscalls whose entry could not be noted (their access is unknown).
     #[serde(default)]
     pub file_calls: u64,
@@ -298,6 +328,7 @@ impl Lost {
             (self.capability_checks, "capability checks"),
             (self.capability_stacks, "capability check stacks"),
             (self.file_events, "file or socket events"),
+            (self.argument_values, "argument values"),
             (self.file_calls, "file syscalls"),
             (self.unresolved_paths, "unresolved file paths"),
         ];
@@ -434,6 +465,7 @@ impl Recording {
             files: None,
             sockets: None,
             capabilities: None,
+            arguments: None,
             user: None,
             escalating_programs: vec![],
             left_running: vec![],
@@ -518,6 +550,7 @@ mod tests {
             files: None,
             sockets: None,
             capabilities: None,
+            arguments: None,
             user: None,
             escalating_programs: vec![],
             left_running: vec![],

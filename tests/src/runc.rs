@@ -23,6 +23,13 @@ use crate::{describe, tempdir, Running, RUN_TIMEOUT};
 /// Panics if the container cannot be set up or runs longer than [`RUN_TIMEOUT`]; the
 /// container is deleted in every case.
 pub fn run(argv: &[&str], seccomp: &Value) -> Output {
+    run_with_capabilities(argv, seccomp, &[])
+}
+
+/// [`run`], with `extra` capabilities (`CAP_NET_RAW`, ...) added to the container's default
+/// ones (runc's default set is small: a call can fail for want of a capability before the
+/// seccomp profile is asked).
+pub fn run_with_capabilities(argv: &[&str], seccomp: &Value, extra: &[&str]) -> Output {
     let dir = tempdir();
     let bundle = dir.path();
     make_rootfs(&bundle.join("rootfs"), argv);
@@ -44,6 +51,11 @@ pub fn run(argv: &[&str], seccomp: &Value) -> Output {
     let mut config: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("parse {}: {e}", config_path.display()));
     configure(&mut config, argv, seccomp);
+    for set in ["bounding", "effective", "permitted"] {
+        if let Some(list) = config["process"]["capabilities"][set].as_array_mut() {
+            list.extend(extra.iter().map(|c| Value::from(*c)));
+        }
+    }
     fs::write(&config_path, config.to_string())
         .unwrap_or_else(|e| panic!("write {}: {e}", config_path.display()));
 

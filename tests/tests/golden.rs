@@ -25,6 +25,8 @@ const CASES: &[(&str, &[&str], &str)] = &[
     ("bind_and_chown", &["capabilities", "--format", "docker"], "bind_and_chown.capabilities.docker.txt"),
     ("bind_and_chown", &["capabilities", "--format", "systemd"], "bind_and_chown.capabilities.systemd.conf"),
     ("bind_and_chown", &["apparmor"], "bind_and_chown.apparmor"),
+    ("args_sockets", &["seccomp"], "args_sockets.seccomp.json"),
+    ("args_sockets", &["seccomp", "--no-args"], "args_sockets.seccomp.no-args.json"),
     ("bind_and_chown", &["k8s"], "bind_and_chown.k8s.yaml"),
     ("bind_and_chown", &["systemd"], "bind_and_chown.systemd.conf"),
 ];

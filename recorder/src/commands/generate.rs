@@ -106,7 +106,7 @@ pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<u8> {
     let capabilities = capability_policy::decide(&recording)
         .with_context(|| format!("cannot derive capabilities from {}", args.recording.display()))?;
     let name = profile::kubernetes_name(args.name.as_deref().unwrap_or(&default_name(&recording)));
-    let seccomp = seccomp::decide(&recording, SeccompOptions { runtime: args.runtime, allow_vdso: true });
+    let seccomp = seccomp::decide(&recording, SeccompOptions { runtime: args.runtime, allow_vdso: true, arguments: true });
     let seccomp_crd = profile::render_crd(&seccomp, &name);
     // AppArmor only when the recording holds files; named like the other profiles.
     let apparmor = match recording.files.is_some() {
@@ -185,8 +185,12 @@ pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<u8> {
     let options = SeccompOptions {
         runtime: args.runtime,
         allow_vdso: !args.no_vdso,
+        arguments: !args.no_args,
     };
     let policy = seccomp::decide(&recording, options);
+    if let (true, Some(note)) = (options.arguments, &policy.arguments_note) {
+        eprintln!("leastpriv: note: no argument conditions: {note}");
+    }
     let text = match args.format {
         SeccompFormat::Oci => profile::render_oci(&policy),
         SeccompFormat::Crd => {

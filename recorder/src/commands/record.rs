@@ -367,6 +367,7 @@ impl Session {
             files: Some(files.clone()),
             sockets: Some(self.observed.sockets()),
             capabilities,
+            arguments: Some(self.observed.arguments(&kernel.argument_values()?)),
             user: outcome.user,
             escalating_programs: escalating_programs(&files),
             left_running: outcome.left_running.clone(),

@@ -71,6 +71,15 @@ pub fn summary(recording: &Recording) -> String {
         };
         let _ = writeln!(out, "  {} ({times})", escape(&exe.path));
     }
+    if let Some(arguments) = &recording.arguments {
+        let _ = writeln!(out, "argument values:");
+        for (abi, list) in arguments {
+            for item in list {
+                let values: Vec<String> = item.values.iter().map(|v| v.names.join(" ")).collect();
+                let _ = writeln!(out, "  {abi} {} ({}): {}", item.syscall, item.arguments.join(", "), values.join("; "));
+            }
+        }
+    }
     match &recording.capabilities {
         None => {
             let _ = writeln!(out, "capability checks: not recorded");

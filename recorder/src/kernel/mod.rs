@@ -23,7 +23,7 @@ pub use self::btf::Offsets;
 use crate::{
     cgroup::Cgroup,
     decode,
-    observation::{CapCheck, Observation},
+    observation::{ArgValues, CapCheck, Observation},
     recording::Lost,
     syscalls::Abi,
 };
@@ -110,6 +110,12 @@ impl KernelRecorder {
             .set(0, cgroup.dir().as_raw_fd(), 0)
             .map_err(|e| KernelError::Map { map: "TARGET_CGROUP", what: e.to_string() })?;
         let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
+        {
+            let mut arg_specs: aya::maps::Array<_, recorder_common::ArgSpec> = borrow_map_mut(&mut ebpf, "ARG_SPECS")?;
+            for (index, spec) in crate::arguments::table() {
+                arg_specs.set(index, spec, 0).map_err(|e| KernelError::Map { map: "ARG_SPECS", what: e.to_string() })?;
+            }
+        }
         let mut file_ops: aya::maps::Array<_, u8> = borrow_map_mut(&mut ebpf, "FILE_OPS")?;
         for (index, op) in file_ops::table() {
             file_ops.set(index, op, 0).map_err(|e| KernelError::Map { map: "FILE_OPS", what: e.to_string() })?;
@@ -241,6 +247,26 @@ impl KernelRecorder {
         Ok(Some(out))
     }
 
+    /// Every distinct (program, syscall, argument values) recorded.
+    pub fn argument_values(&self) -> Result<Vec<ArgValues>, KernelError> {
+        let map: HashMap<_, recorder_common::ArgKey, u64> = borrow_map(&self.ebpf, "ARG_VALUES")?;
+        let specs: BTreeMap<u32, recorder_common::ArgSpec> = crate::arguments::table().into_iter().collect();
+        let mut out = Vec::new();
+        for entry in map.iter() {
+            let (key, count) = entry.map_err(|e| KernelError::Map { map: "ARG_VALUES", what: e.to_string() })?;
+            let Some(abi) = Abi::from_wire(key.index / MAX_SYSCALL_NR) else { continue };
+            let used = specs.get(&key.index).map_or(0, |s| s.count as usize).min(3);
+            out.push(ArgValues {
+                exe_inode: key.exe_inode,
+                abi,
+                nr: i64::from(key.index % MAX_SYSCALL_NR),
+                values: key.values[..used].to_vec(),
+                count,
+            });
+        }
+        Ok(out)
+    }
+
     /// What the kernel programs could not record.
     pub fn lost(&self) -> Result<Lost, KernelError> {
         let counters: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "LOST")?;
@@ -259,6 +285,7 @@ impl KernelRecorder {
             capability_stacks: read(lost::CAP_STACKS)?,
             file_events: read(lost::FILE_EVENTS)?,
             file_calls: read(lost::PENDING)?,
+            argument_values: read(lost::ARG_VALUES)?,
             unresolved_paths: 0,
         })
     }

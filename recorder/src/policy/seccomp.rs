@@ -43,6 +43,8 @@ pub struct SeccompOptions {
     pub runtime: Runtime,
     /// Allow the vDSO calls whether or not they were seen.
     pub allow_vdso: bool,
+    /// Narrow the syscalls whose argument values were recorded to exactly those values.
+    pub arguments: bool,
 }
 
 impl Default for SeccompOptions {
@@ -50,8 +52,17 @@ impl Default for SeccompOptions {
         SeccompOptions {
             runtime: Runtime::None,
             allow_vdso: true,
+            arguments: true,
         }
     }
+}
+
+/// One argument condition: `(arg[index] & mask) == value`, OCI's masked equality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ArgCondition {
+    pub index: u32,
+    pub mask: u64,
+    pub value: u64,
 }
 
 /// The decided seccomp policy.
@@ -65,6 +76,11 @@ pub struct SeccompPolicy {
     pub enosys: BTreeSet<String>,
     /// Syscall numbers seen that have no name (they stay denied).
     pub unnamed: Vec<(Abi, i64)>,
+    /// Allowed names that are allowed only with these argument values: one rule per set of
+    /// conditions (the rules are alternatives; the conditions of one rule all hold).
+    pub conditions: BTreeMap<String, BTreeSet<Vec<ArgCondition>>>,
+    /// Why argument conditions were not written, when they were asked for but could not be.
+    pub arguments_note: Option<String>,
 }
 
 /// Calls the vDSO usually answers in userspace. Which ones reach the kernel depends on the
@@ -178,6 +194,9 @@ pub fn decide(recording: &Recording, options: SeccompOptions) -> SeccompPolicy {
             .or_default()
             .insert(Reason::Runtime(options.runtime));
     }
+    if options.arguments {
+        narrow_by_arguments(recording, &mut policy);
+    }
     policy.enosys = PROBED
         .iter()
         .filter(|name| !policy.allow.contains_key(**name))
@@ -186,7 +205,58 @@ pub fn decide(recording: &Recording, options: SeccompOptions) -> SeccompPolicy {
     policy
 }
 
+/// Narrows the syscalls whose argument values were recorded to exactly those values. clone3
+/// passes its flags in memory, which seccomp cannot read: it is answered ENOSYS, so that libc
+/// falls back to clone, whose flags are in a register and allowed as recorded (clone3's
+/// recorded flags included).
+fn narrow_by_arguments(recording: &Recording, policy: &mut SeccompPolicy) {
+    let Some(arguments) = &recording.arguments else {
+        policy.arguments_note = Some("the recording holds no argument values (made before they were recorded)".into());
+        return;
+    };
+    if recording.lost.argument_values > 0 {
+        policy.arguments_note = Some(format!(
+            "{} argument values were lost while recording; syscalls are left unconditional",
+            recording.lost.argument_values
+        ));
+        return;
+    }
+    let mut values: BTreeMap<String, BTreeSet<Vec<u64>>> = BTreeMap::new();
+    for list in arguments.values() {
+        for item in list {
+            let name = if item.syscall == "clone3" { "clone".to_owned() } else { item.syscall.clone() };
+            values.entry(name).or_default().extend(item.values.iter().map(|v| v.values.clone()));
+        }
+    }
+    if let Some(reasons) = policy.allow.remove("clone3") {
+        // Keep what clone3 stood for on clone, which now carries it.
+        policy.allow.entry("clone".into()).or_default().extend(reasons);
+    }
+    for (name, seen) in values {
+        let Some(spec) = crate::arguments::spec_of(&name) else { continue };
+        if !policy.allow.contains_key(&name) {
+            continue;
+        }
+        let rules = seen
+            .into_iter()
+            .map(|vals| {
+                vals.iter()
+                    .enumerate()
+                    .take(spec.count as usize)
+                    .map(|(i, &value)| ArgCondition { index: spec.index[i], mask: spec.mask[i], value })
+                    .collect()
+            })
+            .collect();
+        policy.conditions.insert(name, rules);
+    }
+}
+
 impl SeccompPolicy {
+    /// Allowed names without conditions.
+    pub fn unconditional(&self) -> impl Iterator<Item = &str> {
+        self.allow.keys().filter(|n| !self.conditions.contains_key(*n)).map(String::as_str)
+    }
+
     /// Names allowed because the recording saw them.
     pub fn recorded(&self) -> impl Iterator<Item = &str> {
         self.allow
@@ -265,5 +335,48 @@ mod tests {
         };
         let policy = decide(&recording(&[(Abi::X86_64, 0)]), options);
         assert!(policy.allow["fstatfs"].contains(&Reason::Runtime(Runtime::Runc)));
+    }
+
+    fn with_arguments(syscalls: &[(Abi, i64)], values: &[(&str, Vec<u64>)]) -> Recording {
+        use crate::recording::{ArgumentValues, SyscallArguments};
+        let mut r = recording(syscalls);
+        let list = values
+            .iter()
+            .map(|(name, vals)| SyscallArguments {
+                syscall: (*name).into(),
+                arguments: vec![],
+                values: vec![ArgumentValues { values: vals.clone(), names: vec![], count: 1, by: vec![], runs: vec![] }],
+            })
+            .collect();
+        r.arguments = Some(BTreeMap::from([(Abi::X86_64, list)]));
+        r
+    }
+
+    #[test]
+    fn recorded_argument_values_become_conditions() {
+        // socket (41) and clone3 (435) with their values.
+        let r = with_arguments(&[(Abi::X86_64, 41), (Abi::X86_64, 435)], &[("socket", vec![2, 1, 0]), ("clone3", vec![0])]);
+        let policy = decide(&r, SeccompOptions::default());
+        let socket = &policy.conditions["socket"];
+        assert_eq!(socket.len(), 1);
+        let rule: Vec<(u32, u64, u64)> = socket.iter().next().unwrap().iter().map(|c| (c.index, c.mask, c.value)).collect();
+        assert_eq!(rule, [(0, 0xffff_ffff, 2), (1, 0xf, 1), (2, 0xffff_ffff, 0)]);
+        // clone3 cannot be checked: ENOSYS, and clone carries its flags.
+        assert!(policy.enosys.contains("clone3") && !policy.allow.contains_key("clone3"));
+        assert!(policy.allow.contains_key("clone"));
+        assert_eq!(policy.conditions["clone"].iter().next().unwrap()[0].value, 0);
+        assert!(!policy.unconditional().any(|n| n == "socket" || n == "clone"));
+    }
+
+    #[test]
+    fn no_conditions_when_off_or_when_values_were_lost() {
+        let r = with_arguments(&[(Abi::X86_64, 41)], &[("socket", vec![2, 1, 0])]);
+        let off = decide(&r, SeccompOptions { arguments: false, ..SeccompOptions::default() });
+        assert!(off.conditions.is_empty() && off.unconditional().any(|n| n == "socket"));
+        let mut lossy = r.clone();
+        lossy.lost.argument_values = 3;
+        let policy = decide(&lossy, SeccompOptions::default());
+        assert!(policy.conditions.is_empty());
+        assert!(policy.arguments_note.unwrap().contains("3 argument values were lost"));
     }
 }

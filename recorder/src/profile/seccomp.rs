@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSyscall};
+use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompOperator, LinuxSyscall};
 use serde::{Deserialize, Serialize};
 
 use crate::{policy::seccomp::SeccompPolicy, syscalls::Abi};
@@ -47,10 +47,30 @@ pub fn arch(abi: Abi) -> Arch {
 /// in one sorted rule, the probed ones in an ENOSYS rule.
 pub fn to_oci(policy: &SeccompPolicy) -> LinuxSeccomp {
     let mut syscalls = vec![rule(
-        policy.allow.keys().cloned().collect(),
+        policy.unconditional().map(str::to_owned).collect(),
         LinuxSeccompAction::ScmpActAllow,
         None,
     )];
+    // The argument-narrowed syscalls: one allowing rule per recorded set of values.
+    for (name, alternatives) in &policy.conditions {
+        for conditions in alternatives {
+            let mut conditional = rule(vec![name.clone()], LinuxSeccompAction::ScmpActAllow, None);
+            let args = conditions
+                .iter()
+                .map(|c| {
+                    LinuxSeccompArgBuilder::default()
+                        .index(c.index as usize)
+                        .value(c.mask)
+                        .value_two(c.value)
+                        .op(LinuxSeccompOperator::ScmpCmpMaskedEq)
+                        .build()
+                        .expect("every field of the argument is set")
+                })
+                .collect();
+            conditional.set_args(Some(args));
+            syscalls.push(conditional);
+        }
+    }
     if !policy.enosys.is_empty() {
         syscalls.push(rule(
             policy.enosys.iter().cloned().collect(),
@@ -181,6 +201,7 @@ mod tests {
             allow: BTreeMap::from([("write".into(), recorded()), ("read".into(), recorded())]),
             enosys: BTreeSet::from(["clone3".into()]),
             unnamed: vec![],
+            ..SeccompPolicy::default()
         }
     }
 
