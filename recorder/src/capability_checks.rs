@@ -98,6 +98,39 @@ impl KernelSymbols {
         KernelSymbols { by_address }
     }
 
+    /// The functions containing the given instruction pointers, from one read of
+    /// /proc/kallsyms. Only what the stacks need is kept (the file lists some 200,000
+    /// symbols; reading it line by line was most of a short recording's run time).
+    pub fn for_addresses(ips: &BTreeSet<u64>) -> std::io::Result<KernelSymbols> {
+        let text = std::fs::read_to_string("/proc/kallsyms")?;
+        Ok(Self::from_kallsyms(&text, ips))
+    }
+
+    /// As [`for_addresses`](Self::for_addresses), from kallsyms text.
+    fn from_kallsyms(text: &str, ips: &BTreeSet<u64>) -> KernelSymbols {
+        // For each wanted ip: the highest symbol address at or below it, and its name.
+        let wanted: Vec<u64> = ips.iter().copied().collect();
+        let mut best: Vec<Option<(u64, &str)>> = vec![None; wanted.len()];
+        for line in text.lines() {
+            let mut fields = line.split_whitespace();
+            let (Some(addr), Some(_kind), Some(name)) = (fields.next(), fields.next(), fields.next()) else { continue };
+            let Ok(addr) = u64::from_str_radix(addr, 16) else { continue };
+            if addr == 0 {
+                continue;
+            }
+            let first = wanted.partition_point(|&ip| ip < addr);
+            for (i, slot) in best.iter_mut().enumerate().skip(first) {
+                if slot.is_none_or(|(a, _)| a < addr) {
+                    *slot = Some((addr, name));
+                } else if i > first {
+                    break;
+                }
+            }
+        }
+        let by_address = best.into_iter().flatten().map(|(addr, name)| (addr, name.to_owned())).collect();
+        KernelSymbols { by_address }
+    }
+
     /// The function containing `ip`: the nearest symbol at or below it.
     pub fn name(&self, ip: u64) -> Option<&str> {
         self.by_address
@@ -161,6 +194,16 @@ mod tests {
         let traced = stack(&["bpf_prog_a3bae7771525be55_cap_capable\t[bpf]", "bpf_trace_run5", "cap_capable", "capable", "kill_ok_by_cred"]);
         assert_eq!(classify(Some(&traced)).via.as_deref(), Some("kill_ok_by_cred"));
         assert_eq!(classify(None).audit, Audit::Unknown);
+    }
+
+    #[test]
+    fn kallsyms_text_resolves_only_what_is_asked() {
+        let text = "ffffffff81000000 T _stext\nffffffff81000100 T cap_capable\nffffffff81000200 t helper\n0000000000000000 A zero\nffffffffc0000000 t mod_fn\t[mod]\n";
+        let ips = BTreeSet::from([0xffff_ffff_8100_0150, 0xffff_ffff_8100_0250, 0xffff_ffff_c000_0010]);
+        let symbols = KernelSymbols::from_kallsyms(text, &ips);
+        assert_eq!(symbols.name(0xffff_ffff_8100_0150), Some("cap_capable"));
+        assert_eq!(symbols.name(0xffff_ffff_8100_0250), Some("helper"));
+        assert_eq!(symbols.name(0xffff_ffff_c000_0010), Some("mod_fn"));
     }
 
     #[test]

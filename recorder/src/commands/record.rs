@@ -331,9 +331,8 @@ impl Session {
             Some(checks) => {
                 // Symbols only when there is a stack to name (reading kallsyms takes a moment).
                 let symbols = if checks.iter().any(|c| c.stack.is_some()) {
-                    KernelSymbols::new(
-                        aya::util::kernel_symbols().context("reading /proc/kallsyms")?,
-                    )
+                    let ips = checks.iter().filter_map(|c| c.stack.as_ref()).flatten().copied().collect();
+                    KernelSymbols::for_addresses(&ips).context("reading /proc/kallsyms")?
                 } else {
                     KernelSymbols::default()
                 };
