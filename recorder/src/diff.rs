@@ -8,7 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
 use serde::Serialize;
 
-use crate::{policy::capabilities, recording::Recording};
+use crate::{
+    policy::capabilities,
+    profile::apparmor_parse::{self, ParseError, ParsedProfile, PathPattern, UnknownVariables},
+    recording::Recording,
+};
+
+/// The kind name of AppArmor profiles (their file rules are patterns, rated as such).
+pub const APPARMOR: &str = "AppArmor profile";
 
 /// One thing a policy allows, in a form comparable across versions.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -26,12 +33,16 @@ pub enum Permission {
     Capability { name: String },
     /// A file and one access kind (`read`, `write`, ... as in recordings).
     File { path: String, access: String },
-    /// A socket family and type.
+    /// A socket family and type (`*`: every one, from an AppArmor `network` rule).
     Network {
         family: String,
         #[serde(rename = "type")]
         kind: String,
     },
+    /// An AppArmor abstraction a profile includes (`base`, `nameservice`).
+    Abstraction { name: String },
+    /// Any other AppArmor rule (`signal`, `mount`, a profile flag, an include), by its text.
+    Rule { text: String },
 }
 
 /// How much an addition widens the attack surface.
@@ -57,7 +68,8 @@ pub struct Change {
 /// The comparison of two policies of one kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyDiff {
-    /// What was compared: `recording`, `seccomp` or `capabilities`.
+    /// What was compared: `recording`, `seccomp profile`, `capability list` or
+    /// `AppArmor profile`.
     pub kind: String,
     pub added: Vec<Change>,
     pub removed: Vec<Change>,
@@ -146,13 +158,84 @@ pub fn from_capability_list(text: &str) -> Permissions {
         .collect()
 }
 
+/// What an AppArmor profile allows (docs/review.md): a file permission per file rule and
+/// permission letter (the path as written, the letter as a word: `read`, `write`, `append`,
+/// `link`, `lock`, `mmap_exec`, `exec` for `ix`, `exec_px`, `exec_Ux`, ...; an `owner` rule's
+/// as `owner read`, ...), a socket family and type per `network` rule (`inet stream` is
+/// `AF_INET SOCK_STREAM`; what a rule leaves out is `*`), a capability per name (`CAP_CHOWN`;
+/// `capability,` is `*`), an abstraction per `include <abstractions/NAME>`, and every other
+/// rule, include, variable definition and profile flag by its text. A `deny` rule is refused:
+/// removing one widens what the profile allows, which a list of added permissions cannot say.
+pub fn from_apparmor(profile: &ParsedProfile) -> Result<Permissions, ParseError> {
+    let deny_lines = profile
+        .files
+        .iter()
+        .filter(|r| r.deny)
+        .map(|r| r.line)
+        .chain(profile.network.iter().filter(|r| r.deny).map(|r| r.line))
+        .chain(profile.capabilities.iter().filter(|r| r.deny).map(|r| r.line))
+        .chain(profile.other.iter().filter(|r| r.deny).map(|r| r.line));
+    if let Some(line) = deny_lines.min() {
+        return Err(ParseError {
+            line,
+            message: "a deny rule: diff compares allow rules only (removing a deny rule would widen the profile \
+                      without adding a permission); compare the recordings instead"
+                .into(),
+        });
+    }
+    let mut out = Permissions::new();
+    let mut add = |p: Permission| {
+        out.entry(p).or_default();
+    };
+    for flag in &profile.flags {
+        add(Permission::Rule { text: format!("flags=({flag})") });
+    }
+    for (name, values) in &profile.variables {
+        add(Permission::Rule { text: format!("@{{{name}}} = {}", values.join(" ")) });
+    }
+    for name in &profile.abstractions {
+        add(Permission::Abstraction { name: name.clone() });
+    }
+    for include in &profile.includes {
+        add(Permission::Rule { text: include.clone() });
+    }
+    for rule in &profile.capabilities {
+        if rule.names.is_empty() {
+            add(Permission::Capability { name: "*".into() });
+        }
+        for name in &rule.names {
+            add(Permission::Capability { name: format!("CAP_{}", name.to_ascii_uppercase()) });
+        }
+    }
+    for rule in &profile.network {
+        let family = rule.domain.as_ref().map_or_else(|| "*".to_owned(), |d| format!("AF_{}", d.to_ascii_uppercase()));
+        let kind = rule.kind.as_ref().map_or_else(|| "*".to_owned(), |k| format!("SOCK_{}", k.to_ascii_uppercase()));
+        add(Permission::Network { family, kind });
+    }
+    for rule in &profile.files {
+        for perm in &rule.perms {
+            let word = perm.word();
+            let access = if rule.owner { format!("owner {word}") } else { word };
+            add(Permission::File { path: rule.pattern.clone(), access });
+        }
+    }
+    for rule in &profile.other {
+        add(Permission::Rule { text: rule.text.clone() });
+    }
+    Ok(out)
+}
+
 /// Compares two policies of the same kind.
 pub fn diff(kind: &str, old: &Permissions, new: &Permissions) -> PolicyDiff {
+    let rate = |p: &Permission| match p {
+        Permission::File { path, access } if kind == APPARMOR => pattern_risk(path, access),
+        p => risk(p),
+    };
     let changes = |from: &Permissions, without: &Permissions| -> Vec<Change> {
         let mut changes: Vec<Change> = from
             .iter()
             .filter(|(p, _)| !without.contains_key(p))
-            .map(|(p, by)| Change { permission: p.clone(), risk: risk(p), by: by.iter().cloned().collect() })
+            .map(|(p, by)| Change { permission: p.clone(), risk: rate(p), by: by.iter().cloned().collect() })
             .collect();
         // Riskiest first, then in permission order: stable for review.
         changes.sort_by(|a, b| b.risk.cmp(&a.risk).then_with(|| a.permission.cmp(&b.permission)));
@@ -206,7 +289,7 @@ pub fn risk(permission: &Permission) -> Risk {
         // Another ABI is another whole syscall table.
         Permission::Architecture { .. } => Risk::High,
         Permission::Capability { name } => {
-            if HIGH_RISK_CAPABILITIES.contains(&name.as_str()) { Risk::High } else { Risk::Medium }
+            if name == "*" || HIGH_RISK_CAPABILITIES.contains(&name.as_str()) { Risk::High } else { Risk::Medium }
         }
         Permission::File { path, access } => {
             let writes = !matches!(access.as_str(), "read" | "lock" | "mmap_exec" | "exec");
@@ -223,7 +306,9 @@ pub fn risk(permission: &Permission) -> Risk {
             }
         }
         Permission::Network { family, kind } => {
-            if matches!(family.as_str(), "AF_PACKET" | "AF_KEY" | "AF_ALG" | "AF_VSOCK" | "AF_XDP") || kind == "SOCK_RAW" {
+            if matches!(family.as_str(), "AF_PACKET" | "AF_KEY" | "AF_ALG" | "AF_VSOCK" | "AF_XDP" | "*")
+                || matches!(kind.as_str(), "SOCK_RAW" | "*")
+            {
                 Risk::High
             } else if family == "AF_NETLINK" {
                 Risk::Medium
@@ -231,7 +316,59 @@ pub fn risk(permission: &Permission) -> Risk {
                 Risk::Low
             }
         }
+        // An abstraction grants a set of rules maintained elsewhere.
+        Permission::Abstraction { .. } => Risk::Medium,
+        Permission::Rule { text } => {
+            let word = text.split([' ', ',']).next().unwrap_or_default();
+            if HIGH_RISK_RULES.contains(&word) || HIGH_RISK_FLAGS.iter().any(|f| text == &format!("flags=({f})")) {
+                Risk::High
+            } else {
+                Risk::Medium
+            }
+        }
     }
+}
+
+/// AppArmor rules that reach host-wide state or other processes.
+const HIGH_RISK_RULES: &[&str] = &["mount", "remount", "umount", "pivot_root", "ptrace", "change_profile", "userns"];
+/// Profile flags under which the profile no longer confines.
+const HIGH_RISK_FLAGS: &[&str] = &["complain", "unconfined", "default_allow"];
+
+/// The risk of an AppArmor file permission (docs/review.md): the table's, for every path the
+/// pattern can match (a write whose pattern may reach `/etc/`, a read of a pattern matching
+/// `/etc/shadow`: high), and at least medium when it matches more than one path (a glob, an
+/// alternation or a variable such as `@{HOME}` or `@{pid}`). `exec` with an unconfined mode
+/// (`ux`, `Ux`, `pux`, ...) is high. A variable the rating does not know matches anything.
+fn pattern_risk(pattern: &str, access: &str) -> Risk {
+    let access = access.strip_prefix("owner ").unwrap_or(access);
+    let exec = access.starts_with("exec");
+    let mode = access.strip_prefix("exec_").map(|m| m.split("->").next().unwrap_or_default());
+    if mode.is_some_and(|m| m.contains(['u', 'U'])) {
+        return Risk::High;
+    }
+    let writes = !exec && !matches!(access, "read" | "lock" | "mmap_exec");
+    let Ok(compiled) = PathPattern::compile(pattern, &Default::default(), UnknownVariables::Anything) else {
+        return if writes { Risk::High } else { Risk::Medium };
+    };
+    let exact = compiled.is_exact();
+    if SECRET_FILES.iter().any(|f| compiled.matches(f.as_bytes())) {
+        return Risk::High;
+    }
+    if writes {
+        if exact && HARMLESS_DEVICES.iter().any(|d| compiled.matches(d.as_bytes())) {
+            return Risk::Low;
+        }
+        if HIGH_RISK_WRITE_PREFIXES.iter().any(|p| compiled.may_reach(p.as_bytes())) {
+            return Risk::High;
+        }
+    }
+    let risk = if exec || writes { Risk::Medium } else { Risk::Low };
+    if exact { risk } else { risk.max(Risk::Medium) }
+}
+
+/// Parses an AppArmor profile into permissions (for `diff`).
+pub fn parse_apparmor(text: &str) -> Result<Permissions, ParseError> {
+    from_apparmor(&apparmor_parse::parse(text)?)
 }
 
 impl Permission {
@@ -242,9 +379,29 @@ impl Permission {
             Permission::Syscall { abi: None, name } if name == "*" => "every syscall (default allow)".into(),
             Permission::Syscall { abi: None, name } => format!("syscall {name}"),
             Permission::Architecture { name } => format!("architecture {name}"),
+            Permission::Capability { name } if name == "*" => "every capability".into(),
             Permission::Capability { name } => format!("capability {name}"),
             Permission::File { path, access } => format!("file {} {access}", path.escape_debug()),
             Permission::Network { family, kind } => format!("network {family} {kind}"),
+            Permission::Abstraction { name } => format!("abstraction {}", name.escape_debug()),
+            Permission::Rule { text } => format!("rule {}", text.escape_debug()),
+        }
+    }
+
+    /// [`describe`](Self::describe) for a diff of `kind`: an AppArmor file rule's path is
+    /// shown as written in the profile (its escapes are AppArmor's: `\*` stays `\*`), with
+    /// only control and invisible characters escaped.
+    pub fn describe_in(&self, kind: &str) -> String {
+        match self {
+            Permission::File { path, access } if kind == APPARMOR => {
+                let shown = |text: &str| -> String {
+                    text.chars()
+                        .map(|c| if matches!(c, '\\' | '"' | '\'') { c.to_string() } else { c.escape_debug().to_string() })
+                        .collect()
+                };
+                format!("file {} {}", shown(path), shown(access))
+            }
+            _ => self.describe(),
         }
     }
 }
@@ -262,7 +419,7 @@ pub fn render_text(diff: &PolicyDiff) -> String {
         for c in changes {
             let risk = if sign == "+" { format!("[{}] ", risk_word(c.risk)) } else { String::new() };
             let by = if c.by.is_empty() { String::new() } else { format!("  by {}", c.by.join(", ").escape_debug()) };
-            out.push_str(&format!("{sign} {risk}{}{by}\n", c.permission.describe()));
+            out.push_str(&format!("{sign} {risk}{}{by}\n", c.permission.describe_in(&diff.kind)));
         }
     }
     out
@@ -291,13 +448,13 @@ pub fn render_markdown(diff: &PolicyDiff) -> String {
         out.push_str("\n| risk | added | caused by |\n| --- | --- | --- |\n");
         for c in &diff.added {
             let by: Vec<String> = c.by.iter().map(|b| code(b)).collect();
-            out.push_str(&format!("| {} | {} | {} |\n", risk_word(c.risk), code(&c.permission.describe()), by.join(", ")));
+            out.push_str(&format!("| {} | {} | {} |\n", risk_word(c.risk), code(&c.permission.describe_in(&diff.kind)), by.join(", ")));
         }
     }
     if !diff.removed.is_empty() {
         out.push_str("\n| removed |\n| --- |\n");
         for c in &diff.removed {
-            out.push_str(&format!("| {} |\n", code(&c.permission.describe())));
+            out.push_str(&format!("| {} |\n", code(&c.permission.describe_in(&diff.kind))));
         }
     }
     out
@@ -388,5 +545,71 @@ mod tests {
         assert_eq!(file("/dev/null", "write"), Risk::Low);
         assert_eq!(risk(&Permission::Network { family: "AF_PACKET".into(), kind: "SOCK_RAW".into() }), Risk::High);
         assert_eq!(risk(&Permission::Syscall { abi: None, name: "read".into() }), Risk::Low);
+    }
+
+    #[test]
+    fn apparmor_file_rules_are_rated_by_every_path_they_match() {
+        let rate = |path: &str, access: &str| pattern_risk(path, access);
+        assert_eq!(rate("/etc/passwd", "write"), Risk::High);
+        assert_eq!(rate("/etc/passwd", "owner write"), Risk::High);
+        assert_eq!(rate("/etc/passwd", "read"), Risk::Low);
+        assert_eq!(rate("/etc/shadow", "read"), Risk::High);
+        assert_eq!(rate("/etc/sh*", "read"), Risk::High);
+        assert_eq!(rate("/etc/*.conf", "read"), Risk::Medium);
+        assert_eq!(rate("/**", "write"), Risk::High);
+        assert_eq!(rate("/{tmp,etc}/x", "write"), Risk::High);
+        assert_eq!(rate("/e*/x", "write"), Risk::High);
+        assert_eq!(rate("/tmp/*", "write"), Risk::Medium);
+        assert_eq!(rate("/srv/www/*", "read"), Risk::Medium);
+        assert_eq!(rate("/srv/www/[ab].css", "read"), Risk::Medium);
+        assert_eq!(rate("/srv/www/a?css", "read"), Risk::Medium);
+        assert_eq!(rate("/srv/www/a.css", "read"), Risk::Low);
+        assert_eq!(rate(r"/srv/star\*", "read"), Risk::Low);
+        assert_eq!(rate("@{HOME}/.cfg", "read"), Risk::Medium);
+        assert_eq!(rate("@{HOME}/.cfg", "write"), Risk::Medium);
+        assert_eq!(rate("/proc/@{pid}/stat", "read"), Risk::Medium);
+        assert_eq!(rate("/dev/null", "write"), Risk::Low);
+        assert_eq!(rate("/dev/sda", "write"), Risk::High);
+        assert_eq!(rate("/usr/bin/x", "exec"), Risk::Medium);
+        assert_eq!(rate("/usr/bin/x", "exec_Px->other"), Risk::Medium);
+        assert_eq!(rate("/usr/bin/x", "exec_Ux"), Risk::High);
+        // An unknown variable matches anything where it stands.
+        assert_eq!(rate("/srv/@{unknown}/x", "write"), Risk::Medium);
+        assert_eq!(rate("@{unknown}/x", "write"), Risk::High);
+        assert_eq!(rate("@{unknown}/x", "read"), Risk::Medium);
+        assert_eq!(rate("@{unknown}", "read"), Risk::High);
+        assert_eq!(rate("/srv/{a,b", "write"), Risk::High);
+        assert_eq!(risk(&Permission::Abstraction { name: "base".into() }), Risk::Medium);
+        assert_eq!(risk(&Permission::Rule { text: "mount fstype=tmpfs".into() }), Risk::High);
+        assert_eq!(risk(&Permission::Rule { text: "flags=(complain)".into() }), Risk::High);
+        assert_eq!(risk(&Permission::Rule { text: "signal (send) peer=x".into() }), Risk::Medium);
+        assert_eq!(risk(&Permission::Network { family: "AF_INET".into(), kind: "*".into() }), Risk::High);
+        assert_eq!(risk(&Permission::Capability { name: "*".into() }), Risk::High);
+    }
+
+    #[test]
+    fn apparmor_profiles_diff_by_rule() {
+        let old = parse_apparmor("profile p {\n  \"/srv/a\" r,\n  owner /tmp/x w,\n}\n").unwrap();
+        let new = parse_apparmor(
+            "profile p {\n  include <abstractions/base>\n  /srv/a r,\n  /tmp/x w,\n  \"/etc/passwd\" w,\n}\n",
+        )
+        .unwrap();
+        let d = diff(APPARMOR, &old, &new);
+        let added: Vec<(String, Risk)> = d.added.iter().map(|c| (c.permission.describe(), c.risk)).collect();
+        assert_eq!(
+            added,
+            [
+                ("file /etc/passwd write".to_owned(), Risk::High),
+                ("file /tmp/x write".to_owned(), Risk::Medium),
+                ("abstraction base".to_owned(), Risk::Medium),
+            ]
+        );
+        let removed: Vec<String> = d.removed.iter().map(|c| c.permission.describe()).collect();
+        assert_eq!(removed, ["file /tmp/x owner write"]);
+        assert!(diff(APPARMOR, &new, &new).is_empty());
+        // Paths are shown as written in the profile; only control characters are escaped.
+        let hostile = Permission::File { path: "/srv/a\\\"b\\*\n".into(), access: "read".into() };
+        assert_eq!(hostile.describe_in(APPARMOR), "file /srv/a\\\"b\\*\\n read");
+        assert_eq!(hostile.describe(), "file /srv/a\\\\\\\"b\\\\*\\n read");
     }
 }

@@ -47,6 +47,8 @@ const DIFF_CASES: &[(&[&str], &str)] = &[
     (&["tests/fixtures/ls.recording.json", "tests/fixtures/python.recording.json", "--format", "markdown"], "diff.ls-python.md"),
     (&["tests/fixtures/ls.recording.json", "tests/fixtures/python.recording.json", "--format", "json"], "diff.ls-python.json"),
     (&["tests/golden/ls.seccomp.json", "tests/golden/ls.seccomp.runc.json"], "diff.seccomp-runc.txt"),
+    (&["tests/golden/apparmor-basic.profile", "tests/golden/apparmor-glob.profile", "--format", "markdown"], "diff.apparmor-basic-glob.md"),
+    (&["tests/golden/apparmor-basic.profile", "tests/golden/apparmor-hostile.profile", "--format", "markdown"], "diff.apparmor-basic-hostile.md"),
 ];
 
 #[test]

@@ -241,3 +241,95 @@ fn bpf_check_names_the_syscall_a_changed_workload_adds() {
     );
     assert_eq!(String::from_utf8_lossy(&changed.stdout), expected, "{}", describe(&changed));
 }
+
+/// An AppArmor profile against itself is empty (exit 0); adding `"/etc/passwd" w,` is a
+/// high-risk widening that fails under --fail-on widen; a malformed profile, or a profile
+/// against a seccomp profile, is bad input (exit 2).
+#[test]
+fn diff_of_apparmor_profiles_flags_a_write_to_etc() {
+    let dir = tempdir();
+    let profile = workspace_dir().join("tests/golden/apparmor-basic.profile");
+    let same = diff(&profile, &profile, &["--fail-on", "widen"]);
+    assert_eq!(same.status.code(), Some(0), "{}", describe(&same));
+    assert_eq!(String::from_utf8_lossy(&same.stdout), "AppArmor profile: 0 added, 0 removed (equal)\n");
+
+    let text = fs::read_to_string(&profile).unwrap();
+    let end = text.rfind('}').unwrap();
+    let wider = dir.path().join("wider.profile");
+    fs::write(&wider, format!("{}  \"/etc/passwd\" w,\n{}", &text[..end], &text[end..])).unwrap();
+    let widened = diff(&profile, &wider, &["--fail-on", "widen"]);
+    assert_eq!(widened.status.code(), Some(1), "{}", describe(&widened));
+    assert_eq!(
+        String::from_utf8_lossy(&widened.stdout),
+        "AppArmor profile: 1 added, 0 removed (widened)\n+ [high] file /etc/passwd write\n",
+        "{}",
+        describe(&widened)
+    );
+    let json = diff(&profile, &wider, &["--format", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", describe(&json));
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["kind"], "AppArmor profile");
+    assert_eq!(json["added"], serde_json::json!([{"what": "file", "path": "/etc/passwd", "access": "write", "risk": "high"}]));
+    let narrowed = diff(&wider, &profile, &["--fail-on", "widen"]);
+    assert_eq!(narrowed.status.code(), Some(0), "{}", describe(&narrowed));
+
+    let broken = dir.path().join("broken.profile");
+    fs::write(&broken, format!("{}  \"/etc/passwd\" wz,\n{}", &text[..end], &text[end..])).unwrap();
+    let bad = diff(&profile, &broken, &[]);
+    assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown permission"), "{}", describe(&bad));
+    let mismatch = diff(&profile, &workspace_dir().join("tests/golden/ls.seccomp.json"), &[]);
+    assert_eq!(mismatch.status.code(), Some(2), "{}", describe(&mismatch));
+}
+
+/// `check` passes `cat` against the AppArmor profile generated from its own recording, and
+/// when told to read one more file, fails naming exactly that file, its access and `cat`.
+#[test]
+fn bpf_check_names_the_file_a_changed_workload_reads() {
+    if !require_bpf("bpf_check_names_the_file_a_changed_workload_reads") {
+        return;
+    }
+    let cat = fs::canonicalize("/usr/bin/cat").unwrap();
+    let cat = cat.to_str().unwrap();
+    // A fixed directory: a random temporary name could itself be generalised by the profile.
+    let work = workspace_dir().join("target/review-check-apparmor");
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).unwrap();
+    // Empty files: cat prints nothing, so check's standard output holds only its findings.
+    let (first, second) = (work.join("first"), work.join("second"));
+    fs::write(&first, "").unwrap();
+    fs::write(&second, "").unwrap();
+    let (first, second) = (first.to_str().unwrap(), second.to_str().unwrap());
+
+    let dir = tempdir();
+    let profiles = dir.path().join("profiles");
+    fs::create_dir(&profiles).unwrap();
+    let rec = record(&["--as-root", "--", cat, first]);
+    assert!(rec.status.success(), "{}", rec.stderr);
+    let recording = write(dir.path(), "rec.json", &rec.json);
+    let mut cmd = leastpriv();
+    cmd.args(["generate", "apparmor"]).arg(&recording).arg("-o").arg(profiles.join("apparmor"));
+    let output = run(cmd);
+    assert!(output.status.success(), "{}", describe(&output));
+    let profile = fs::read_to_string(profiles.join("apparmor")).unwrap();
+    assert!(profile.contains(&format!("\"{first}\" r,")), "{profile}");
+
+    let check = |files: &[&str]| {
+        let mut cmd = leastpriv();
+        cmd.args(["check", "--as-root", "--profiles"]).arg(&profiles).arg("--").arg(cat).args(files);
+        run(cmd)
+    };
+    let same = check(&[first]);
+    assert_eq!(same.status.code(), Some(0), "{}\n{profile}", describe(&same));
+    assert!(same.stdout.is_empty(), "{}", describe(&same));
+    let changed = check(&[first, second]);
+    assert_eq!(changed.status.code(), Some(1), "{}\n{profile}", describe(&changed));
+    let expected = format!("{}: file {second} read  by {cat}\n", profiles.join("apparmor").display());
+    assert_eq!(String::from_utf8_lossy(&changed.stdout), expected, "{}\n{profile}", describe(&changed));
+
+    // A malformed profile is bad input, reported before anything runs.
+    fs::write(profiles.join("apparmor"), format!("{profile}\n\"/x\" r,\n")).unwrap();
+    let malformed = check(&[first]);
+    assert_eq!(malformed.status.code(), Some(2), "{}", describe(&malformed));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("outside a profile"), "{}", describe(&malformed));
+}

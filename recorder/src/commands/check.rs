@@ -1,13 +1,13 @@
 //! `leastpriv check --profiles DIR -- CMD`: does CMD still fit the committed profiles?
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use leastpriv::{
     diff::{self, Permission},
     enforce::{capabilities::ExactCapabilities, seccomp::would_deny},
     policy::capabilities as capability_policy,
-    profile::seccomp as seccomp_profile,
+    profile::{apparmor_parse, seccomp as seccomp_profile},
 };
 
 use super::{
@@ -29,9 +29,23 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         None
     };
-    if seccomp.is_none() && capabilities.is_none() {
+    let apparmor_path = apparmor_file(&args.profiles)?;
+    let apparmor = match &apparmor_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let profile = apparmor_parse::parse(&text)
+                .map_err(|err| InputError(format!("{}: not an AppArmor profile check can read: {err}", path.display())))?;
+            let checker = profile.checker();
+            for warning in &checker.warnings {
+                eprintln!("leastpriv: warning: {}: {warning}", path.display());
+            }
+            Some(checker)
+        }
+        None => None,
+    };
+    if seccomp.is_none() && capabilities.is_none() && apparmor.is_none() {
         return Err(InputError(format!(
-            "{} holds neither seccomp.json nor capabilities.txt",
+            "{} holds none of seccomp.json, capabilities.txt, apparmor or *.apparmor",
             args.profiles.display()
         ))
         .into());
@@ -66,6 +80,16 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
             Err(err) => eprintln!("leastpriv: warning: capabilities not checked: {err}"),
         }
     }
+    if let (Some(checker), Some(path)) = (&apparmor, &apparmor_path) {
+        let report = checker.check(&recording);
+        for note in &report.notes {
+            eprintln!("leastpriv: warning: {}: {note}", path.display());
+        }
+        for (permission, by) in &report.missing {
+            let by: Vec<String> = by.iter().cloned().collect();
+            missing.push(line(path, &permission.describe(), &by));
+        }
+    }
     if missing.is_empty() {
         eprintln!("leastpriv: the command stayed within the profiles in {}", args.profiles.display());
         return Ok(exit_status);
@@ -75,6 +99,33 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         println!("{l}");
     }
     Ok(1)
+}
+
+/// The AppArmor profile in DIR: `DIR/apparmor`, else the one `DIR/*.apparmor` (several are
+/// refused: a command runs under one profile).
+fn apparmor_file(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let plain = dir.join("apparmor");
+    if plain.is_file() {
+        return Ok(Some(plain));
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(None);
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "apparmor") && p.is_file())
+        .collect();
+    found.sort();
+    match found.len() {
+        0 | 1 => Ok(found.pop()),
+        _ => Err(InputError(format!(
+            "{} holds {} *.apparmor profiles; check needs one (name it apparmor or keep one *.apparmor)",
+            dir.display(),
+            found.len()
+        ))
+        .into()),
+    }
 }
 
 /// One missing permission, with where it is missing and who needed it (escaped: workload data).

@@ -491,7 +491,7 @@ struct Need<'a> {
 }
 
 /// The path's exact bytes: `path_hex` when present, else the text.
-fn exact_bytes(file: &FileAccess) -> Result<Vec<u8>, AppArmorPolicyError> {
+pub(crate) fn exact_bytes(file: &FileAccess) -> Result<Vec<u8>, AppArmorPolicyError> {
     let Some(hex) = &file.path_hex else {
         return Ok(file.path.as_bytes().to_vec());
     };
@@ -515,7 +515,7 @@ fn exact_bytes(file: &FileAccess) -> Result<Vec<u8>, AppArmorPolicyError> {
 
 /// Absolute, without empty, `.` or `..` components (a trailing `/` is allowed): the form the
 /// kernel gives and AppArmor matches. Anything else cannot name a file AppArmor checks.
-fn is_canonical(path: &[u8]) -> bool {
+pub(crate) fn is_canonical(path: &[u8]) -> bool {
     let Some(rest) = path.strip_prefix(b"/") else {
         return false;
     };
@@ -589,7 +589,7 @@ fn made_paths(recorded: &BTreeMap<Vec<u8>, Recorded>) -> BTreeSet<Vec<u8>> {
 
 /// The fewest permissions that cover the recorded accesses (AppArmor's own mapping: creating,
 /// deleting, renaming, chmod and chown are `w`; the old name of a rename also needs `r`).
-fn perms_for<'a>(access: impl IntoIterator<Item = &'a Access>) -> Perms {
+pub(crate) fn perms_for<'a>(access: impl IntoIterator<Item = &'a Access>) -> Perms {
     let mut p = Perms::default();
     for a in access {
         match a {
@@ -719,7 +719,7 @@ fn literal(bytes: &[u8], tokens: &mut Vec<Token>, inexact: &mut bool) {
 
 /// A process or thread id as `@{pid}` matches it: 1 to 7 digits, no leading zero, at most
 /// 4999999.
-fn is_pid(s: &[u8]) -> bool {
+pub(crate) fn is_pid(s: &[u8]) -> bool {
     !s.is_empty()
         && s.len() <= 7
         && s.iter().all(u8::is_ascii_digit)
@@ -1152,7 +1152,7 @@ fn network_rules(
 // Abstractions
 
 /// When an abstraction other than `base` is included.
-enum Trigger {
+pub(crate) enum Trigger {
     /// `base`.
     Always,
     /// When this file was read (the subsystem is in use; what else it touches depends on the
@@ -1162,19 +1162,19 @@ enum Trigger {
     Covers,
 }
 
-struct Abstraction {
-    name: &'static str,
-    trigger: Trigger,
+pub(crate) struct Abstraction {
+    pub(crate) name: &'static str,
+    pub(crate) trigger: Trigger,
     /// File rules (a subset of the abstraction's, variables expanded by hand), as
     /// (AppArmor glob, permission letters). A subset is safe: a path it covers, the real
     /// abstraction covers too.
-    rules: &'static [(&'static str, &'static str)],
+    pub(crate) rules: &'static [(&'static str, &'static str)],
 }
 
 /// From AppArmor 3.0.8 (`/etc/apparmor.d/abstractions/`), with `@{etc_ro}` = `/{etc,usr/etc}`,
 /// `@{run}` = `/{run,var/run}`, `@{PROC}` = `/proc`, `@{sys}` = `/sys`, `@{multiarch}` =
 /// `*-linux-gnu*`. Rules with `owner` are left out.
-const ABSTRACTIONS: &[Abstraction] = &[
+pub(crate) const ABSTRACTIONS: &[Abstraction] = &[
     Abstraction {
         name: "base",
         trigger: Trigger::Always,
@@ -1390,7 +1390,7 @@ const ABSTRACTIONS: &[Abstraction] = &[
 ];
 
 /// What the abstraction's rules grant on this exact path.
-fn granted_by(abstraction: &CompiledAbstraction, path: &[u8]) -> Perms {
+pub(crate) fn granted_by(abstraction: &CompiledAbstraction, path: &[u8]) -> Perms {
     abstraction
         .rules
         .iter()
@@ -1398,13 +1398,13 @@ fn granted_by(abstraction: &CompiledAbstraction, path: &[u8]) -> Perms {
         .fold(Perms::default(), |acc, (_, perms)| acc.union(*perms))
 }
 
-struct CompiledAbstraction {
-    name: &'static str,
-    trigger: &'static Trigger,
-    rules: Vec<(glob::Glob, Perms)>,
+pub(crate) struct CompiledAbstraction {
+    pub(crate) name: &'static str,
+    pub(crate) trigger: &'static Trigger,
+    pub(crate) rules: Vec<(glob::Glob, Perms)>,
 }
 
-fn compiled_abstractions() -> Vec<CompiledAbstraction> {
+pub(crate) fn compiled_abstractions() -> Vec<CompiledAbstraction> {
     ABSTRACTIONS
         .iter()
         .map(|a| CompiledAbstraction {
@@ -1481,7 +1481,7 @@ fn include_abstractions(needs: &mut [Need<'_>]) -> BTreeMap<&'static str, Abstra
 }
 
 /// AppArmor globs as the embedded abstraction rules use them, matched against exact paths.
-mod glob {
+pub(crate) mod glob {
     /// One element of a glob, alternations already expanded.
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Item {

@@ -2,6 +2,7 @@
 //! commands. Renderers decide nothing: every choice was made in `policy`.
 
 pub mod apparmor;
+pub mod apparmor_parse;
 pub mod capabilities;
 pub mod k8s;
 pub mod systemd;
