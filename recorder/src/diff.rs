@@ -43,6 +43,9 @@ pub enum Permission {
     Abstraction { name: String },
     /// Any other AppArmor rule (`signal`, `mount`, a profile flag, an include), by its text.
     Rule { text: String },
+    /// A syscall allowed with these argument values (by name: `AF_INET SOCK_STREAM`,
+    /// `CLONE_NEWUSER`, `TIOCSTI`), from recordings and argument-aware seccomp profiles.
+    Arguments { syscall: String, values: String },
 }
 
 /// How much an addition widens the attack surface.
@@ -116,6 +119,15 @@ pub fn from_recording(recording: &Recording) -> Permissions {
             out.entry(Permission::File { path: path.clone(), access }).or_default().extend(file.by.iter().cloned());
         }
     }
+    for list in recording.arguments.iter().flat_map(|a| a.values()) {
+        for item in list {
+            for v in &item.values {
+                out.entry(Permission::Arguments { syscall: item.syscall.clone(), values: v.names.join(" ") })
+                    .or_default()
+                    .extend(v.by.iter().cloned());
+            }
+        }
+    }
     for socket in recording.sockets.iter().flatten() {
         out.entry(Permission::Network { family: socket.family.clone(), kind: socket.kind.clone() })
             .or_default()
@@ -136,13 +148,42 @@ pub fn from_seccomp(profile: &LinuxSeccomp) -> Permissions {
         out.entry(Permission::Syscall { abi: None, name: "*".into() }).or_default();
     }
     for rule in profile.syscalls().iter().flatten() {
-        if matches!(rule.action(), LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog) {
-            for name in rule.names() {
-                out.entry(Permission::Syscall { abi: None, name: name.clone() }).or_default();
+        if !matches!(rule.action(), LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog) {
+            continue;
+        }
+        let conditions = rule.args().clone().unwrap_or_default();
+        for name in rule.names() {
+            out.entry(Permission::Syscall { abi: None, name: name.clone() }).or_default();
+            if !conditions.is_empty() {
+                out.entry(Permission::Arguments { syscall: name.clone(), values: describe_conditions(name, &conditions) })
+                    .or_default();
             }
         }
     }
     out
+}
+
+/// A rule's argument conditions by name, in the order recordings list the values (the
+/// masked-equality rules `generate seccomp` writes; other operators are spelled out).
+fn describe_conditions(syscall: &str, conditions: &[oci_spec::runtime::LinuxSeccompArg]) -> String {
+    let spec = crate::arguments::spec_of(syscall);
+    let mut sorted: Vec<&oci_spec::runtime::LinuxSeccompArg> = conditions.iter().collect();
+    sorted.sort_by_key(|c| c.index());
+    sorted
+        .iter()
+        .map(|c| {
+            let position = spec
+                .and_then(|s| s.index[..s.count as usize].iter().position(|&i| i as usize == c.index()))
+                .unwrap_or(c.index());
+            match (c.op(), c.value_two()) {
+                (oci_spec::runtime::LinuxSeccompOperator::ScmpCmpMaskedEq, Some(value)) => {
+                    crate::arg_names::value_name(syscall, position, value)
+                }
+                (op, _) => format!("arg{} {op:?} {:#x}", c.index(), c.value()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A capability list (`generate capabilities --format list`): one name per line.
@@ -274,9 +315,23 @@ const SECRET_FILES: &[&str] = &["/etc/shadow", "/etc/gshadow", "/etc/sudoers", "
 /// Device files that every program may write.
 const HARMLESS_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/urandom", "/dev/random"];
 
+/// Argument values that reach more of the kernel: new namespaces (above all user
+/// namespaces), raw and packet sockets, terminal injection; the rest rated like the syscall.
+fn argument_risk(syscall: &str, values: &str) -> Risk {
+    let high = ["CLONE_NEWUSER", "AF_PACKET", "AF_KEY", "AF_ALG", "AF_VSOCK", "AF_XDP", "SOCK_RAW", "TIOCSTI", "TIOCLINUX"];
+    if high.iter().any(|h| values.contains(h)) {
+        Risk::High
+    } else if values.contains("CLONE_NEW") || values.contains("AF_NETLINK") || syscall == "personality" {
+        Risk::Medium
+    } else {
+        Risk::Low
+    }
+}
+
 /// The risk of adding a permission (the table in docs/review.md).
 pub fn risk(permission: &Permission) -> Risk {
     match permission {
+        Permission::Arguments { syscall, values } => argument_risk(syscall, values),
         Permission::Syscall { name, .. } => {
             if HIGH_RISK_SYSCALLS.contains(&name.as_str()) {
                 Risk::High
@@ -385,6 +440,7 @@ impl Permission {
             Permission::Network { family, kind } => format!("network {family} {kind}"),
             Permission::Abstraction { name } => format!("abstraction {}", name.escape_debug()),
             Permission::Rule { text } => format!("rule {}", text.escape_debug()),
+            Permission::Arguments { syscall, values } => format!("syscall {syscall} with {values}"),
         }
     }
 
@@ -534,6 +590,46 @@ mod tests {
         let row = md.lines().find(|l| l.starts_with("| medium")).unwrap();
         assert_eq!(row.matches('`').count(), 4, "{row}");
         assert_eq!(row.matches('|').count(), 4, "{row}");
+    }
+
+    #[test]
+    fn argument_values_compare_by_name_in_recordings_and_profiles() {
+        use crate::{
+            policy::seccomp::{decide, SeccompOptions},
+            profile::seccomp::{parse, render_oci},
+            recording::{ArgumentValues, SyscallArguments},
+        };
+        let with = |values: Vec<u64>, names: &[&str]| {
+            let mut r = Recording::for_tests(&[(Abi::X86_64, 41)]);
+            r.arguments = Some(std::collections::BTreeMap::from([(
+                Abi::X86_64,
+                vec![SyscallArguments {
+                    syscall: "socket".into(),
+                    arguments: vec![],
+                    values: vec![ArgumentValues {
+                        values,
+                        names: names.iter().map(|n| (*n).to_owned()).collect(),
+                        count: 1,
+                        by: vec!["/bin/x".into()],
+                        runs: vec![],
+                    }],
+                }],
+            )]));
+            r
+        };
+        let old = with(vec![2, 1, 0], &["AF_INET", "SOCK_STREAM", "0 (default)"]);
+        let new = with(vec![17, 3, 768], &["AF_PACKET", "SOCK_RAW", "0x300"]);
+        let d = diff("recording", &from_recording(&old), &from_recording(&new));
+        assert_eq!(d.added[0].permission.describe(), "syscall socket with AF_PACKET SOCK_RAW 0x300");
+        assert_eq!(d.added[0].risk, Risk::High);
+        // The same from the profiles generated from them.
+        let profile = |r: &Recording| {
+            let policy = decide(r, SeccompOptions::default());
+            from_seccomp(&parse(std::path::Path::new("p.json"), &render_oci(&policy)).unwrap())
+        };
+        let d = diff("seccomp profile", &profile(&old), &profile(&new));
+        let added: Vec<String> = d.added.iter().map(|c| c.permission.describe()).collect();
+        assert!(added.contains(&"syscall socket with AF_PACKET SOCK_RAW 0x300".to_owned()), "{added:?}");
     }
 
     #[test]
