@@ -25,7 +25,9 @@ static ARG_VALUES: HashMap<ArgKey, u64> = HashMap::with_max_entries(16384, 0);
 /// call may pass new values).
 #[inline(always)]
 pub(crate) fn note_values(index: u32, wire_abi: u32, regs: u64) -> bool {
-    let Some(spec) = ARG_SPECS.get(index) else { return false };
+    let Some(spec) = ARG_SPECS.get(index) else {
+        return false;
+    };
     if spec.count == 0 {
         return false;
     }
@@ -40,7 +42,12 @@ pub(crate) fn note_values(index: u32, wire_abi: u32, regs: u64) -> bool {
             values[i] = value & spec.mask[i];
         }
     }
-    let key = ArgKey { exe_inode: current_exe_inode(), index, _pad: 0, values };
+    let key = ArgKey {
+        exe_inode: current_exe_inode(),
+        index,
+        _pad: 0,
+        values,
+    };
     match ARG_VALUES.get_ptr_mut(&key) {
         // Shared between CPUs: an approximate count is fine, the presence is what matters.
         Some(count) => unsafe { *count += 1 },

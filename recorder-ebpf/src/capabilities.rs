@@ -41,7 +41,11 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
     let (fourth, fifth) = (ctx.arg::<u64>(3) as i32, ctx.arg::<u64>(4) as i32);
     // SAFETY: reading our own global.
     let swapped = unsafe { core::ptr::read_volatile(&CAP_RET_SWAPPED) } != 0;
-    let (cap, ret) = if swapped { (fifth, fourth) } else { (fourth, fifth) };
+    let (cap, ret) = if swapped {
+        (fifth, fourth)
+    } else {
+        (fourth, fifth)
+    };
     let stack_id = match ctx.get_stackid(&CAP_STACKS, 0) {
         Ok(id) => id as i32,
         Err(_) => {

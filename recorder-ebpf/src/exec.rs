@@ -50,7 +50,9 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
         let bprm: u64 = ctx.arg(2);
         let offset = core::ptr::read_volatile(&BINPRM_FILENAME_OFFSET);
         if let Ok(filename) = bpf_probe_read_kernel((bprm + offset) as *const u64) {
-            if let Ok(bytes) = bpf_probe_read_kernel_str_bytes(filename as *const u8, &mut (*event).path) {
+            if let Ok(bytes) =
+                bpf_probe_read_kernel_str_bytes(filename as *const u8, &mut (*event).path)
+            {
                 (*event).path_len = bytes.len().min(EXEC_PATH_MAX) as u32;
             }
         }

@@ -109,10 +109,18 @@ pub(crate) fn syscall_arg(regs: u64, wire_abi: u32, n: usize) -> u64 {
     if n >= 6 {
         return 0;
     }
-    let offsets = if wire_abi == abi::IA32 { &ARGS_IA32 } else { &ARGS_X86_64 };
+    let offsets = if wire_abi == abi::IA32 {
+        &ARGS_IA32
+    } else {
+        &ARGS_X86_64
+    };
     let value = read_u64(regs + offsets[n]);
     // The compat entry keeps 32-bit arguments: drop whatever is above.
-    if wire_abi == abi::IA32 { value & 0xffff_ffff } else { value }
+    if wire_abi == abi::IA32 {
+        value & 0xffff_ffff
+    } else {
+        value
+    }
 }
 
 #[inline(always)]
@@ -148,7 +156,11 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
         Some(&op) if op != file_op::NONE => op,
         _ => return file_op::NONE,
     };
-    let mut call = PendingCall { op, _pad: [0; 7], args: [0; 6] };
+    let mut call = PendingCall {
+        op,
+        _pad: [0; 7],
+        args: [0; 6],
+    };
     for i in 0..6 {
         call.args[i] = syscall_arg(regs, wire_abi, i);
     }
@@ -321,7 +333,11 @@ pub(crate) fn exe_file_access() {
 /// `access::CREATE` when open flags include O_CREAT, else 0.
 #[inline(always)]
 fn create_bit(flags: u64) -> u32 {
-    if flags as u32 & O_CREAT != 0 { access::CREATE } else { 0 }
+    if flags as u32 & O_CREAT != 0 {
+        access::CREATE
+    } else {
+        0
+    }
 }
 
 /// An access through an fd. For open calls (`OPEN_BITS` set) the access is how the file was
@@ -332,7 +348,11 @@ fn fd_access(fd: i64, bits: u32) {
     if file == 0 {
         return;
     }
-    let bits = if bits & OPEN_BITS != 0 { open_access(file) | (bits & !OPEN_BITS) } else { bits };
+    let bits = if bits & OPEN_BITS != 0 {
+        open_access(file) | (bits & !OPEN_BITS)
+    } else {
+        bits
+    };
     if bits != 0 {
         file_access(file, bits);
     }
@@ -502,11 +522,18 @@ fn walk_path(dentry: u64, vfsmnt: u64, _buf: &mut [u8; PATH_BUF + NAME_BUF]) -> 
         root_mnt: read_u64(fs + o.fs_root + o.path_mnt),
         root_dentry: read_u64(fs + o.fs_root + o.path_dentry),
     };
-    let Some(walk) = WALK.get_ptr_mut(0) else { return (0, true) };
+    let Some(walk) = WALK.get_ptr_mut(0) else {
+        return (0, true);
+    };
     // SAFETY: this CPU's value from a successful lookup; the callback below is the only other
     // user, and runs synchronously inside bpf_loop.
     unsafe {
-        walk.write_volatile(Walk { dentry, vfsmnt, pos: 0, done: 0 });
+        walk.write_volatile(Walk {
+            dentry,
+            vfsmnt,
+            pos: 0,
+            done: 0,
+        });
         generated::bpf_loop(
             MAX_COMPONENTS,
             walk_step as *mut core::ffi::c_void,

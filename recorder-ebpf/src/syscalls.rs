@@ -58,7 +58,9 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     if !current_task_is_target() {
         return 0;
     }
-    let Some(last) = LAST_SYSCALL.get_ptr_mut(0) else { return 0 };
+    let Some(last) = LAST_SYSCALL.get_ptr_mut(0) else {
+        return 0;
+    };
     // SAFETY: this CPU's value from a successful lookup; programs on one CPU do not nest on
     // the same tracepoint.
     let last = unsafe { &mut *last };
@@ -68,7 +70,8 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let task = unsafe { bpf_get_current_task() };
     let compat = compat_status(task);
     let mm = current_mm(task);
-    if last.task == task && last.mm == mm && last.id == id && last.compat == compat && last.op == 0 {
+    if last.task == task && last.mm == mm && last.id == id && last.compat == compat && last.op == 0
+    {
         last.hits += 1;
         return 0;
     }
@@ -83,15 +86,31 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     };
     let (op, has_values) = if index != NO_SYSCALL {
         let regs: u64 = ctx.arg(0);
-        (crate::files::note_entry(index, abi, regs), crate::arguments::note_values(index, abi, regs))
+        (
+            crate::files::note_entry(index, abi, regs),
+            crate::arguments::note_values(index, abi, regs),
+        )
     } else {
         (0, false)
     };
     flush(last);
     // Never served from the cache: odd numbers (they must reach their own map every time) and
     // syscalls whose argument values are recorded (each call may pass new ones).
-    let op = if index == NO_SYSCALL || has_values { u32::MAX } else { u32::from(op) };
-    *last = LastSyscall { task, mm, id, compat, index, hits: 0, op, _pad: 0 };
+    let op = if index == NO_SYSCALL || has_values {
+        u32::MAX
+    } else {
+        u32::from(op)
+    };
+    *last = LastSyscall {
+        task,
+        mm,
+        id,
+        compat,
+        index,
+        hits: 0,
+        op,
+        _pad: 0,
+    };
     0
 }
 

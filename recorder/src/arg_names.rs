@@ -31,11 +31,24 @@ pub fn value_name(syscall: &str, position: usize, value: u64) -> String {
 }
 
 fn table(entries: &[(u64, &str)], value: u64) -> String {
-    entries.iter().find(|(v, _)| *v == value).map_or_else(|| format!("{value:#x}"), |(_, n)| (*n).to_owned())
+    entries
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or_else(|| format!("{value:#x}"), |(_, n)| (*n).to_owned())
 }
 
 fn protocol_name(value: u64) -> String {
-    table(&[(0, "0 (default)"), (1, "IPPROTO_ICMP"), (6, "IPPROTO_TCP"), (17, "IPPROTO_UDP"), (58, "IPPROTO_ICMPV6"), (255, "IPPROTO_RAW")], value)
+    table(
+        &[
+            (0, "0 (default)"),
+            (1, "IPPROTO_ICMP"),
+            (6, "IPPROTO_TCP"),
+            (17, "IPPROTO_UDP"),
+            (58, "IPPROTO_ICMPV6"),
+            (255, "IPPROTO_RAW"),
+        ],
+        value,
+    )
 }
 
 const NAMESPACES: &[(u64, &str)] = &[
@@ -54,7 +67,11 @@ fn namespace_flags(value: u64) -> String {
     if value == 0 {
         return "no new namespace".into();
     }
-    let mut names: Vec<String> = NAMESPACES.iter().filter(|(bit, _)| value & bit != 0).map(|(_, n)| (*n).to_owned()).collect();
+    let mut names: Vec<String> = NAMESPACES
+        .iter()
+        .filter(|(bit, _)| value & bit != 0)
+        .map(|(_, n)| (*n).to_owned())
+        .collect();
     let rest = value & !NAMESPACES.iter().fold(0, |acc, (bit, _)| acc | bit);
     if rest != 0 {
         names.push(format!("{rest:#x}"));
@@ -104,7 +121,11 @@ const IOCTL: &[(u64, &str)] = &[
     (0x5452, "FIOASYNC"),
 ];
 
-const PERSONALITY: &[(u64, &str)] = &[(0, "PER_LINUX"), (0x0008, "PER_LINUX32"), (0xffff_ffff, "query")];
+const PERSONALITY: &[(u64, &str)] = &[
+    (0, "PER_LINUX"),
+    (0x0008, "PER_LINUX32"),
+    (0xffff_ffff, "query"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -114,7 +135,10 @@ mod tests {
     fn names_values() {
         assert_eq!(value_name("socket", 0, 10), "AF_INET6");
         assert_eq!(value_name("socket", 1, 2), "SOCK_DGRAM");
-        assert_eq!(value_name("unshare", 0, 0x1002_0000), "CLONE_NEWNS|CLONE_NEWUSER");
+        assert_eq!(
+            value_name("unshare", 0, 0x1002_0000),
+            "CLONE_NEWNS|CLONE_NEWUSER"
+        );
         assert_eq!(value_name("clone", 0, 0), "no new namespace");
         assert_eq!(value_name("ioctl", 0, 0x5412), "TIOCSTI");
         assert_eq!(value_name("ioctl", 0, 0xdead), "0xdead");

@@ -23,7 +23,11 @@ pub const SOCKET_TYPE_MASK: u64 = 0xf;
 const INT: u64 = 0xffff_ffff;
 
 fn spec(args: &[(u32, u64)], from_memory: bool) -> ArgSpec {
-    let mut spec = ArgSpec { count: args.len() as u32, from_memory: u32::from(from_memory), ..ArgSpec::default() };
+    let mut spec = ArgSpec {
+        count: args.len() as u32,
+        from_memory: u32::from(from_memory),
+        ..ArgSpec::default()
+    };
     for (i, &(index, mask)) in args.iter().enumerate() {
         spec.index[i] = index;
         spec.mask[i] = mask;
@@ -33,14 +37,23 @@ fn spec(args: &[(u32, u64)], from_memory: bool) -> ArgSpec {
 
 /// The spec of a syscall by name, if its arguments are recorded.
 pub fn spec_of(name: &str) -> Option<ArgSpec> {
-    by_name().into_iter().find(|(n, _)| *n == name).map(|(_, spec)| spec)
+    by_name()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, spec)| spec)
 }
 
 /// (syscall name, its spec); the name's number comes from each ABI's table.
 pub fn by_name() -> Vec<(&'static str, ArgSpec)> {
     vec![
-        ("socket", spec(&[(0, INT), (1, SOCKET_TYPE_MASK), (2, INT)], false)),
-        ("socketpair", spec(&[(0, INT), (1, SOCKET_TYPE_MASK), (2, INT)], false)),
+        (
+            "socket",
+            spec(&[(0, INT), (1, SOCKET_TYPE_MASK), (2, INT)], false),
+        ),
+        (
+            "socketpair",
+            spec(&[(0, INT), (1, SOCKET_TYPE_MASK), (2, INT)], false),
+        ),
         ("clone", spec(&[(0, NAMESPACE_FLAGS)], false)),
         // clone3 passes its flags in `struct clone_args` (first field): read from memory.
         ("clone3", spec(&[(0, NAMESPACE_FLAGS)], true)),

@@ -74,7 +74,10 @@ pub fn classify(stack: Option<&[String]>) -> Classified {
         };
     };
     let probe = stack.iter().any(|f| NOAUDIT.contains(&f.as_str()));
-    let via = stack.iter().find(|f| !CHECK_LAYER.contains(&f.as_str()) && !is_tracing_frame(f)).cloned();
+    let via = stack
+        .iter()
+        .find(|f| !CHECK_LAYER.contains(&f.as_str()) && !is_tracing_frame(f))
+        .cloned();
     Classified {
         audit: if probe { Audit::Probe } else { Audit::Audited },
         via,
@@ -84,7 +87,15 @@ pub fn classify(stack: Option<&[String]>) -> Classified {
 /// Frames of the tracing machinery that runs our own program (the raw tracepoint's
 /// trampoline and the program itself), above the check on the stack.
 fn is_tracing_frame(name: &str) -> bool {
-    ["bpf_prog_", "__bpf_trace_", "bpf_trace_run", "__traceiter_", "__probestub_"].iter().any(|p| name.starts_with(p))
+    [
+        "bpf_prog_",
+        "__bpf_trace_",
+        "bpf_trace_run",
+        "__traceiter_",
+        "__probestub_",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
 }
 
 /// Kernel symbols (from /proc/kallsyms) for naming stack frames.
@@ -113,8 +124,14 @@ impl KernelSymbols {
         let mut best: Vec<Option<(u64, &str)>> = vec![None; wanted.len()];
         for line in text.lines() {
             let mut fields = line.split_whitespace();
-            let (Some(addr), Some(_kind), Some(name)) = (fields.next(), fields.next(), fields.next()) else { continue };
-            let Ok(addr) = u64::from_str_radix(addr, 16) else { continue };
+            let (Some(addr), Some(_kind), Some(name)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let Ok(addr) = u64::from_str_radix(addr, 16) else {
+                continue;
+            };
             if addr == 0 {
                 continue;
             }
@@ -127,7 +144,11 @@ impl KernelSymbols {
                 }
             }
         }
-        let by_address = best.into_iter().flatten().map(|(addr, name)| (addr, name.to_owned())).collect();
+        let by_address = best
+            .into_iter()
+            .flatten()
+            .map(|(addr, name)| (addr, name.to_owned()))
+            .collect();
         KernelSymbols { by_address }
     }
 
@@ -191,15 +212,28 @@ mod tests {
         assert_eq!(c.audit, Audit::Audited);
         assert_eq!(c.via.as_deref(), Some("kill_ok_by_cred"));
         // The program that records the check sits above it on the stack: not the caller.
-        let traced = stack(&["bpf_prog_a3bae7771525be55_cap_capable\t[bpf]", "bpf_trace_run5", "cap_capable", "capable", "kill_ok_by_cred"]);
-        assert_eq!(classify(Some(&traced)).via.as_deref(), Some("kill_ok_by_cred"));
+        let traced = stack(&[
+            "bpf_prog_a3bae7771525be55_cap_capable\t[bpf]",
+            "bpf_trace_run5",
+            "cap_capable",
+            "capable",
+            "kill_ok_by_cred",
+        ]);
+        assert_eq!(
+            classify(Some(&traced)).via.as_deref(),
+            Some("kill_ok_by_cred")
+        );
         assert_eq!(classify(None).audit, Audit::Unknown);
     }
 
     #[test]
     fn kallsyms_text_resolves_only_what_is_asked() {
         let text = "ffffffff81000000 T _stext\nffffffff81000100 T cap_capable\nffffffff81000200 t helper\n0000000000000000 A zero\nffffffffc0000000 t mod_fn\t[mod]\n";
-        let ips = BTreeSet::from([0xffff_ffff_8100_0150, 0xffff_ffff_8100_0250, 0xffff_ffff_c000_0010]);
+        let ips = BTreeSet::from([
+            0xffff_ffff_8100_0150,
+            0xffff_ffff_8100_0250,
+            0xffff_ffff_c000_0010,
+        ]);
         let symbols = KernelSymbols::from_kallsyms(text, &ips);
         assert_eq!(symbols.name(0xffff_ffff_8100_0150), Some("cap_capable"));
         assert_eq!(symbols.name(0xffff_ffff_8100_0250), Some("helper"));

@@ -121,7 +121,10 @@ pub struct MergeArgs {
 impl Command {
     /// Commands that run a command and exit with its status (so their own failures use 125).
     pub fn wraps_a_command(&self) -> bool {
-        matches!(self, Command::Record(_) | Command::Run(_) | Command::Check(_))
+        matches!(
+            self,
+            Command::Record(_) | Command::Run(_) | Command::Check(_)
+        )
     }
 }
 

@@ -115,7 +115,11 @@ fn decode_file(bytes: &[u8]) -> Result<Observation, DecodeError> {
     if is_dir && !path.ends_with(b"/") {
         path.push(b'/');
     }
-    Ok(Observation::File { access, exe_inode, path })
+    Ok(Observation::File {
+        access,
+        exe_inode,
+        path,
+    })
 }
 
 fn decode_socket(bytes: &[u8]) -> Result<Observation, DecodeError> {
@@ -290,9 +294,15 @@ mod tests {
             decode(&file_event(file_flags::TRUNCATED, b"x/", b"")).unwrap(),
             Observation::UnresolvedFile
         );
-        let Observation::File { path, .. } = decode(&file_event(file_flags::DIRECTORY, b"etc/", b"")).unwrap() else { panic!() };
+        let Observation::File { path, .. } =
+            decode(&file_event(file_flags::DIRECTORY, b"etc/", b"")).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(path, b"/etc/");
-        let Observation::File { path, .. } = decode(&file_event(0, b"", b"")).unwrap() else { panic!() };
+        let Observation::File { path, .. } = decode(&file_event(0, b"", b"")).unwrap() else {
+            panic!()
+        };
         assert_eq!(path, b"/");
     }
 

@@ -96,17 +96,28 @@ pub type Permissions = BTreeMap<Permission, BTreeSet<String>>;
 pub fn from_recording(recording: &Recording) -> Permissions {
     let mut out = Permissions::new();
     for (abi, entries) in &recording.syscalls {
-        out.entry(Permission::Architecture { name: abi.as_str().into() }).or_default();
+        out.entry(Permission::Architecture {
+            name: abi.as_str().into(),
+        })
+        .or_default();
         for entry in entries {
-            let name = entry.name.clone().unwrap_or_else(|| format!("#{}", entry.nr));
-            out.entry(Permission::Syscall { abi: Some(abi.as_str().into()), name })
-                .or_default()
-                .extend(entry.by.iter().cloned());
+            let name = entry
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("#{}", entry.nr));
+            out.entry(Permission::Syscall {
+                abi: Some(abi.as_str().into()),
+                name,
+            })
+            .or_default()
+            .extend(entry.by.iter().cloned());
         }
     }
     if let Ok(policy) = capabilities::decide(recording) {
         for (name, by) in policy.add {
-            out.entry(Permission::Capability { name }).or_default().extend(by);
+            out.entry(Permission::Capability { name })
+                .or_default()
+                .extend(by);
         }
     }
     for file in recording.files.iter().flatten() {
@@ -115,23 +126,37 @@ pub fn from_recording(recording: &Recording) -> Permissions {
             None => file.path.clone(),
         };
         for access in &file.access {
-            let access = serde_json::to_value(access).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            out.entry(Permission::File { path: path.clone(), access }).or_default().extend(file.by.iter().cloned());
+            let access = serde_json::to_value(access)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            out.entry(Permission::File {
+                path: path.clone(),
+                access,
+            })
+            .or_default()
+            .extend(file.by.iter().cloned());
         }
     }
     for list in recording.arguments.iter().flat_map(|a| a.values()) {
         for item in list {
             for v in &item.values {
-                out.entry(Permission::Arguments { syscall: item.syscall.clone(), values: v.names.join(" ") })
-                    .or_default()
-                    .extend(v.by.iter().cloned());
+                out.entry(Permission::Arguments {
+                    syscall: item.syscall.clone(),
+                    values: v.names.join(" "),
+                })
+                .or_default()
+                .extend(v.by.iter().cloned());
             }
         }
     }
     for socket in recording.sockets.iter().flatten() {
-        out.entry(Permission::Network { family: socket.family.clone(), kind: socket.kind.clone() })
-            .or_default()
-            .extend(socket.by.iter().cloned());
+        out.entry(Permission::Network {
+            family: socket.family.clone(),
+            kind: socket.kind.clone(),
+        })
+        .or_default()
+        .extend(socket.by.iter().cloned());
     }
     out
 }
@@ -140,23 +165,42 @@ pub fn from_recording(recording: &Recording) -> Permissions {
 pub fn from_seccomp(profile: &LinuxSeccomp) -> Permissions {
     let mut out = Permissions::new();
     for arch in profile.architectures().iter().flatten() {
-        out.entry(Permission::Architecture { name: arch.to_string() }).or_default();
+        out.entry(Permission::Architecture {
+            name: arch.to_string(),
+        })
+        .or_default();
     }
-    let default_allows =
-        matches!(profile.default_action(), LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog);
+    let default_allows = matches!(
+        profile.default_action(),
+        LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
+    );
     if default_allows {
-        out.entry(Permission::Syscall { abi: None, name: "*".into() }).or_default();
+        out.entry(Permission::Syscall {
+            abi: None,
+            name: "*".into(),
+        })
+        .or_default();
     }
     for rule in profile.syscalls().iter().flatten() {
-        if !matches!(rule.action(), LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog) {
+        if !matches!(
+            rule.action(),
+            LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
+        ) {
             continue;
         }
         let conditions = rule.args().clone().unwrap_or_default();
         for name in rule.names() {
-            out.entry(Permission::Syscall { abi: None, name: name.clone() }).or_default();
+            out.entry(Permission::Syscall {
+                abi: None,
+                name: name.clone(),
+            })
+            .or_default();
             if !conditions.is_empty() {
-                out.entry(Permission::Arguments { syscall: name.clone(), values: describe_conditions(name, &conditions) })
-                    .or_default();
+                out.entry(Permission::Arguments {
+                    syscall: name.clone(),
+                    values: describe_conditions(name, &conditions),
+                })
+                .or_default();
             }
         }
     }
@@ -173,7 +217,11 @@ fn describe_conditions(syscall: &str, conditions: &[oci_spec::runtime::LinuxSecc
         .iter()
         .map(|c| {
             let position = spec
-                .and_then(|s| s.index[..s.count as usize].iter().position(|&i| i as usize == c.index()))
+                .and_then(|s| {
+                    s.index[..s.count as usize]
+                        .iter()
+                        .position(|&i| i as usize == c.index())
+                })
                 .unwrap_or(c.index());
             match (c.op(), c.value_two()) {
                 (oci_spec::runtime::LinuxSeccompOperator::ScmpCmpMaskedEq, Some(value)) => {
@@ -193,7 +241,11 @@ pub fn from_capability_list(text: &str) -> Permissions {
         .filter(|l| !l.is_empty())
         .map(|l| {
             let name = l.to_ascii_uppercase();
-            let name = if name.starts_with("CAP_") { name } else { format!("CAP_{name}") };
+            let name = if name.starts_with("CAP_") {
+                name
+            } else {
+                format!("CAP_{name}")
+            };
             (Permission::Capability { name }, BTreeSet::new())
         })
         .collect()
@@ -214,7 +266,13 @@ pub fn from_apparmor(profile: &ParsedProfile) -> Result<Permissions, ParseError>
         .filter(|r| r.deny)
         .map(|r| r.line)
         .chain(profile.network.iter().filter(|r| r.deny).map(|r| r.line))
-        .chain(profile.capabilities.iter().filter(|r| r.deny).map(|r| r.line))
+        .chain(
+            profile
+                .capabilities
+                .iter()
+                .filter(|r| r.deny)
+                .map(|r| r.line),
+        )
         .chain(profile.other.iter().filter(|r| r.deny).map(|r| r.line));
     if let Some(line) = deny_lines.min() {
         return Err(ParseError {
@@ -229,39 +287,62 @@ pub fn from_apparmor(profile: &ParsedProfile) -> Result<Permissions, ParseError>
         out.entry(p).or_default();
     };
     for flag in &profile.flags {
-        add(Permission::Rule { text: format!("flags=({flag})") });
+        add(Permission::Rule {
+            text: format!("flags=({flag})"),
+        });
     }
     for (name, values) in &profile.variables {
-        add(Permission::Rule { text: format!("@{{{name}}} = {}", values.join(" ")) });
+        add(Permission::Rule {
+            text: format!("@{{{name}}} = {}", values.join(" ")),
+        });
     }
     for name in &profile.abstractions {
         add(Permission::Abstraction { name: name.clone() });
     }
     for include in &profile.includes {
-        add(Permission::Rule { text: include.clone() });
+        add(Permission::Rule {
+            text: include.clone(),
+        });
     }
     for rule in &profile.capabilities {
         if rule.names.is_empty() {
             add(Permission::Capability { name: "*".into() });
         }
         for name in &rule.names {
-            add(Permission::Capability { name: format!("CAP_{}", name.to_ascii_uppercase()) });
+            add(Permission::Capability {
+                name: format!("CAP_{}", name.to_ascii_uppercase()),
+            });
         }
     }
     for rule in &profile.network {
-        let family = rule.domain.as_ref().map_or_else(|| "*".to_owned(), |d| format!("AF_{}", d.to_ascii_uppercase()));
-        let kind = rule.kind.as_ref().map_or_else(|| "*".to_owned(), |k| format!("SOCK_{}", k.to_ascii_uppercase()));
+        let family = rule.domain.as_ref().map_or_else(
+            || "*".to_owned(),
+            |d| format!("AF_{}", d.to_ascii_uppercase()),
+        );
+        let kind = rule.kind.as_ref().map_or_else(
+            || "*".to_owned(),
+            |k| format!("SOCK_{}", k.to_ascii_uppercase()),
+        );
         add(Permission::Network { family, kind });
     }
     for rule in &profile.files {
         for perm in &rule.perms {
             let word = perm.word();
-            let access = if rule.owner { format!("owner {word}") } else { word };
-            add(Permission::File { path: rule.pattern.clone(), access });
+            let access = if rule.owner {
+                format!("owner {word}")
+            } else {
+                word
+            };
+            add(Permission::File {
+                path: rule.pattern.clone(),
+                access,
+            });
         }
     }
     for rule in &profile.other {
-        add(Permission::Rule { text: rule.text.clone() });
+        add(Permission::Rule {
+            text: rule.text.clone(),
+        });
     }
     Ok(out)
 }
@@ -276,52 +357,187 @@ pub fn diff(kind: &str, old: &Permissions, new: &Permissions) -> PolicyDiff {
         let mut changes: Vec<Change> = from
             .iter()
             .filter(|(p, _)| !without.contains_key(p))
-            .map(|(p, by)| Change { permission: p.clone(), risk: rate(p), by: by.iter().cloned().collect() })
+            .map(|(p, by)| Change {
+                permission: p.clone(),
+                risk: rate(p),
+                by: by.iter().cloned().collect(),
+            })
             .collect();
         // Riskiest first, then in permission order: stable for review.
-        changes.sort_by(|a, b| b.risk.cmp(&a.risk).then_with(|| a.permission.cmp(&b.permission)));
+        changes.sort_by(|a, b| {
+            b.risk
+                .cmp(&a.risk)
+                .then_with(|| a.permission.cmp(&b.permission))
+        });
         changes
     };
-    PolicyDiff { kind: kind.into(), added: changes(new, old), removed: changes(old, new) }
+    PolicyDiff {
+        kind: kind.into(),
+        added: changes(new, old),
+        removed: changes(old, new),
+    }
 }
 
 /// Syscalls that reach kernel attack surface or host-wide state (docs/review.md).
 const HIGH_RISK_SYSCALLS: &[&str] = &[
-    "*", "acct", "add_key", "adjtimex", "bpf", "chroot", "clock_adjtime", "clock_settime", "create_module",
-    "delete_module", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "init_module", "ioperm", "iopl",
-    "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount", "mount_setattr", "move_mount",
-    "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open", "personality",
-    "pivot_root", "process_vm_readv", "process_vm_writev", "ptrace", "quotactl", "quotactl_fd", "reboot",
-    "request_key", "setns", "settimeofday", "stime", "swapoff", "swapon", "syslog", "umount", "umount2", "unshare",
-    "uselib", "userfaultfd", "vm86", "vm86old",
+    "*",
+    "acct",
+    "add_key",
+    "adjtimex",
+    "bpf",
+    "chroot",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "init_module",
+    "ioperm",
+    "iopl",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "personality",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "quotactl",
+    "quotactl_fd",
+    "reboot",
+    "request_key",
+    "setns",
+    "settimeofday",
+    "stime",
+    "swapoff",
+    "swapon",
+    "syslog",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "vm86",
+    "vm86old",
 ];
 /// Syscalls that widen what a process can do to others or to itself notably.
 const MEDIUM_RISK_SYSCALLS: &[&str] = &[
-    "clone", "clone3", "io_uring_enter", "io_uring_register", "io_uring_setup", "kcmp", "memfd_secret",
-    "mknod", "mknodat", "pidfd_getfd", "pkey_alloc", "prctl", "sched_setattr", "sched_setscheduler", "setdomainname",
-    "setgid", "setgroups", "sethostname", "setpgid", "setregid", "setresgid", "setresuid", "setreuid", "setsid",
-    "setuid", "socket", "socketcall", "tgkill", "tkill", "kill", "vmsplice",
+    "clone",
+    "clone3",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "kcmp",
+    "memfd_secret",
+    "mknod",
+    "mknodat",
+    "pidfd_getfd",
+    "pkey_alloc",
+    "prctl",
+    "sched_setattr",
+    "sched_setscheduler",
+    "setdomainname",
+    "setgid",
+    "setgroups",
+    "sethostname",
+    "setpgid",
+    "setregid",
+    "setresgid",
+    "setresuid",
+    "setreuid",
+    "setsid",
+    "setuid",
+    "socket",
+    "socketcall",
+    "tgkill",
+    "tkill",
+    "kill",
+    "vmsplice",
 ];
 /// Capabilities that amount to root, or break isolation.
 const HIGH_RISK_CAPABILITIES: &[&str] = &[
-    "CAP_BPF", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_NET_ADMIN",
-    "CAP_PERFMON", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-    "CAP_SYS_MODULE", "CAP_SYS_PTRACE", "CAP_SYS_RAWIO", "CAP_SYS_TIME", "CAP_CHECKPOINT_RESTORE",
+    "CAP_BPF",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_MAC_ADMIN",
+    "CAP_MAC_OVERRIDE",
+    "CAP_NET_ADMIN",
+    "CAP_PERFMON",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_TIME",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 /// File trees whose write access changes the system itself.
-const HIGH_RISK_WRITE_PREFIXES: &[&str] = &["/boot/", "/dev/", "/etc/", "/lib/", "/proc/sys/", "/sbin/", "/sys/", "/usr/"];
+const HIGH_RISK_WRITE_PREFIXES: &[&str] = &[
+    "/boot/",
+    "/dev/",
+    "/etc/",
+    "/lib/",
+    "/proc/sys/",
+    "/sbin/",
+    "/sys/",
+    "/usr/",
+];
 /// Files whose reading exposes secrets.
-const SECRET_FILES: &[&str] = &["/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/proc/kcore", "/dev/mem", "/dev/kmem"];
+const SECRET_FILES: &[&str] = &[
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/proc/kcore",
+    "/dev/mem",
+    "/dev/kmem",
+];
 /// Device files that every program may write.
-const HARMLESS_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/urandom", "/dev/random"];
+const HARMLESS_DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/tty",
+    "/dev/urandom",
+    "/dev/random",
+];
 
 /// Argument values that reach more of the kernel: new namespaces (above all user
 /// namespaces), raw and packet sockets, terminal injection; the rest rated like the syscall.
 fn argument_risk(syscall: &str, values: &str) -> Risk {
-    let high = ["CLONE_NEWUSER", "AF_PACKET", "AF_KEY", "AF_ALG", "AF_VSOCK", "AF_XDP", "SOCK_RAW", "TIOCSTI", "TIOCLINUX"];
+    let high = [
+        "CLONE_NEWUSER",
+        "AF_PACKET",
+        "AF_KEY",
+        "AF_ALG",
+        "AF_VSOCK",
+        "AF_XDP",
+        "SOCK_RAW",
+        "TIOCSTI",
+        "TIOCLINUX",
+    ];
     if high.iter().any(|h| values.contains(h)) {
         Risk::High
-    } else if values.contains("CLONE_NEW") || values.contains("AF_NETLINK") || syscall == "personality" {
+    } else if values.contains("CLONE_NEW")
+        || values.contains("AF_NETLINK")
+        || syscall == "personality"
+    {
         Risk::Medium
     } else {
         Risk::Low
@@ -344,7 +560,11 @@ pub fn risk(permission: &Permission) -> Risk {
         // Another ABI is another whole syscall table.
         Permission::Architecture { .. } => Risk::High,
         Permission::Capability { name } => {
-            if name == "*" || HIGH_RISK_CAPABILITIES.contains(&name.as_str()) { Risk::High } else { Risk::Medium }
+            if name == "*" || HIGH_RISK_CAPABILITIES.contains(&name.as_str()) {
+                Risk::High
+            } else {
+                Risk::Medium
+            }
         }
         Permission::File { path, access } => {
             let writes = !matches!(access.as_str(), "read" | "lock" | "mmap_exec" | "exec");
@@ -361,8 +581,10 @@ pub fn risk(permission: &Permission) -> Risk {
             }
         }
         Permission::Network { family, kind } => {
-            if matches!(family.as_str(), "AF_PACKET" | "AF_KEY" | "AF_ALG" | "AF_VSOCK" | "AF_XDP" | "*")
-                || matches!(kind.as_str(), "SOCK_RAW" | "*")
+            if matches!(
+                family.as_str(),
+                "AF_PACKET" | "AF_KEY" | "AF_ALG" | "AF_VSOCK" | "AF_XDP" | "*"
+            ) || matches!(kind.as_str(), "SOCK_RAW" | "*")
             {
                 Risk::High
             } else if family == "AF_NETLINK" {
@@ -375,7 +597,11 @@ pub fn risk(permission: &Permission) -> Risk {
         Permission::Abstraction { .. } => Risk::Medium,
         Permission::Rule { text } => {
             let word = text.split([' ', ',']).next().unwrap_or_default();
-            if HIGH_RISK_RULES.contains(&word) || HIGH_RISK_FLAGS.iter().any(|f| text == &format!("flags=({f})")) {
+            if HIGH_RISK_RULES.contains(&word)
+                || HIGH_RISK_FLAGS
+                    .iter()
+                    .any(|f| text == &format!("flags=({f})"))
+            {
                 Risk::High
             } else {
                 Risk::Medium
@@ -385,7 +611,15 @@ pub fn risk(permission: &Permission) -> Risk {
 }
 
 /// AppArmor rules that reach host-wide state or other processes.
-const HIGH_RISK_RULES: &[&str] = &["mount", "remount", "umount", "pivot_root", "ptrace", "change_profile", "userns"];
+const HIGH_RISK_RULES: &[&str] = &[
+    "mount",
+    "remount",
+    "umount",
+    "pivot_root",
+    "ptrace",
+    "change_profile",
+    "userns",
+];
 /// Profile flags under which the profile no longer confines.
 const HIGH_RISK_FLAGS: &[&str] = &["complain", "unconfined", "default_allow"];
 
@@ -397,12 +631,16 @@ const HIGH_RISK_FLAGS: &[&str] = &["complain", "unconfined", "default_allow"];
 fn pattern_risk(pattern: &str, access: &str) -> Risk {
     let access = access.strip_prefix("owner ").unwrap_or(access);
     let exec = access.starts_with("exec");
-    let mode = access.strip_prefix("exec_").map(|m| m.split("->").next().unwrap_or_default());
+    let mode = access
+        .strip_prefix("exec_")
+        .map(|m| m.split("->").next().unwrap_or_default());
     if mode.is_some_and(|m| m.contains(['u', 'U'])) {
         return Risk::High;
     }
     let writes = !exec && !matches!(access, "read" | "lock" | "mmap_exec");
-    let Ok(compiled) = PathPattern::compile(pattern, &Default::default(), UnknownVariables::Anything) else {
+    let Ok(compiled) =
+        PathPattern::compile(pattern, &Default::default(), UnknownVariables::Anything)
+    else {
         return if writes { Risk::High } else { Risk::Medium };
     };
     let exact = compiled.is_exact();
@@ -410,15 +648,30 @@ fn pattern_risk(pattern: &str, access: &str) -> Risk {
         return Risk::High;
     }
     if writes {
-        if exact && HARMLESS_DEVICES.iter().any(|d| compiled.matches(d.as_bytes())) {
+        if exact
+            && HARMLESS_DEVICES
+                .iter()
+                .any(|d| compiled.matches(d.as_bytes()))
+        {
             return Risk::Low;
         }
-        if HIGH_RISK_WRITE_PREFIXES.iter().any(|p| compiled.may_reach(p.as_bytes())) {
+        if HIGH_RISK_WRITE_PREFIXES
+            .iter()
+            .any(|p| compiled.may_reach(p.as_bytes()))
+        {
             return Risk::High;
         }
     }
-    let risk = if exec || writes { Risk::Medium } else { Risk::Low };
-    if exact { risk } else { risk.max(Risk::Medium) }
+    let risk = if exec || writes {
+        Risk::Medium
+    } else {
+        Risk::Low
+    };
+    if exact {
+        risk
+    } else {
+        risk.max(Risk::Medium)
+    }
 }
 
 /// Parses an AppArmor profile into permissions (for `diff`).
@@ -430,8 +683,13 @@ impl Permission {
     /// A short human form: `syscall ptrace (x86_64)`, `file /etc/passwd read`.
     pub fn describe(&self) -> String {
         match self {
-            Permission::Syscall { abi: Some(abi), name } => format!("syscall {name} ({abi})"),
-            Permission::Syscall { abi: None, name } if name == "*" => "every syscall (default allow)".into(),
+            Permission::Syscall {
+                abi: Some(abi),
+                name,
+            } => format!("syscall {name} ({abi})"),
+            Permission::Syscall { abi: None, name } if name == "*" => {
+                "every syscall (default allow)".into()
+            }
             Permission::Syscall { abi: None, name } => format!("syscall {name}"),
             Permission::Architecture { name } => format!("architecture {name}"),
             Permission::Capability { name } if name == "*" => "every capability".into(),
@@ -452,7 +710,13 @@ impl Permission {
             Permission::File { path, access } if kind == APPARMOR => {
                 let shown = |text: &str| -> String {
                     text.chars()
-                        .map(|c| if matches!(c, '\\' | '"' | '\'') { c.to_string() } else { c.escape_debug().to_string() })
+                        .map(|c| {
+                            if matches!(c, '\\' | '"' | '\'') {
+                                c.to_string()
+                            } else {
+                                c.escape_debug().to_string()
+                            }
+                        })
                         .collect()
                 };
                 format!("file {} {}", shown(path), shown(access))
@@ -469,13 +733,30 @@ pub fn render_text(diff: &PolicyDiff) -> String {
         diff.kind,
         diff.added.len(),
         diff.removed.len(),
-        if diff.widened() { " (widened)" } else if diff.is_empty() { " (equal)" } else { " (narrowed)" }
+        if diff.widened() {
+            " (widened)"
+        } else if diff.is_empty() {
+            " (equal)"
+        } else {
+            " (narrowed)"
+        }
     );
     for (sign, changes) in [("+", &diff.added), ("-", &diff.removed)] {
         for c in changes {
-            let risk = if sign == "+" { format!("[{}] ", risk_word(c.risk)) } else { String::new() };
-            let by = if c.by.is_empty() { String::new() } else { format!("  by {}", c.by.join(", ").escape_debug()) };
-            out.push_str(&format!("{sign} {risk}{}{by}\n", c.permission.describe_in(&diff.kind)));
+            let risk = if sign == "+" {
+                format!("[{}] ", risk_word(c.risk))
+            } else {
+                String::new()
+            };
+            let by = if c.by.is_empty() {
+                String::new()
+            } else {
+                format!("  by {}", c.by.join(", ").escape_debug())
+            };
+            out.push_str(&format!(
+                "{sign} {risk}{}{by}\n",
+                c.permission.describe_in(&diff.kind)
+            ));
         }
     }
     out
@@ -499,18 +780,31 @@ pub fn render_markdown(diff: &PolicyDiff) -> String {
     } else {
         "narrows the policy"
     };
-    let mut out = format!("### leastpriv: {} diff\n\nThis change {verdict}: {} added, {} removed.\n", diff.kind, diff.added.len(), diff.removed.len());
+    let mut out = format!(
+        "### leastpriv: {} diff\n\nThis change {verdict}: {} added, {} removed.\n",
+        diff.kind,
+        diff.added.len(),
+        diff.removed.len()
+    );
     if !diff.added.is_empty() {
         out.push_str("\n| risk | added | caused by |\n| --- | --- | --- |\n");
         for c in &diff.added {
             let by: Vec<String> = c.by.iter().map(|b| code(b)).collect();
-            out.push_str(&format!("| {} | {} | {} |\n", risk_word(c.risk), code(&c.permission.describe_in(&diff.kind)), by.join(", ")));
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                risk_word(c.risk),
+                code(&c.permission.describe_in(&diff.kind)),
+                by.join(", ")
+            ));
         }
     }
     if !diff.removed.is_empty() {
         out.push_str("\n| removed |\n| --- |\n");
         for c in &diff.removed {
-            out.push_str(&format!("| {} |\n", code(&c.permission.describe_in(&diff.kind))));
+            out.push_str(&format!(
+                "| {} |\n",
+                code(&c.permission.describe_in(&diff.kind))
+            ));
         }
     }
     out
@@ -539,7 +833,11 @@ pub fn render_json(diff: &PolicyDiff) -> String {
         diff: &'a PolicyDiff,
         widened: bool,
     }
-    let mut text = serde_json::to_string_pretty(&Out { diff, widened: diff.widened() }).expect("serialises");
+    let mut text = serde_json::to_string_pretty(&Out {
+        diff,
+        widened: diff.widened(),
+    })
+    .expect("serialises");
     text.push('\n');
     text
 }
@@ -573,19 +871,35 @@ mod tests {
 
     #[test]
     fn capability_lists_compare_by_name() {
-        let d = diff("capabilities", &from_capability_list("CHOWN\n"), &from_capability_list("# x\nCHOWN\nsys_admin\n"));
-        assert_eq!(d.added[0].permission, Permission::Capability { name: "CAP_SYS_ADMIN".into() });
+        let d = diff(
+            "capabilities",
+            &from_capability_list("CHOWN\n"),
+            &from_capability_list("# x\nCHOWN\nsys_admin\n"),
+        );
+        assert_eq!(
+            d.added[0].permission,
+            Permission::Capability {
+                name: "CAP_SYS_ADMIN".into()
+            }
+        );
         assert_eq!(d.added[0].risk, Risk::High);
     }
 
     #[test]
     fn markdown_cannot_be_broken_by_names() {
         let change = Change {
-            permission: Permission::File { path: "/tmp/a`|b\n# x".into(), access: "write".into() },
+            permission: Permission::File {
+                path: "/tmp/a`|b\n# x".into(),
+                access: "write".into(),
+            },
             risk: Risk::Medium,
             by: vec!["/x`y".into()],
         };
-        let d = PolicyDiff { kind: "recording".into(), added: vec![change], removed: vec![] };
+        let d = PolicyDiff {
+            kind: "recording".into(),
+            added: vec![change],
+            removed: vec![],
+        };
         let md = render_markdown(&d);
         let row = md.lines().find(|l| l.starts_with("| medium")).unwrap();
         assert_eq!(row.matches('`').count(), 4, "{row}");
@@ -620,7 +934,10 @@ mod tests {
         let old = with(vec![2, 1, 0], &["AF_INET", "SOCK_STREAM", "0 (default)"]);
         let new = with(vec![17, 3, 768], &["AF_PACKET", "SOCK_RAW", "0x300"]);
         let d = diff("recording", &from_recording(&old), &from_recording(&new));
-        assert_eq!(d.added[0].permission.describe(), "syscall socket with AF_PACKET SOCK_RAW 0x300");
+        assert_eq!(
+            d.added[0].permission.describe(),
+            "syscall socket with AF_PACKET SOCK_RAW 0x300"
+        );
         assert_eq!(d.added[0].risk, Risk::High);
         // The same from the profiles generated from them.
         let profile = |r: &Recording| {
@@ -629,18 +946,38 @@ mod tests {
         };
         let d = diff("seccomp profile", &profile(&old), &profile(&new));
         let added: Vec<String> = d.added.iter().map(|c| c.permission.describe()).collect();
-        assert!(added.contains(&"syscall socket with AF_PACKET SOCK_RAW 0x300".to_owned()), "{added:?}");
+        assert!(
+            added.contains(&"syscall socket with AF_PACKET SOCK_RAW 0x300".to_owned()),
+            "{added:?}"
+        );
     }
 
     #[test]
     fn risk_table() {
-        let file = |path: &str, access: &str| risk(&Permission::File { path: path.into(), access: access.into() });
+        let file = |path: &str, access: &str| {
+            risk(&Permission::File {
+                path: path.into(),
+                access: access.into(),
+            })
+        };
         assert_eq!(file("/etc/passwd", "write"), Risk::High);
         assert_eq!(file("/etc/passwd", "read"), Risk::Low);
         assert_eq!(file("/etc/shadow", "read"), Risk::High);
         assert_eq!(file("/dev/null", "write"), Risk::Low);
-        assert_eq!(risk(&Permission::Network { family: "AF_PACKET".into(), kind: "SOCK_RAW".into() }), Risk::High);
-        assert_eq!(risk(&Permission::Syscall { abi: None, name: "read".into() }), Risk::Low);
+        assert_eq!(
+            risk(&Permission::Network {
+                family: "AF_PACKET".into(),
+                kind: "SOCK_RAW".into()
+            }),
+            Risk::High
+        );
+        assert_eq!(
+            risk(&Permission::Syscall {
+                abi: None,
+                name: "read".into()
+            }),
+            Risk::Low
+        );
     }
 
     #[test]
@@ -675,12 +1012,41 @@ mod tests {
         assert_eq!(rate("@{unknown}/x", "read"), Risk::Medium);
         assert_eq!(rate("@{unknown}", "read"), Risk::High);
         assert_eq!(rate("/srv/{a,b", "write"), Risk::High);
-        assert_eq!(risk(&Permission::Abstraction { name: "base".into() }), Risk::Medium);
-        assert_eq!(risk(&Permission::Rule { text: "mount fstype=tmpfs".into() }), Risk::High);
-        assert_eq!(risk(&Permission::Rule { text: "flags=(complain)".into() }), Risk::High);
-        assert_eq!(risk(&Permission::Rule { text: "signal (send) peer=x".into() }), Risk::Medium);
-        assert_eq!(risk(&Permission::Network { family: "AF_INET".into(), kind: "*".into() }), Risk::High);
-        assert_eq!(risk(&Permission::Capability { name: "*".into() }), Risk::High);
+        assert_eq!(
+            risk(&Permission::Abstraction {
+                name: "base".into()
+            }),
+            Risk::Medium
+        );
+        assert_eq!(
+            risk(&Permission::Rule {
+                text: "mount fstype=tmpfs".into()
+            }),
+            Risk::High
+        );
+        assert_eq!(
+            risk(&Permission::Rule {
+                text: "flags=(complain)".into()
+            }),
+            Risk::High
+        );
+        assert_eq!(
+            risk(&Permission::Rule {
+                text: "signal (send) peer=x".into()
+            }),
+            Risk::Medium
+        );
+        assert_eq!(
+            risk(&Permission::Network {
+                family: "AF_INET".into(),
+                kind: "*".into()
+            }),
+            Risk::High
+        );
+        assert_eq!(
+            risk(&Permission::Capability { name: "*".into() }),
+            Risk::High
+        );
     }
 
     #[test]
@@ -691,7 +1057,11 @@ mod tests {
         )
         .unwrap();
         let d = diff(APPARMOR, &old, &new);
-        let added: Vec<(String, Risk)> = d.added.iter().map(|c| (c.permission.describe(), c.risk)).collect();
+        let added: Vec<(String, Risk)> = d
+            .added
+            .iter()
+            .map(|c| (c.permission.describe(), c.risk))
+            .collect();
         assert_eq!(
             added,
             [
@@ -704,7 +1074,10 @@ mod tests {
         assert_eq!(removed, ["file /tmp/x owner write"]);
         assert!(diff(APPARMOR, &new, &new).is_empty());
         // Paths are shown as written in the profile; only control characters are escaped.
-        let hostile = Permission::File { path: "/srv/a\\\"b\\*\n".into(), access: "read".into() };
+        let hostile = Permission::File {
+            path: "/srv/a\\\"b\\*\n".into(),
+            access: "read".into(),
+        };
         assert_eq!(hostile.describe_in(APPARMOR), "file /srv/a\\\"b\\*\\n read");
         assert_eq!(hostile.describe(), "file /srv/a\\\\\\\"b\\\\*\\n read");
     }

@@ -28,7 +28,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { ExitCode::from(EXIT_BAD_INPUT) } else { ExitCode::SUCCESS };
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let default_level = if cli.verbose { "debug" } else { "warn" };
@@ -42,7 +46,11 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
             eprintln!("leastpriv: error: {err:#}");
-            ExitCode::from(if is_bad_input(&err) || !wraps_a_command { EXIT_BAD_INPUT } else { EXIT_LEASTPRIV_FAILED })
+            ExitCode::from(if is_bad_input(&err) || !wraps_a_command {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_LEASTPRIV_FAILED
+            })
         }
     }
 }

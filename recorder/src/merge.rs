@@ -71,7 +71,10 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
     let mut executables: BTreeMap<String, Executable> = BTreeMap::new();
     let mut left_running: BTreeSet<(u32, String)> = BTreeSet::new();
     let mut escalating = BTreeSet::new();
-    let mut arguments: BTreeMap<(crate::syscalls::Abi, String), crate::recording::SyscallArguments> = BTreeMap::new();
+    let mut arguments: BTreeMap<
+        (crate::syscalls::Abi, String),
+        crate::recording::SyscallArguments,
+    > = BTreeMap::new();
     let mut any_arguments = false;
     let mut lost = Lost::default();
     let (mut any_files, mut any_sockets, mut any_capabilities) = (false, false, false);
@@ -169,11 +172,13 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         for (&abi, list) in recording.arguments.iter().flatten() {
             any_arguments = true;
             for item in list {
-                let merged = arguments.entry((abi, item.syscall.clone())).or_insert_with(|| crate::recording::SyscallArguments {
-                    syscall: item.syscall.clone(),
-                    arguments: item.arguments.clone(),
-                    values: vec![],
-                });
+                let merged = arguments
+                    .entry((abi, item.syscall.clone()))
+                    .or_insert_with(|| crate::recording::SyscallArguments {
+                        syscall: item.syscall.clone(),
+                        arguments: item.arguments.clone(),
+                        values: vec![],
+                    });
                 for v in &item.values {
                     match merged.values.iter_mut().find(|m| m.values == v.values) {
                         Some(m) => {
@@ -248,7 +253,8 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         sockets: any_sockets.then(|| sockets.into_values().collect()),
         capabilities: any_capabilities.then(|| capabilities.into_values().collect()),
         arguments: any_arguments.then(|| {
-            let mut out: BTreeMap<crate::syscalls::Abi, Vec<crate::recording::SyscallArguments>> = BTreeMap::new();
+            let mut out: BTreeMap<crate::syscalls::Abi, Vec<crate::recording::SyscallArguments>> =
+                BTreeMap::new();
             for ((abi, _), entry) in arguments {
                 out.entry(abi).or_default().push(entry);
             }

@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::{
     capability_checks::{capability_name, classify, Audit, KernelSymbols},
     observation::{ArgValues, CapCheck, Observation},
-    recording::{Access, ArgumentValues, CapabilityCheck, Executable, FileAccess, SocketUse, SyscallArguments},
+    recording::{
+        Access, ArgumentValues, CapabilityCheck, Executable, FileAccess, SocketUse,
+        SyscallArguments,
+    },
     syscalls::Abi,
 };
 
@@ -210,15 +213,23 @@ impl Observed {
 impl Observed {
     /// The recorded argument values per ABI and syscall, with names and makers.
     pub fn arguments(&self, values: &[ArgValues]) -> BTreeMap<Abi, Vec<SyscallArguments>> {
-        let mut grouped: BTreeMap<(Abi, i64), BTreeMap<Vec<u64>, (u64, BTreeSet<String>)>> = BTreeMap::new();
+        // (ABI, number) → values → (calls, makers).
+        type ByValues = BTreeMap<Vec<u64>, (u64, BTreeSet<String>)>;
+        let mut grouped: BTreeMap<(Abi, i64), ByValues> = BTreeMap::new();
         for v in values {
-            let entry = grouped.entry((v.abi, v.nr)).or_default().entry(v.values.clone()).or_default();
+            let entry = grouped
+                .entry((v.abi, v.nr))
+                .or_default()
+                .entry(v.values.clone())
+                .or_default();
             entry.0 += v.count;
             entry.1.extend(self.exe_names(v.exe_inode));
         }
         let mut out: BTreeMap<Abi, Vec<SyscallArguments>> = BTreeMap::new();
         for ((abi, nr), by_values) in grouped {
-            let syscall = abi.syscall_name(nr).map_or_else(|| format!("#{nr}"), str::to_owned);
+            let syscall = abi
+                .syscall_name(nr)
+                .map_or_else(|| format!("#{nr}"), str::to_owned);
             let values = by_values
                 .into_iter()
                 .map(|(values, (count, by))| ArgumentValues {
@@ -233,8 +244,15 @@ impl Observed {
                     runs: vec![],
                 })
                 .collect();
-            let arguments = crate::arg_names::argument_names(&syscall).iter().map(|s| (*s).to_owned()).collect();
-            out.entry(abi).or_default().push(SyscallArguments { syscall, arguments, values });
+            let arguments = crate::arg_names::argument_names(&syscall)
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            out.entry(abi).or_default().push(SyscallArguments {
+                syscall,
+                arguments,
+                values,
+            });
         }
         for list in out.values_mut() {
             list.sort_by(|a, b| a.syscall.cmp(&b.syscall));

@@ -20,7 +20,10 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     let seccomp_path = args.profiles.join("seccomp.json");
     let capabilities_path = args.profiles.join("capabilities.txt");
     // Read the profiles before running anything: a bad profile is bad input, not a finding.
-    let seccomp = seccomp_path.exists().then(|| seccomp_profile::read(&seccomp_path)).transpose()?;
+    let seccomp = seccomp_path
+        .exists()
+        .then(|| seccomp_profile::read(&seccomp_path))
+        .transpose()?;
     let capabilities = if capabilities_path.exists() {
         ExactCapabilities::parse(&capabilities_path.to_string_lossy())?;
         let text = std::fs::read_to_string(&capabilities_path)
@@ -32,9 +35,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     let apparmor_path = apparmor_file(&args.profiles)?;
     let apparmor = match &apparmor_path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let profile = apparmor_parse::parse(&text)
-                .map_err(|err| InputError(format!("{}: not an AppArmor profile check can read: {err}", path.display())))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let profile = apparmor_parse::parse(&text).map_err(|err| {
+                InputError(format!(
+                    "{}: not an AppArmor profile check can read: {err}",
+                    path.display()
+                ))
+            })?;
             let checker = profile.checker();
             for warning in &checker.warnings {
                 eprintln!("leastpriv: warning: {}: {warning}", path.display());
@@ -51,9 +59,16 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         .into());
     }
 
-    let what = What::Command { argv: &args.command, as_root: args.as_root, grace: args.grace };
+    let what = What::Command {
+        argv: &args.command,
+        as_root: args.as_root,
+        grace: args.grace,
+    };
     let (recording, exit_status) = match record::record(&what, None)? {
-        Recorded::Run { recording, exit_status } => (recording, exit_status),
+        Recorded::Run {
+            recording,
+            exit_status,
+        } => (recording, exit_status),
         Recorded::LaunchFailed { exit_status } => return Ok(exit_status),
     };
     if let Some(output) = &args.output {
@@ -63,8 +78,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     let mut missing = Vec::new();
     if let Some(profile) = &seccomp {
         for denial in would_deny(profile, &recording) {
-            let name = denial.name.clone().unwrap_or_else(|| format!("#{}", denial.nr));
-            missing.push(line(&seccomp_path, &format!("syscall {name} ({})", denial.abi), &denial.by));
+            let name = denial
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("#{}", denial.nr));
+            missing.push(line(
+                &seccomp_path,
+                &format!("syscall {name} ({})", denial.abi),
+                &denial.by,
+            ));
         }
     }
     if let Some(allowed) = &capabilities {
@@ -91,10 +113,16 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         }
     }
     if missing.is_empty() {
-        eprintln!("leastpriv: the command stayed within the profiles in {}", args.profiles.display());
+        eprintln!(
+            "leastpriv: the command stayed within the profiles in {}",
+            args.profiles.display()
+        );
         return Ok(exit_status);
     }
-    eprintln!("leastpriv: the command needed {} permissions the profiles do not give:", missing.len());
+    eprintln!(
+        "leastpriv: the command needed {} permissions the profiles do not give:",
+        missing.len()
+    );
     for l in &missing {
         println!("{l}");
     }
@@ -130,6 +158,10 @@ fn apparmor_file(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
 
 /// One missing permission, with where it is missing and who needed it (escaped: workload data).
 fn line(profile: &Path, what: &str, by: &[String]) -> String {
-    let by = if by.is_empty() { String::new() } else { format!("  by {}", by.join(", ")) };
+    let by = if by.is_empty() {
+        String::new()
+    } else {
+        format!("  by {}", by.join(", "))
+    };
     format!("{}: {what}{}", profile.display(), by.escape_debug())
 }

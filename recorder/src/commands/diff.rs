@@ -31,24 +31,39 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
         DiffFormat::Json => diff::render_json(&result),
     };
     print!("{text}");
-    Ok(if result.widened() && args.fail_on == Some(FailOn::Widen) { 1 } else { 0 })
+    Ok(if result.widened() && args.fail_on == Some(FailOn::Widen) {
+        1
+    } else {
+        0
+    })
 }
 
 /// Reads a recording, a seccomp profile, an AppArmor profile or a capability list, telling
 /// them apart by content: JSON with the recording's format name, JSON or a SeccompProfile
 /// resource, text with `profile ` or `include <tunables/global>`, anything else.
 fn load(path: &Path) -> anyhow::Result<(&'static str, Permissions)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') && text.contains("\"leastpriv-recording\"") {
-        return Ok(("recording", diff::from_recording(&Recording::from_json(path, &text)?)));
+        return Ok((
+            "recording",
+            diff::from_recording(&Recording::from_json(path, &text)?),
+        ));
     }
     if trimmed.starts_with('{') || text.contains("kind: SeccompProfile") {
-        return Ok(("seccomp profile", diff::from_seccomp(&seccomp_profile::parse(path, &text)?)));
+        return Ok((
+            "seccomp profile",
+            diff::from_seccomp(&seccomp_profile::parse(path, &text)?),
+        ));
     }
     if text.contains("profile ") || text.contains("include <tunables/global>") {
-        let permissions = diff::parse_apparmor(&text)
-            .map_err(|err| InputError(format!("{}: not a profile diff can read: {err}", path.display())))?;
+        let permissions = diff::parse_apparmor(&text).map_err(|err| {
+            InputError(format!(
+                "{}: not a profile diff can read: {err}",
+                path.display()
+            ))
+        })?;
         return Ok((diff::APPARMOR, permissions));
     }
     // A capability list: validate every name the way `run --capabilities` does.

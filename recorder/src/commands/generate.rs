@@ -5,21 +5,22 @@ use std::{io::Write as _, path::Path};
 use anyhow::Context as _;
 use leastpriv::{
     policy::{
-        apparmor::{self as apparmor_policy, AppArmorOptions, Mode as AppArmorMode, DEFAULT_GLOB_THRESHOLD},
-        capabilities as capability_policy,
-        k8s as k8s_policy,
+        apparmor::{
+            self as apparmor_policy, AppArmorOptions, Mode as AppArmorMode, DEFAULT_GLOB_THRESHOLD,
+        },
+        capabilities as capability_policy, k8s as k8s_policy,
         seccomp::{self, SeccompOptions},
     },
     profile::{
-        apparmor as apparmor_profile, capabilities as capability_profile, k8s as k8s_profile, seccomp as profile,
-        systemd as systemd_profile,
+        apparmor as apparmor_profile, capabilities as capability_profile, k8s as k8s_profile,
+        seccomp as profile, systemd as systemd_profile,
     },
     recording::{self, Recording, Target},
 };
 
 use crate::cli::{
-    CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateK8sArgs, GenerateSeccompArgs,
-    GenerateSystemdArgs, SeccompFormat,
+    CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateK8sArgs,
+    GenerateSeccompArgs, GenerateSystemdArgs, SeccompFormat,
 };
 
 pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<u8> {
@@ -103,10 +104,21 @@ pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<u8> {
 
 pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<u8> {
     let recording = Recording::read(&args.recording)?;
-    let capabilities = capability_policy::decide(&recording)
-        .with_context(|| format!("cannot derive capabilities from {}", args.recording.display()))?;
+    let capabilities = capability_policy::decide(&recording).with_context(|| {
+        format!(
+            "cannot derive capabilities from {}",
+            args.recording.display()
+        )
+    })?;
     let name = profile::kubernetes_name(args.name.as_deref().unwrap_or(&default_name(&recording)));
-    let seccomp = seccomp::decide(&recording, SeccompOptions { runtime: args.runtime, allow_vdso: true, arguments: true });
+    let seccomp = seccomp::decide(
+        &recording,
+        SeccompOptions {
+            runtime: args.runtime,
+            allow_vdso: true,
+            arguments: true,
+        },
+    );
     let seccomp_crd = profile::render_crd(&seccomp, &name);
     // AppArmor only when the recording holds files; named like the other profiles.
     let apparmor = match recording.files.is_some() {
@@ -116,8 +128,12 @@ pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<u8> {
                 mode: AppArmorMode::Enforce,
                 glob_threshold: DEFAULT_GLOB_THRESHOLD,
             };
-            let policy = apparmor_policy::decide(&recording, &options)
-                .with_context(|| format!("cannot derive an AppArmor profile from {}", args.recording.display()))?;
+            let policy = apparmor_policy::decide(&recording, &options).with_context(|| {
+                format!(
+                    "cannot derive an AppArmor profile from {}",
+                    args.recording.display()
+                )
+            })?;
             Some(apparmor_profile::render(&policy))
         }
         false => None,
@@ -129,7 +145,10 @@ pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<u8> {
         args.recording.display(),
         policy.level.as_str()
     );
-    emit(&k8s_profile::render(&policy, &name, &seccomp_crd, apparmor.as_deref()), args.output.as_deref())
+    emit(
+        &k8s_profile::render(&policy, &name, &seccomp_crd, apparmor.as_deref()),
+        args.output.as_deref(),
+    )
 }
 
 pub fn systemd(args: &GenerateSystemdArgs) -> anyhow::Result<u8> {
@@ -143,13 +162,19 @@ pub fn systemd(args: &GenerateSystemdArgs) -> anyhow::Result<u8> {
         );
     }
     warn_if_incomplete(&recording, &args.recording);
-    emit(&systemd_profile::render(&recording, &seccomp, capabilities.as_ref()), args.output.as_deref())
+    emit(
+        &systemd_profile::render(&recording, &seccomp, capabilities.as_ref()),
+        args.output.as_deref(),
+    )
 }
 
 /// A name for profiles from the recorded command (its program's file name).
 fn default_name(recording: &Recording) -> String {
     match &recording.target {
-        Target::Command(argv) => argv.first().map(|p| p.rsplit('/').next().unwrap_or(p).to_owned()).unwrap_or_default(),
+        Target::Command(argv) => argv
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned())
+            .unwrap_or_default(),
         Target::Cgroup(path) => path.rsplit('/').next().unwrap_or(path).to_owned(),
         Target::Merged(_) => "merged".to_owned(),
     }

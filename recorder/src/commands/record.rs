@@ -10,7 +10,6 @@ use std::{
 
 use anyhow::Context as _;
 use leastpriv::{
-    recording::{EscalatingProgram, FileAccess, RunUser},
     capability_checks::KernelSymbols,
     cgroup::{self, Cgroup},
     enforce::seccomp::SeccompProgram,
@@ -18,6 +17,7 @@ use leastpriv::{
     launch::{self, LaunchError, RunAs},
     observed::Observed,
     recording::{self, Host, LeftRunning, Recording, Target, Tool},
+    recording::{EscalatingProgram, FileAccess, RunUser},
 };
 use nix::sys::signal::{self, Signal};
 use signal_hook::{
@@ -74,7 +74,7 @@ pub(crate) enum What<'a> {
 pub(crate) enum Recorded {
     /// The run was recorded; `exit_status` is the command's, to exit with.
     Run {
-        recording: Recording,
+        recording: Box<Recording>,
         exit_status: u8,
     },
     /// The command could not be started (the reason has been printed).
@@ -137,8 +137,14 @@ async fn record_async(
                 RunAs::from_sudo_env()?
             };
             let user = match &run_as {
-                Some(user) => RunUser { uid: user.uid, gid: user.gid },
-                None => RunUser { uid: nix::unistd::getuid().as_raw(), gid: nix::unistd::getgid().as_raw() },
+                Some(user) => RunUser {
+                    uid: user.uid,
+                    gid: user.gid,
+                },
+                None => RunUser {
+                    uid: nix::unistd::getuid().as_raw(),
+                    gid: nix::unistd::getgid().as_raw(),
+                },
             };
             match launch::spawn_in_cgroup(argv, run_as.as_ref(), &cgroup, seccomp) {
                 Ok(child) => {
@@ -163,7 +169,7 @@ async fn record_async(
     cgroup.remove()?;
     let exit_status = outcome.exit_status.map_or(0, |s| s.clamp(0, 255) as u8);
     Ok(Recorded::Run {
-        recording,
+        recording: Box::new(recording),
         exit_status,
     })
 }
@@ -331,7 +337,12 @@ impl Session {
             Some(checks) => {
                 // Symbols only when there is a stack to name (reading kallsyms takes a moment).
                 let symbols = if checks.iter().any(|c| c.stack.is_some()) {
-                    let ips = checks.iter().filter_map(|c| c.stack.as_ref()).flatten().copied().collect();
+                    let ips = checks
+                        .iter()
+                        .filter_map(|c| c.stack.as_ref())
+                        .flatten()
+                        .copied()
+                        .collect();
                     KernelSymbols::for_addresses(&ips).context("reading /proc/kallsyms")?
                 } else {
                     KernelSymbols::default()
@@ -384,8 +395,13 @@ fn drain_into(kernel: &mut KernelRecorder, observed: &mut Observed) {
 fn escalating_programs(files: &[FileAccess]) -> Vec<EscalatingProgram> {
     use std::os::unix::fs::PermissionsExt as _;
     let mut out = Vec::new();
-    for file in files.iter().filter(|f| f.access.contains(&leastpriv::recording::Access::Exec) && f.path_hex.is_none()) {
-        let Ok(meta) = std::fs::metadata(&file.path) else { continue };
+    for file in files
+        .iter()
+        .filter(|f| f.access.contains(&leastpriv::recording::Access::Exec) && f.path_hex.is_none())
+    {
+        let Ok(meta) = std::fs::metadata(&file.path) else {
+            continue;
+        };
         let mode = meta.permissions().mode();
         let file_capabilities = has_file_capabilities(&file.path);
         let program = EscalatingProgram {
@@ -403,9 +419,18 @@ fn escalating_programs(files: &[FileAccess]) -> Vec<EscalatingProgram> {
 
 /// Whether the file carries a `security.capability` extended attribute.
 fn has_file_capabilities(path: &str) -> bool {
-    let Ok(path) = std::ffi::CString::new(path) else { return false };
+    let Ok(path) = std::ffi::CString::new(path) else {
+        return false;
+    };
     // SAFETY: a size query (null buffer, size 0) on a valid C string.
-    unsafe { libc::getxattr(path.as_ptr(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0) >= 0 }
+    unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"security.capability".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        ) >= 0
+    }
 }
 
 /// A random id for this run (64 bits from the kernel's random pool, in hex).

@@ -76,7 +76,13 @@ pub fn summary(recording: &Recording) -> String {
         for (abi, list) in arguments {
             for item in list {
                 let values: Vec<String> = item.values.iter().map(|v| v.names.join(" ")).collect();
-                let _ = writeln!(out, "  {abi} {} ({}): {}", item.syscall, item.arguments.join(", "), values.join("; "));
+                let _ = writeln!(
+                    out,
+                    "  {abi} {} ({}): {}",
+                    item.syscall,
+                    item.arguments.join(", "),
+                    values.join("; ")
+                );
             }
         }
     }

@@ -37,25 +37,41 @@ impl Offsets {
     /// before, else from its BTF (and then cached, best effort).
     pub fn from_running_kernel() -> Result<Offsets, KernelError> {
         let path = Path::new(VMLINUX_BTF);
-        let metadata = std::fs::metadata(path).map_err(|_| KernelError::NoBtf { path: path.into() })?;
-        let uname = nix::sys::utsname::uname().map_err(|e| KernelError::Btf { what: format!("uname: {e}") })?;
+        let metadata =
+            std::fs::metadata(path).map_err(|_| KernelError::NoBtf { path: path.into() })?;
+        let uname = nix::sys::utsname::uname().map_err(|e| KernelError::Btf {
+            what: format!("uname: {e}"),
+        })?;
         let release = uname.release().to_string_lossy().into_owned();
         // The build (version string) and BTF size tell one kernel build from another.
-        let key = format!("{release} {} {}", uname.version().to_string_lossy(), metadata.len());
+        let key = format!(
+            "{release} {} {}",
+            uname.version().to_string_lossy(),
+            metadata.len()
+        );
         let cache = Path::new(CACHE_DIR).join(format!("{}.offsets", release.replace('/', "_")));
         if let Some(offsets) = Self::read_cache(&cache, &key) {
             return Ok(offsets);
         }
         let offsets = Self::from_btf(path)?;
         if let Err(err) = offsets.write_cache(&cache, &key) {
-            log::debug!("could not cache kernel offsets in {}: {err}", cache.display());
+            log::debug!(
+                "could not cache kernel offsets in {}: {err}",
+                cache.display()
+            );
         }
         Ok(offsets)
     }
 
     /// The offsets as words, in a fixed order (every field is a u64).
     fn to_words(self) -> Vec<u64> {
-        let head = [self.task_status, self.task_mm, self.mm_exe_file, self.file_inode, self.binprm_filename];
+        let head = [
+            self.task_status,
+            self.task_mm,
+            self.mm_exe_file,
+            self.file_inode,
+            self.binprm_filename,
+        ];
         // SAFETY: FileOffsets is repr(C) and made of u64 fields only: no padding.
         let files = unsafe {
             std::slice::from_raw_parts(
@@ -72,7 +88,9 @@ impl Offsets {
             return None;
         }
         // SAFETY: the length matches a repr(C) struct of u64 fields.
-        let files = unsafe { std::ptr::read_unaligned(files.as_ptr().cast::<recorder_common::FileOffsets>()) };
+        let files = unsafe {
+            std::ptr::read_unaligned(files.as_ptr().cast::<recorder_common::FileOffsets>())
+        };
         Some(Offsets {
             task_status: head[0],
             task_mm: head[1],
@@ -89,14 +107,22 @@ impl Offsets {
         if lines.next()? != CACHE_FORMAT || lines.next()? != key {
             return None;
         }
-        let words: Vec<u64> = lines.next()?.split(' ').map(str::parse).collect::<Result<_, _>>().ok()?;
+        let words: Vec<u64> = lines
+            .next()?
+            .split(' ')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
         Self::from_words(&words)
     }
 
     fn write_cache(self, cache: &Path, key: &str) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt as _;
         let dir = cache.parent().expect("the cache file has a directory");
-        std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)?;
         let words: Vec<String> = self.to_words().iter().map(u64::to_string).collect();
         let text = format!("{CACHE_FORMAT}\n{key}\n{}\n", words.join(" "));
         crate::recording::write_atomically(cache, text.as_bytes())
@@ -104,10 +130,12 @@ impl Offsets {
 
     fn from_btf(path: &Path) -> Result<Offsets, KernelError> {
         // Read it whole: parsing from the file seeks once per type (100,000+ syscalls).
-        let bytes = std::fs::read(path)
-            .map_err(|e| KernelError::Btf { what: format!("cannot read {VMLINUX_BTF}: {e}") })?;
-        let btf = Btf::from_bytes(&bytes)
-            .map_err(|e| KernelError::Btf { what: format!("cannot parse {VMLINUX_BTF}: {e}") })?;
+        let bytes = std::fs::read(path).map_err(|e| KernelError::Btf {
+            what: format!("cannot read {VMLINUX_BTF}: {e}"),
+        })?;
+        let btf = Btf::from_bytes(&bytes).map_err(|e| KernelError::Btf {
+            what: format!("cannot parse {VMLINUX_BTF}: {e}"),
+        })?;
         let thread_info = member_offset(&btf, "task_struct", "thread_info")?;
         let status = member_offset(&btf, "thread_info", "status")?;
         Ok(Offsets {

@@ -108,17 +108,29 @@ impl KernelRecorder {
         let mut target: CgroupArray<_> = take_map(&mut ebpf, "TARGET_CGROUP")?;
         target
             .set(0, cgroup.dir().as_raw_fd(), 0)
-            .map_err(|e| KernelError::Map { map: "TARGET_CGROUP", what: e.to_string() })?;
+            .map_err(|e| KernelError::Map {
+                map: "TARGET_CGROUP",
+                what: e.to_string(),
+            })?;
         let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
         {
-            let mut arg_specs: aya::maps::Array<_, recorder_common::ArgSpec> = borrow_map_mut(&mut ebpf, "ARG_SPECS")?;
+            let mut arg_specs: aya::maps::Array<_, recorder_common::ArgSpec> =
+                borrow_map_mut(&mut ebpf, "ARG_SPECS")?;
             for (index, spec) in crate::arguments::table() {
-                arg_specs.set(index, spec, 0).map_err(|e| KernelError::Map { map: "ARG_SPECS", what: e.to_string() })?;
+                arg_specs
+                    .set(index, spec, 0)
+                    .map_err(|e| KernelError::Map {
+                        map: "ARG_SPECS",
+                        what: e.to_string(),
+                    })?;
             }
         }
         let mut file_ops: aya::maps::Array<_, u8> = borrow_map_mut(&mut ebpf, "FILE_OPS")?;
         for (index, op) in file_ops::table() {
-            file_ops.set(index, op, 0).map_err(|e| KernelError::Map { map: "FILE_OPS", what: e.to_string() })?;
+            file_ops.set(index, op, 0).map_err(|e| KernelError::Map {
+                map: "FILE_OPS",
+                what: e.to_string(),
+            })?;
         }
 
         // Raw tracepoints only: cheaper per event than classic ones, and quick to detach.
@@ -171,10 +183,18 @@ impl KernelRecorder {
         }
         // Calls each CPU's one-entry cache counted and has not handed on yet.
         let last: PerCpuArray<_, LastSyscall> = borrow_map(&self.ebpf, "LAST_SYSCALL")?;
-        let per_cpu = last.get(&0, 0).map_err(|e| KernelError::Map { map: "LAST_SYSCALL", what: e.to_string() })?;
-        for entry in per_cpu.iter().filter(|e| e.hits > 0 && e.index != NO_SYSCALL) {
+        let per_cpu = last.get(&0, 0).map_err(|e| KernelError::Map {
+            map: "LAST_SYSCALL",
+            what: e.to_string(),
+        })?;
+        for entry in per_cpu
+            .iter()
+            .filter(|e| e.hits > 0 && e.index != NO_SYSCALL)
+        {
             let abi = Abi::from_wire(entry.index / MAX_SYSCALL_NR).expect("index within the ABIs");
-            *counts.entry((abi, i64::from(entry.index % MAX_SYSCALL_NR))).or_default() += entry.hits;
+            *counts
+                .entry((abi, i64::from(entry.index % MAX_SYSCALL_NR)))
+                .or_default() += entry.hits;
         }
         let odd: HashMap<_, OddSyscallKey, u64> = borrow_map(&self.ebpf, "ODD_SYSCALLS")?;
         for entry in odd.iter() {
@@ -250,11 +270,17 @@ impl KernelRecorder {
     /// Every distinct (program, syscall, argument values) recorded.
     pub fn argument_values(&self) -> Result<Vec<ArgValues>, KernelError> {
         let map: HashMap<_, recorder_common::ArgKey, u64> = borrow_map(&self.ebpf, "ARG_VALUES")?;
-        let specs: BTreeMap<u32, recorder_common::ArgSpec> = crate::arguments::table().into_iter().collect();
+        let specs: BTreeMap<u32, recorder_common::ArgSpec> =
+            crate::arguments::table().into_iter().collect();
         let mut out = Vec::new();
         for entry in map.iter() {
-            let (key, count) = entry.map_err(|e| KernelError::Map { map: "ARG_VALUES", what: e.to_string() })?;
-            let Some(abi) = Abi::from_wire(key.index / MAX_SYSCALL_NR) else { continue };
+            let (key, count) = entry.map_err(|e| KernelError::Map {
+                map: "ARG_VALUES",
+                what: e.to_string(),
+            })?;
+            let Some(abi) = Abi::from_wire(key.index / MAX_SYSCALL_NR) else {
+                continue;
+            };
             let used = specs.get(&key.index).map_or(0, |s| s.count as usize).min(3);
             out.push(ArgValues {
                 exe_inode: key.exe_inode,
@@ -318,8 +344,18 @@ impl std::os::fd::AsRawFd for KernelRecorder {
 /// Loads a raw tracepoint program and attaches it (the link lives as long as `ebpf`).
 fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), KernelError> {
     let program: &mut RawTracePoint = program(ebpf, name)?;
-    program.load().map_err(|source| KernelError::Program { action: "load", program: name, source })?;
-    program.attach(tracepoint).map_err(|source| KernelError::Program { action: "attach", program: name, source })?;
+    program.load().map_err(|source| KernelError::Program {
+        action: "load",
+        program: name,
+        source,
+    })?;
+    program
+        .attach(tracepoint)
+        .map_err(|source| KernelError::Program {
+            action: "attach",
+            program: name,
+            source,
+        })?;
     Ok(())
 }
 

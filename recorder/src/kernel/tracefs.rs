@@ -35,18 +35,36 @@ pub fn ensure_mounted() -> Result<PathBuf, KernelError> {
 
 /// Position of `field` among a tracepoint's own fields (after the `common_` ones), which is
 /// its position among the raw tracepoint's arguments.
-pub fn field_index(tracefs: &Path, category: &str, name: &str, field: &str) -> Result<u64, KernelError> {
-    let path = tracefs.join("events").join(category).join(name).join("format");
-    let text = fs::read_to_string(&path)
-        .map_err(|e| KernelError::Tracefs { what: format!("cannot read {}: {e}", path.display()) })?;
-    parse_field_index(&text, field)
-        .ok_or_else(|| KernelError::Tracefs { what: format!("{} has no field {field}", path.display()) })
+pub fn field_index(
+    tracefs: &Path,
+    category: &str,
+    name: &str,
+    field: &str,
+) -> Result<u64, KernelError> {
+    let path = tracefs
+        .join("events")
+        .join(category)
+        .join(name)
+        .join("format");
+    let text = fs::read_to_string(&path).map_err(|e| KernelError::Tracefs {
+        what: format!("cannot read {}: {e}", path.display()),
+    })?;
+    parse_field_index(&text, field).ok_or_else(|| KernelError::Tracefs {
+        what: format!("{} has no field {field}", path.display()),
+    })
 }
 
 fn parse_field_index(format: &str, field: &str) -> Option<u64> {
     format
         .lines()
-        .filter_map(|line| line.trim().strip_prefix("field:")?.split(';').next()?.split_whitespace().last())
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix("field:")?
+                .split(';')
+                .next()?
+                .split_whitespace()
+                .last()
+        })
         .filter(|name| !name.starts_with("common_"))
         .position(|name| name == field)
         .map(|i| i as u64)

@@ -24,8 +24,19 @@ impl PssLevel {
 
 /// Capabilities the baseline level lets a container add.
 const BASELINE_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP",
-    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 ];
 
 /// What the securityContext says, decided from the recording.
@@ -43,25 +54,45 @@ pub struct K8sPolicy {
 }
 
 pub fn decide(recording: &Recording, capabilities: &CapabilityPolicy) -> K8sPolicy {
-    let add: Vec<String> = capabilities.short_names().into_iter().map(str::to_owned).collect();
+    let add: Vec<String> = capabilities
+        .short_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let allow_privilege_escalation = !recording.escalating_programs.is_empty();
     let run_as_non_root = recording.user.is_some_and(|u| u.uid != 0);
     let mut reasons = Vec::new();
-    let beyond_baseline: Vec<&str> =
-        add.iter().map(String::as_str).filter(|c| !BASELINE_CAPABILITIES.contains(c)).collect();
+    let beyond_baseline: Vec<&str> = add
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !BASELINE_CAPABILITIES.contains(c))
+        .collect();
     let level = if !beyond_baseline.is_empty() {
-        reasons.push(format!("baseline does not allow adding {}", beyond_baseline.join(", ")));
+        reasons.push(format!(
+            "baseline does not allow adding {}",
+            beyond_baseline.join(", ")
+        ));
         PssLevel::Privileged
     } else {
         let mut restricted = true;
         if add.iter().any(|c| c != "NET_BIND_SERVICE") {
-            let others: Vec<&str> = add.iter().map(String::as_str).filter(|c| *c != "NET_BIND_SERVICE").collect();
-            reasons.push(format!("restricted allows adding only NET_BIND_SERVICE, the workload needs {}", others.join(", ")));
+            let others: Vec<&str> = add
+                .iter()
+                .map(String::as_str)
+                .filter(|c| *c != "NET_BIND_SERVICE")
+                .collect();
+            reasons.push(format!(
+                "restricted allows adding only NET_BIND_SERVICE, the workload needs {}",
+                others.join(", ")
+            ));
             restricted = false;
         }
         if allow_privilege_escalation {
-            let programs: Vec<String> =
-                recording.escalating_programs.iter().map(|p| p.path.escape_debug().to_string()).collect();
+            let programs: Vec<String> = recording
+                .escalating_programs
+                .iter()
+                .map(|p| p.path.escape_debug().to_string())
+                .collect();
             reasons.push(format!(
                 "restricted needs allowPrivilegeEscalation: false, but the workload executed {} (setuid, setgid or file capabilities)",
                 programs.join(", ")
@@ -72,9 +103,19 @@ pub fn decide(recording: &Recording, capabilities: &CapabilityPolicy) -> K8sPoli
             reasons.push("restricted needs runAsNonRoot: true, but the workload was recorded running as root".into());
             restricted = false;
         }
-        if restricted { PssLevel::Restricted } else { PssLevel::Baseline }
+        if restricted {
+            PssLevel::Restricted
+        } else {
+            PssLevel::Baseline
+        }
     };
-    K8sPolicy { add, allow_privilege_escalation, run_as_non_root, level, reasons }
+    K8sPolicy {
+        add,
+        allow_privilege_escalation,
+        run_as_non_root,
+        level,
+        reasons,
+    }
 }
 
 #[cfg(test)]
@@ -105,8 +146,12 @@ mod tests {
                 .collect(),
         );
         if setuid_program {
-            r.escalating_programs =
-                vec![EscalatingProgram { path: "/usr/bin/su".into(), setuid: true, setgid: false, file_capabilities: false }];
+            r.escalating_programs = vec![EscalatingProgram {
+                path: "/usr/bin/su".into(),
+                setuid: true,
+                setgid: false,
+                file_capabilities: false,
+            }];
         }
         r
     }
@@ -119,7 +164,10 @@ mod tests {
     #[test]
     fn levels_and_reasons() {
         assert_eq!(level(&[], 1000, false).level, PssLevel::Restricted);
-        assert_eq!(level(&["NET_BIND_SERVICE"], 1000, false).level, PssLevel::Restricted);
+        assert_eq!(
+            level(&["NET_BIND_SERVICE"], 1000, false).level,
+            PssLevel::Restricted
+        );
         let root = level(&[], 0, false);
         assert_eq!(root.level, PssLevel::Baseline);
         assert!(root.reasons[0].contains("runAsNonRoot"));

@@ -211,7 +211,8 @@ pub fn decide(recording: &Recording, options: SeccompOptions) -> SeccompPolicy {
 /// recorded flags included).
 fn narrow_by_arguments(recording: &Recording, policy: &mut SeccompPolicy) {
     let Some(arguments) = &recording.arguments else {
-        policy.arguments_note = Some("the recording holds no argument values (made before they were recorded)".into());
+        policy.arguments_note =
+            Some("the recording holds no argument values (made before they were recorded)".into());
         return;
     };
     if recording.lost.argument_values > 0 {
@@ -224,16 +225,29 @@ fn narrow_by_arguments(recording: &Recording, policy: &mut SeccompPolicy) {
     let mut values: BTreeMap<String, BTreeSet<Vec<u64>>> = BTreeMap::new();
     for list in arguments.values() {
         for item in list {
-            let name = if item.syscall == "clone3" { "clone".to_owned() } else { item.syscall.clone() };
-            values.entry(name).or_default().extend(item.values.iter().map(|v| v.values.clone()));
+            let name = if item.syscall == "clone3" {
+                "clone".to_owned()
+            } else {
+                item.syscall.clone()
+            };
+            values
+                .entry(name)
+                .or_default()
+                .extend(item.values.iter().map(|v| v.values.clone()));
         }
     }
     if let Some(reasons) = policy.allow.remove("clone3") {
         // Keep what clone3 stood for on clone, which now carries it.
-        policy.allow.entry("clone".into()).or_default().extend(reasons);
+        policy
+            .allow
+            .entry("clone".into())
+            .or_default()
+            .extend(reasons);
     }
     for (name, seen) in values {
-        let Some(spec) = crate::arguments::spec_of(&name) else { continue };
+        let Some(spec) = crate::arguments::spec_of(&name) else {
+            continue;
+        };
         if !policy.allow.contains_key(&name) {
             continue;
         }
@@ -243,7 +257,11 @@ fn narrow_by_arguments(recording: &Recording, policy: &mut SeccompPolicy) {
                 vals.iter()
                     .enumerate()
                     .take(spec.count as usize)
-                    .map(|(i, &value)| ArgCondition { index: spec.index[i], mask: spec.mask[i], value })
+                    .map(|(i, &value)| ArgCondition {
+                        index: spec.index[i],
+                        mask: spec.mask[i],
+                        value,
+                    })
                     .collect()
             })
             .collect();
@@ -254,7 +272,10 @@ fn narrow_by_arguments(recording: &Recording, policy: &mut SeccompPolicy) {
 impl SeccompPolicy {
     /// Allowed names without conditions.
     pub fn unconditional(&self) -> impl Iterator<Item = &str> {
-        self.allow.keys().filter(|n| !self.conditions.contains_key(*n)).map(String::as_str)
+        self.allow
+            .keys()
+            .filter(|n| !self.conditions.contains_key(*n))
+            .map(String::as_str)
     }
 
     /// Names allowed because the recording saw them.
@@ -345,7 +366,13 @@ mod tests {
             .map(|(name, vals)| SyscallArguments {
                 syscall: (*name).into(),
                 arguments: vec![],
-                values: vec![ArgumentValues { values: vals.clone(), names: vec![], count: 1, by: vec![], runs: vec![] }],
+                values: vec![ArgumentValues {
+                    values: vals.clone(),
+                    names: vec![],
+                    count: 1,
+                    by: vec![],
+                    runs: vec![],
+                }],
             })
             .collect();
         r.arguments = Some(BTreeMap::from([(Abi::X86_64, list)]));
@@ -355,28 +382,54 @@ mod tests {
     #[test]
     fn recorded_argument_values_become_conditions() {
         // socket (41) and clone3 (435) with their values.
-        let r = with_arguments(&[(Abi::X86_64, 41), (Abi::X86_64, 435)], &[("socket", vec![2, 1, 0]), ("clone3", vec![0])]);
+        let r = with_arguments(
+            &[(Abi::X86_64, 41), (Abi::X86_64, 435)],
+            &[("socket", vec![2, 1, 0]), ("clone3", vec![0])],
+        );
         let policy = decide(&r, SeccompOptions::default());
         let socket = &policy.conditions["socket"];
         assert_eq!(socket.len(), 1);
-        let rule: Vec<(u32, u64, u64)> = socket.iter().next().unwrap().iter().map(|c| (c.index, c.mask, c.value)).collect();
-        assert_eq!(rule, [(0, 0xffff_ffff, 2), (1, 0xf, 1), (2, 0xffff_ffff, 0)]);
+        let rule: Vec<(u32, u64, u64)> = socket
+            .iter()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| (c.index, c.mask, c.value))
+            .collect();
+        assert_eq!(
+            rule,
+            [(0, 0xffff_ffff, 2), (1, 0xf, 1), (2, 0xffff_ffff, 0)]
+        );
         // clone3 cannot be checked: ENOSYS, and clone carries its flags.
         assert!(policy.enosys.contains("clone3") && !policy.allow.contains_key("clone3"));
         assert!(policy.allow.contains_key("clone"));
-        assert_eq!(policy.conditions["clone"].iter().next().unwrap()[0].value, 0);
-        assert!(!policy.unconditional().any(|n| n == "socket" || n == "clone"));
+        assert_eq!(
+            policy.conditions["clone"].iter().next().unwrap()[0].value,
+            0
+        );
+        assert!(!policy
+            .unconditional()
+            .any(|n| n == "socket" || n == "clone"));
     }
 
     #[test]
     fn no_conditions_when_off_or_when_values_were_lost() {
         let r = with_arguments(&[(Abi::X86_64, 41)], &[("socket", vec![2, 1, 0])]);
-        let off = decide(&r, SeccompOptions { arguments: false, ..SeccompOptions::default() });
+        let off = decide(
+            &r,
+            SeccompOptions {
+                arguments: false,
+                ..SeccompOptions::default()
+            },
+        );
         assert!(off.conditions.is_empty() && off.unconditional().any(|n| n == "socket"));
         let mut lossy = r.clone();
         lossy.lost.argument_values = 3;
         let policy = decide(&lossy, SeccompOptions::default());
         assert!(policy.conditions.is_empty());
-        assert!(policy.arguments_note.unwrap().contains("3 argument values were lost"));
+        assert!(policy
+            .arguments_note
+            .unwrap()
+            .contains("3 argument values were lost"));
     }
 }

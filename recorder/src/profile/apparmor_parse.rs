@@ -44,7 +44,10 @@ pub struct ParseError {
 }
 
 fn error<T>(line: usize, message: impl Into<String>) -> Result<T, ParseError> {
-    Err(ParseError { line, message: message.into() })
+    Err(ParseError {
+        line,
+        message: message.into(),
+    })
 }
 
 /// One permission of a file rule.
@@ -64,12 +67,17 @@ pub enum FilePerm {
     Mmap,
     /// `ix`, `px`, `Px`, `ux`, `Ux`, `cx`, `Cx`, `pix`, `Pix`, `cix`, `Cix`, `pux`, `PUx`,
     /// `cux`, `CUx` (and `x` in a `deny` rule); `target` is the profile after `->`.
-    Exec { mode: String, target: Option<String> },
+    Exec {
+        mode: String,
+        target: Option<String>,
+    },
 }
 
 /// Execute modes AppArmor accepts.
-const EXEC_MODES: &[&str] =
-    &["ix", "px", "Px", "ux", "Ux", "cx", "Cx", "pix", "Pix", "cix", "Cix", "pux", "PUx", "cux", "CUx"];
+const EXEC_MODES: &[&str] = &[
+    "ix", "px", "Px", "ux", "Ux", "cx", "Cx", "pix", "Pix", "cix", "Cix", "pux", "PUx", "cux",
+    "CUx",
+];
 
 impl FilePerm {
     /// The word `diff` uses (docs/review.md): the recordings' access names where there is one
@@ -82,11 +90,17 @@ impl FilePerm {
             FilePerm::Write => "write".into(),
             FilePerm::Append => "append".into(),
             FilePerm::Link { target: None } => "link".into(),
-            FilePerm::Link { target: Some(target) } => format!("link->{target}"),
+            FilePerm::Link {
+                target: Some(target),
+            } => format!("link->{target}"),
             FilePerm::Lock => "lock".into(),
             FilePerm::Mmap => "mmap_exec".into(),
             FilePerm::Exec { mode, target } => {
-                let mut word = if mode == "ix" { "exec".to_owned() } else { format!("exec_{mode}") };
+                let mut word = if mode == "ix" {
+                    "exec".to_owned()
+                } else {
+                    format!("exec_{mode}")
+                };
                 if let Some(target) = target {
                     word.push_str("->");
                     word.push_str(target);
@@ -257,7 +271,8 @@ fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
             c if c.is_ascii_whitespace() => i += 1,
             b'#' => {
                 let include = text[i..].starts_with("#include")
-                    && b.get(i + 8).is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'<' | b'"'));
+                    && b.get(i + 8)
+                        .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'<' | b'"'));
                 if include {
                     push(&mut out, Tok::Word("include".into()));
                     i += 8;
@@ -350,10 +365,18 @@ fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
 /// Parses a profile. Every file rule's path is checked to be a well-formed pattern.
 pub fn parse(text: &str) -> Result<ParsedProfile, ParseError> {
     let tokens = lex(text)?;
-    let mut parser = Parser { tokens, pos: 0, profile: ParsedProfile::default(), seen_profile: false };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        profile: ParsedProfile::default(),
+        seen_profile: false,
+    };
     parser.top()?;
     if !parser.seen_profile {
-        return error(text.lines().count().max(1), "no profile (`profile NAME {` or `/path/to/program {`) found");
+        return error(
+            text.lines().count().max(1),
+            "no profile (`profile NAME {` or `/path/to/program {`) found",
+        );
     }
     Ok(parser.profile)
 }
@@ -367,8 +390,24 @@ struct Parser {
 
 /// Rule keywords kept as text.
 const OTHER_RULES: &[&str] = &[
-    "signal", "ptrace", "dbus", "unix", "mount", "remount", "umount", "pivot_root", "change_profile",
-    "change_hat", "rlimit", "set", "link", "mqueue", "io_uring", "userns", "all", "alias",
+    "signal",
+    "ptrace",
+    "dbus",
+    "unix",
+    "mount",
+    "remount",
+    "umount",
+    "pivot_root",
+    "change_profile",
+    "change_hat",
+    "rlimit",
+    "set",
+    "link",
+    "mqueue",
+    "io_uring",
+    "userns",
+    "all",
+    "alias",
 ];
 /// Socket types in `network` rules.
 const NETWORK_TYPES: &[&str] = &["stream", "dgram", "seqpacket", "rdm", "raw", "packet"];
@@ -411,8 +450,16 @@ impl Parser {
                     if end.map(|e| e.tok) != Some(Tok::Comma) {
                         return error(t.line, "`alias` must end with `,`");
                     }
-                    let text = words.iter().map(Token::source).collect::<Vec<_>>().join(" ");
-                    self.profile.other.push(OtherRule { line: t.line, deny: false, text });
+                    let text = words
+                        .iter()
+                        .map(Token::source)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    self.profile.other.push(OtherRule {
+                        line: t.line,
+                        deny: false,
+                        text,
+                    });
                 }
                 Tok::Comma => return error(t.line, "a rule outside a profile"),
                 Tok::Close => return error(t.line, "`}` without a profile"),
@@ -424,7 +471,10 @@ impl Parser {
                         _ => return error(t.line, "expected a profile header ending in `{`"),
                     }
                     if self.seen_profile {
-                        return error(t.line, "more than one profile in the file; keep one profile per file");
+                        return error(
+                            t.line,
+                            "more than one profile in the file; keep one profile per file",
+                        );
                     }
                     self.seen_profile = true;
                     self.header(&header, t.line)?;
@@ -437,14 +487,22 @@ impl Parser {
 
     /// `@{NAME} = ...` / `@{NAME} += ...` (the next token is `=`/`+=` when spaced).
     fn is_assignment(&self, word: &str) -> bool {
-        let Some(rest) = word.strip_prefix("@{").and_then(|r| r.split_once('}')).map(|(_, rest)| rest) else {
+        let Some(rest) = word
+            .strip_prefix("@{")
+            .and_then(|r| r.split_once('}'))
+            .map(|(_, rest)| rest)
+        else {
             return false;
         };
         if rest.starts_with('=') || rest.starts_with("+=") {
             return true;
         }
         rest.is_empty()
-            && self.tokens.get(self.pos + 1).and_then(Token::word).is_some_and(|n| n.starts_with('=') || n.starts_with("+="))
+            && self
+                .tokens
+                .get(self.pos + 1)
+                .and_then(Token::word)
+                .is_some_and(|n| n.starts_with('=') || n.starts_with("+="))
     }
 
     fn assignment(&mut self) -> Result<(), ParseError> {
@@ -462,11 +520,22 @@ impl Parser {
             Some(v) => (true, v.to_owned()),
             None => (false, text.strip_prefix('=').unwrap_or_default().to_owned()),
         };
-        let mut values: Vec<String> = Some(first_value).filter(|v| !v.is_empty()).into_iter().collect();
+        let mut values: Vec<String> = Some(first_value)
+            .filter(|v| !v.is_empty())
+            .into_iter()
+            .collect();
         while let Some(t) = self.peek().filter(|t| t.line == line) {
             match t.text() {
                 Some(v) => values.push(v.to_owned()),
-                None => return error(line, format!("unexpected `{}` in the definition of @{{{name}}}", t.source())),
+                None => {
+                    return error(
+                        line,
+                        format!(
+                            "unexpected `{}` in the definition of @{{{name}}}",
+                            t.source()
+                        ),
+                    )
+                }
             }
             self.pos += 1;
         }
@@ -500,7 +569,11 @@ impl Parser {
             return error(line, "`include` names nothing");
         };
         self.pos += 1;
-        let prefix = if if_exists { "include if exists" } else { "include" };
+        let prefix = if if_exists {
+            "include if exists"
+        } else {
+            "include"
+        };
         match &target.tok {
             Tok::Word(w) if w.starts_with('<') && w.ends_with('>') && w.len() > 2 => {
                 let name = &w[1..w.len() - 1];
@@ -513,14 +586,23 @@ impl Parser {
                 }
             }
             Tok::Quoted(q) => self.profile.includes.push(format!("{prefix} \"{q}\"")),
-            _ => return error(line, format!("`include` needs <NAME> or \"NAME\", not `{}`", target.source())),
+            _ => {
+                return error(
+                    line,
+                    format!(
+                        "`include` needs <NAME> or \"NAME\", not `{}`",
+                        target.source()
+                    ),
+                )
+            }
         }
         Ok(())
     }
 
     fn header(&mut self, words: &[Token], line: usize) -> Result<(), ParseError> {
         let is_path = |t: &Token| {
-            t.text().is_some_and(|s| s.starts_with('/') || s.starts_with("@{"))
+            t.text()
+                .is_some_and(|s| s.starts_with('/') || s.starts_with("@{"))
                 || matches!(&t.tok, Tok::Quoted(_))
         };
         let mut rest = words;
@@ -562,8 +644,11 @@ impl Parser {
                 },
                 None => after.split_whitespace().next().unwrap_or_default(),
             };
-            self.profile.flags =
-                list.split(|c: char| c == ',' || c.is_whitespace()).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+            self.profile.flags = list
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         Ok(())
     }
@@ -571,7 +656,10 @@ impl Parser {
     fn body(&mut self, header_line: usize) -> Result<(), ParseError> {
         loop {
             let Some(t) = self.peek().cloned() else {
-                return error(self.last_line(), format!("the profile opened on line {header_line} is not closed by `}}`"));
+                return error(
+                    self.last_line(),
+                    format!("the profile opened on line {header_line} is not closed by `}}`"),
+                );
             };
             match &t.tok {
                 Tok::Close => {
@@ -594,7 +682,10 @@ impl Parser {
                     match end.map(|e| e.tok) {
                         Some(Tok::Comma) => self.rule(&words, t.line)?,
                         Some(Tok::Open) => {
-                            return error(t.line, "child profiles, hats and conditional blocks are not supported");
+                            return error(
+                                t.line,
+                                "child profiles, hats and conditional blocks are not supported",
+                            );
                         }
                         _ => return error(t.line, "a rule must end with `,`"),
                     }
@@ -631,21 +722,39 @@ impl Parser {
                 let mut names = Vec::new();
                 for t in &rest[1..] {
                     match t.word() {
-                        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => {
+                        Some(n)
+                            if !n.is_empty()
+                                && n.bytes().all(|b| {
+                                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'
+                                }) =>
+                        {
                             names.push(n.to_owned());
                         }
-                        _ => return error(line, format!("`{}` is not a capability name", t.source())),
+                        _ => {
+                            return error(
+                                line,
+                                format!("`{}` is not a capability name", t.source()),
+                            )
+                        }
                     }
                 }
-                self.profile.capabilities.push(CapabilityRule { line, deny, names });
+                self.profile
+                    .capabilities
+                    .push(CapabilityRule { line, deny, names });
             }
             Some("network") => {
                 let args: Vec<&str> = rest[1..].iter().filter_map(Token::word).collect();
                 let simple = args.len() == rest.len() - 1
                     && args.len() <= 2
-                    && args.iter().all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+                    && args.iter().all(|a| {
+                        !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    });
                 if !simple {
-                    self.profile.other.push(OtherRule { line, deny, text: text() });
+                    self.profile.other.push(OtherRule {
+                        line,
+                        deny,
+                        text: text(),
+                    });
                     return Ok(());
                 }
                 let kind_of = |w: &str| match w {
@@ -662,22 +771,45 @@ impl Parser {
                     },
                     [domain, kind] => match kind_of(kind) {
                         Some(kind) => (Some((*domain).to_owned()), Some(kind)),
-                        None => return error(line, format!("`{kind}` is not a socket type or protocol")),
+                        None => {
+                            return error(
+                                line,
+                                format!("`{kind}` is not a socket type or protocol"),
+                            )
+                        }
                     },
                     _ => unreachable!("at most two"),
                 };
-                self.profile.network.push(NetworkRule { line, deny, domain, kind });
+                self.profile.network.push(NetworkRule {
+                    line,
+                    deny,
+                    domain,
+                    kind,
+                });
             }
             Some("file") if rest.len() == 1 => {
-                let perms = ["m", "r", "w", "l", "k", "ix"].iter().flat_map(|p| parse_perms(p, None, false).unwrap_or_default()).collect();
-                self.profile.files.push(FileRule { line, deny, owner, pattern: "/{,**}".into(), perms });
+                let perms = ["m", "r", "w", "l", "k", "ix"]
+                    .iter()
+                    .flat_map(|p| parse_perms(p, None, false).unwrap_or_default())
+                    .collect();
+                self.profile.files.push(FileRule {
+                    line,
+                    deny,
+                    owner,
+                    pattern: "/{,**}".into(),
+                    perms,
+                });
             }
             Some("file") => self.file_rule(&rest[1..], line, deny, owner)?,
             Some(w) if OTHER_RULES.contains(&w) || w.starts_with('^') => {
                 if w.starts_with('^') {
                     return error(line, "hats are not supported");
                 }
-                self.profile.other.push(OtherRule { line, deny, text: text() });
+                self.profile.other.push(OtherRule {
+                    line,
+                    deny,
+                    text: text(),
+                });
             }
             _ => self.file_rule(rest, line, deny, owner)?,
         }
@@ -685,7 +817,13 @@ impl Parser {
     }
 
     /// `PATH PERMS [-> TARGET]` or `PERMS PATH [-> TARGET]`.
-    fn file_rule(&mut self, words: &[Token], line: usize, deny: bool, owner: bool) -> Result<(), ParseError> {
+    fn file_rule(
+        &mut self,
+        words: &[Token],
+        line: usize,
+        deny: bool,
+        owner: bool,
+    ) -> Result<(), ParseError> {
         let is_path = |t: &Token| match &t.tok {
             Tok::Quoted(_) => true,
             Tok::Word(w) => w.starts_with('/') || w.starts_with("@{"),
@@ -695,7 +833,11 @@ impl Parser {
             [p, perms, tail @ ..] if is_path(p) => (p, perms, tail),
             [perms, p, tail @ ..] if is_path(p) && perms.word().is_some() => (p, perms, tail),
             _ => {
-                let text = words.iter().map(Token::source).collect::<Vec<_>>().join(" ");
+                let text = words
+                    .iter()
+                    .map(Token::source)
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 return error(line, format!("unrecognised rule `{text}`"));
             }
         };
@@ -708,22 +850,38 @@ impl Parser {
             }
         };
         let Some(letters) = perms.word() else {
-            return error(line, format!("`{}` is not a set of permissions", perms.source()));
+            return error(
+                line,
+                format!("`{}` is not a set of permissions", perms.source()),
+            );
         };
-        let perms = parse_perms(letters, target, deny).map_err(|message| ParseError { line, message })?;
+        let perms =
+            parse_perms(letters, target, deny).map_err(|message| ParseError { line, message })?;
         let pattern = path.text().unwrap_or_default().to_owned();
         // A malformed pattern is a malformed profile (unknown variables are the host's business).
-        if let Err(PatternError::Malformed(m)) = PathPattern::compile(&pattern, &BTreeMap::new(), UnknownVariables::Anything) {
+        if let Err(PatternError::Malformed(m)) =
+            PathPattern::compile(&pattern, &BTreeMap::new(), UnknownVariables::Anything)
+        {
             return error(line, format!("bad path {pattern:?}: {m}"));
         }
-        self.profile.files.push(FileRule { line, deny, owner, pattern, perms });
+        self.profile.files.push(FileRule {
+            line,
+            deny,
+            owner,
+            pattern,
+            perms,
+        });
         Ok(())
     }
 }
 
 /// `rwix` → the permissions, in the order written, each once.
 /// A plain `x` is only valid in a `deny` rule (`deny_x`).
-fn parse_perms(letters: &str, target: Option<String>, deny_x: bool) -> Result<Vec<FilePerm>, String> {
+fn parse_perms(
+    letters: &str,
+    target: Option<String>,
+    deny_x: bool,
+) -> Result<Vec<FilePerm>, String> {
     let chars: Vec<char> = letters.chars().collect();
     let mut out: Vec<FilePerm> = Vec::new();
     let mut i = 0;
@@ -732,7 +890,9 @@ fn parse_perms(letters: &str, target: Option<String>, deny_x: bool) -> Result<Ve
             'r' => FilePerm::Read,
             'w' => FilePerm::Write,
             'a' => FilePerm::Append,
-            'l' => FilePerm::Link { target: target.clone() },
+            'l' => FilePerm::Link {
+                target: target.clone(),
+            },
             'k' => FilePerm::Lock,
             'm' => FilePerm::Mmap,
             'i' | 'p' | 'P' | 'u' | 'U' | 'c' | 'C' => {
@@ -741,16 +901,28 @@ fn parse_perms(letters: &str, target: Option<String>, deny_x: bool) -> Result<Ve
                     i += 1;
                 }
                 if chars.get(i) != Some(&'x') {
-                    return Err(format!("`{letters}`: an execute mode must end in x (ix, px, ux, ...)"));
+                    return Err(format!(
+                        "`{letters}`: an execute mode must end in x (ix, px, ux, ...)"
+                    ));
                 }
                 let mode: String = chars[start..=i].iter().collect();
                 if !EXEC_MODES.contains(&mode.as_str()) {
                     return Err(format!("`{letters}`: unknown execute mode {mode}"));
                 }
-                FilePerm::Exec { mode, target: target.clone() }
+                FilePerm::Exec {
+                    mode,
+                    target: target.clone(),
+                }
             }
-            'x' if deny_x => FilePerm::Exec { mode: "x".into(), target: None },
-            'x' => return Err(format!("`{letters}`: x needs an execute mode (ix, px, ux, ...)")),
+            'x' if deny_x => FilePerm::Exec {
+                mode: "x".into(),
+                target: None,
+            },
+            'x' => {
+                return Err(format!(
+                    "`{letters}`: x needs an execute mode (ix, px, ux, ...)"
+                ))
+            }
             c => return Err(format!("`{letters}`: unknown permission {c:?}")),
         };
         if !out.contains(&perm) {
@@ -761,8 +933,14 @@ fn parse_perms(letters: &str, target: Option<String>, deny_x: bool) -> Result<Ve
     if out.is_empty() {
         return Err("a file rule without permissions".into());
     }
-    if target.is_some() && !out.iter().any(|p| matches!(p, FilePerm::Exec { .. } | FilePerm::Link { .. })) {
-        return Err(format!("`{letters}`: `->` needs an execute or link permission"));
+    if target.is_some()
+        && !out
+            .iter()
+            .any(|p| matches!(p, FilePerm::Exec { .. } | FilePerm::Link { .. }))
+    {
+        return Err(format!(
+            "`{letters}`: `->` needs an execute or link permission"
+        ));
     }
     Ok(out)
 }
@@ -809,11 +987,18 @@ enum Item {
     /// `?`
     One,
     /// `*` (`min_one`: right after a `/`)
-    Star { min_one: bool },
+    Star {
+        min_one: bool,
+    },
     /// `**`
-    StarStar { min_one: bool },
+    StarStar {
+        min_one: bool,
+    },
     /// `[...]`
-    Class { set: Box<[bool; 256]>, negated: bool },
+    Class {
+        set: Box<[bool; 256]>,
+        negated: bool,
+    },
     /// `@{pid}`, `@{tid}`
     Id,
 }
@@ -836,7 +1021,11 @@ impl PathPattern {
         variables: &BTreeMap<String, Vec<String>>,
         unknown: UnknownVariables,
     ) -> Result<PathPattern, PatternError> {
-        let mut compiler = Compiler { variables, unknown, depth: 0 };
+        let mut compiler = Compiler {
+            variables,
+            unknown,
+            depth: 0,
+        };
         let nodes = compiler.nodes(text.as_bytes())?;
         let alternatives = expand(&nodes)?;
         Ok(PathPattern(alternatives.into_iter().map(finish).collect()))
@@ -856,7 +1045,16 @@ impl PathPattern {
     /// literal start lies in `dir`, or, before a glob, leads into it.
     pub fn may_reach(&self, dir: &[u8]) -> bool {
         self.0.iter().any(|alt| {
-            let prefix: Vec<u8> = alt.iter().map_while(|i| if let Item::Byte(b) = i { Some(*b) } else { None }).collect();
+            let prefix: Vec<u8> = alt
+                .iter()
+                .map_while(|i| {
+                    if let Item::Byte(b) = i {
+                        Some(*b)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             prefix.starts_with(dir) || (prefix.len() < alt.len() && dir.starts_with(&prefix))
         })
     }
@@ -876,7 +1074,12 @@ impl Compiler<'_> {
     }
 
     /// A sequence up to the end, or (in an alternation) up to `,` or `}`.
-    fn sequence(&mut self, b: &[u8], i: &mut usize, in_alt: bool) -> Result<Vec<Node>, PatternError> {
+    fn sequence(
+        &mut self,
+        b: &[u8],
+        i: &mut usize,
+        in_alt: bool,
+    ) -> Result<Vec<Node>, PatternError> {
         let bad = |m: &str| Err(PatternError::Malformed(m.to_owned()));
         let mut out = Vec::new();
         while *i < b.len() {
@@ -950,17 +1153,26 @@ impl Compiler<'_> {
                 Some((_, values)) => values.iter().map(|v| (*v).to_owned()).collect(),
                 None => {
                     return match self.unknown {
-                        UnknownVariables::Error => Err(PatternError::UnknownVariable(name.to_owned())),
-                        UnknownVariables::Anything => Ok(Node::Item(Item::StarStar { min_one: false })),
+                        UnknownVariables::Error => {
+                            Err(PatternError::UnknownVariable(name.to_owned()))
+                        }
+                        UnknownVariables::Anything => {
+                            Ok(Node::Item(Item::StarStar { min_one: false }))
+                        }
                     };
                 }
             },
         };
         if self.depth > 8 {
-            return Err(PatternError::Malformed(format!("@{{{name}}} refers to itself")));
+            return Err(PatternError::Malformed(format!(
+                "@{{{name}}} refers to itself"
+            )));
         }
         self.depth += 1;
-        let alternatives = values.iter().map(|v| self.nodes(v.as_bytes())).collect::<Result<Vec<_>, _>>();
+        let alternatives = values
+            .iter()
+            .map(|v| self.nodes(v.as_bytes()))
+            .collect::<Result<Vec<_>, _>>();
         self.depth -= 1;
         Ok(Node::Alt(alternatives?))
     }
@@ -992,7 +1204,10 @@ fn escape(b: &[u8], i: &mut usize) -> Result<Vec<u8>, PatternError> {
             let (radix, max) = if next == b'x' { (16, 2) } else { (10, 3) };
             let (v, n) = digits(radix, max, *i + 2);
             if n == 0 {
-                return Err(PatternError::Malformed(format!("`\\{}` without digits", char::from(next))));
+                return Err(PatternError::Malformed(format!(
+                    "`\\{}` without digits",
+                    char::from(next)
+                )));
             }
             (v, 2 + n)
         }
@@ -1013,7 +1228,8 @@ fn escape(b: &[u8], i: &mut usize) -> Result<Vec<u8>, PatternError> {
             return Ok(bytes);
         }
     };
-    let byte = u8::try_from(value).map_err(|_| PatternError::Malformed(format!("escape value {value} is above 255")))?;
+    let byte = u8::try_from(value)
+        .map_err(|_| PatternError::Malformed(format!("escape value {value} is above 255")))?;
     *i += used;
     Ok(vec![byte])
 }
@@ -1052,7 +1268,11 @@ fn class(b: &[u8], i: &mut usize) -> Result<Item, PatternError> {
                 return Err(PatternError::Malformed("a bad range in `[...]`".into()));
             };
             if low > high {
-                return Err(PatternError::Malformed(format!("range {}-{} is backwards", char::from(low), char::from(high))));
+                return Err(PatternError::Malformed(format!(
+                    "range {}-{} is backwards",
+                    char::from(low),
+                    char::from(high)
+                )));
             }
             members.extend(low..=high);
         }
@@ -1080,11 +1300,17 @@ fn expand(nodes: &[Node]) -> Result<Vec<Vec<Item>>, PatternError> {
                     options.extend(expand(choice)?);
                 }
                 if alternatives.len().saturating_mul(options.len()) > MAX_ALTERNATIVES {
-                    return Err(PatternError::Malformed(format!("more than {MAX_ALTERNATIVES} alternatives")));
+                    return Err(PatternError::Malformed(format!(
+                        "more than {MAX_ALTERNATIVES} alternatives"
+                    )));
                 }
                 alternatives = alternatives
                     .iter()
-                    .flat_map(|a| options.iter().map(move |o| a.iter().chain(o).cloned().collect()))
+                    .flat_map(|a| {
+                        options
+                            .iter()
+                            .map(move |o| a.iter().chain(o).cloned().collect())
+                    })
                     .collect();
             }
         }
@@ -1099,8 +1325,12 @@ fn finish(items: Vec<Item>) -> Vec<Item> {
         let after_slash = out.last() == Some(&Item::Byte(b'/'));
         match item {
             Item::Byte(b'/') if after_slash => {}
-            Item::Star { .. } => out.push(Item::Star { min_one: after_slash }),
-            Item::StarStar { .. } => out.push(Item::StarStar { min_one: after_slash }),
+            Item::Star { .. } => out.push(Item::Star {
+                min_one: after_slash,
+            }),
+            Item::StarStar { .. } => out.push(Item::StarStar {
+                min_one: after_slash,
+            }),
             other => out.push(other),
         }
     }
@@ -1116,7 +1346,11 @@ struct Matcher<'a> {
 
 impl<'a> Matcher<'a> {
     fn new(items: &'a [Item], s: &'a [u8]) -> Self {
-        Matcher { items, s, failed: vec![false; (items.len() + 1) * (s.len() + 1)] }
+        Matcher {
+            items,
+            s,
+            failed: vec![false; (items.len() + 1) * (s.len() + 1)],
+        }
     }
 
     fn at(&mut self, item: usize, pos: usize) -> bool {
@@ -1139,13 +1373,19 @@ impl<'a> Matcher<'a> {
         let rest = &s[pos..];
         match first {
             Item::Byte(b) => rest.first() == Some(b) && self.at(item + 1, pos + 1),
-            Item::One => rest.first().is_some_and(|&c| c != b'/' && c != 0) && self.at(item + 1, pos + 1),
+            Item::One => {
+                rest.first().is_some_and(|&c| c != b'/' && c != 0) && self.at(item + 1, pos + 1)
+            }
             Item::Class { set, negated } => {
-                rest.first().is_some_and(|&c| c != 0 && (set[usize::from(c)] != *negated) && (!*negated || c != b'/'))
-                    && self.at(item + 1, pos + 1)
+                rest.first().is_some_and(|&c| {
+                    c != 0 && (set[usize::from(c)] != *negated) && (!*negated || c != b'/')
+                }) && self.at(item + 1, pos + 1)
             }
             Item::Star { min_one } => {
-                let limit = rest.iter().position(|&c| c == b'/' || c == 0).unwrap_or(rest.len());
+                let limit = rest
+                    .iter()
+                    .position(|&c| c == b'/' || c == 0)
+                    .unwrap_or(rest.len());
                 (usize::from(*min_one)..=limit).any(|k| self.at(item + 1, pos + k))
             }
             Item::StarStar { min_one } => {
@@ -1157,7 +1397,8 @@ impl<'a> Matcher<'a> {
             }
             Item::Id => {
                 let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-                (1..=digits.min(7)).any(|k| policy::is_pid(&rest[..k]) && self.at(item + 1, pos + k))
+                (1..=digits.min(7))
+                    .any(|k| policy::is_pid(&rest[..k]) && self.at(item + 1, pos + k))
             }
         }
     }
@@ -1208,10 +1449,16 @@ impl ParsedProfile {
         for rule in &self.files {
             match PathPattern::compile(&rule.pattern, &self.variables, UnknownVariables::Error) {
                 Ok(pattern) => {
-                    let perms = rule.perms.iter().fold(Perms::default(), |acc, p| acc.union(p.perms()));
+                    let perms = rule
+                        .perms
+                        .iter()
+                        .fold(Perms::default(), |acc, p| acc.union(p.perms()));
                     if rule.deny { &mut deny } else { &mut allow }.push((pattern, perms));
                 }
-                Err(err) => warnings.push(format!("line {}: {err}; the rule is not counted", rule.line)),
+                Err(err) => warnings.push(format!(
+                    "line {}: {err}; the rule is not counted",
+                    rule.line
+                )),
             }
         }
         let known = policy::compiled_abstractions();
@@ -1231,7 +1478,10 @@ impl ParsedProfile {
             }
         }
         for include in &self.includes {
-            warnings.push(format!("{} is not read; what only it allows is reported as missing", include.escape_debug()));
+            warnings.push(format!(
+                "{} is not read; what only it allows is reported as missing",
+                include.escape_debug()
+            ));
         }
         Checker {
             allow,
@@ -1250,9 +1500,14 @@ impl Checker {
     /// what its deny rules take away.
     pub fn file(&self, path: &[u8]) -> (Perms, Perms) {
         let union = |rules: &[(PathPattern, Perms)]| {
-            rules.iter().filter(|(p, _)| p.matches(path)).fold(Perms::default(), |acc, (_, perms)| acc.union(*perms))
+            rules
+                .iter()
+                .filter(|(p, _)| p.matches(path))
+                .fold(Perms::default(), |acc, (_, perms)| acc.union(*perms))
         };
-        let granted = self.abstractions.iter().fold(union(&self.allow), |acc, a| acc.union(policy::granted_by(a, path)));
+        let granted = self.abstractions.iter().fold(union(&self.allow), |acc, a| {
+            acc.union(policy::granted_by(a, path))
+        });
         (granted, union(&self.deny))
     }
 
@@ -1263,19 +1518,33 @@ impl Checker {
     /// Whether a socket of this AppArmor domain and type is allowed (and not denied).
     pub fn network(&self, domain: &str, kind: &str) -> bool {
         let matches = |r: &&NetworkRule| {
-            r.domain.as_deref().is_none_or(|d| d == domain) && r.kind.as_deref().is_none_or(|k| k == kind)
+            r.domain.as_deref().is_none_or(|d| d == domain)
+                && r.kind.as_deref().is_none_or(|k| k == kind)
         };
         let allowed = self.network.iter().filter(|r| !r.deny).any(|r| matches(&r))
-            || ABSTRACTION_NETWORK.iter().any(|(a, d, k)| self.includes(a) && *d == domain && *k == kind);
+            || ABSTRACTION_NETWORK
+                .iter()
+                .any(|(a, d, k)| self.includes(a) && *d == domain && *k == kind);
         allowed && !self.network.iter().filter(|r| r.deny).any(|r| matches(&r))
     }
 
     /// Whether a capability (lowercase, without `CAP_`) is allowed (and not denied).
     pub fn capability(&self, name: &str) -> bool {
         let matches = |r: &&CapabilityRule| r.names.is_empty() || r.names.iter().any(|n| n == name);
-        let allowed = self.capabilities.iter().filter(|r| !r.deny).any(|r| matches(&r))
-            || ABSTRACTION_CAPABILITIES.iter().any(|(a, c)| self.includes(a) && *c == name);
-        allowed && !self.capabilities.iter().filter(|r| r.deny).any(|r| matches(&r))
+        let allowed = self
+            .capabilities
+            .iter()
+            .filter(|r| !r.deny)
+            .any(|r| matches(&r))
+            || ABSTRACTION_CAPABILITIES
+                .iter()
+                .any(|(a, c)| self.includes(a) && *c == name);
+        allowed
+            && !self
+                .capabilities
+                .iter()
+                .filter(|r| r.deny)
+                .any(|r| matches(&r))
     }
 
     /// Every recorded file access, socket and needed capability the profile does not allow.
@@ -1287,14 +1556,19 @@ impl Checker {
         let mut report = CheckReport::default();
         self.check_files(recording, &mut report);
         match &recording.sockets {
-            None => report.notes.push("the recording holds no sockets; network rules are not checked".into()),
+            None => report
+                .notes
+                .push("the recording holds no sockets; network rules are not checked".into()),
             Some(sockets) => {
                 for socket in sockets {
                     let (domain, kind) = apparmor_socket(&socket.family, &socket.kind);
                     if !self.network(&domain, &kind) {
                         report
                             .missing
-                            .entry(Permission::Network { family: socket.family.clone(), kind: socket.kind.clone() })
+                            .entry(Permission::Network {
+                                family: socket.family.clone(),
+                                kind: socket.kind.clone(),
+                            })
                             .or_default()
                             .extend(socket.by.iter().cloned());
                     }
@@ -1304,24 +1578,39 @@ impl Checker {
         match capabilities::decide(recording) {
             Ok(needed) => {
                 for (name, by) in needed.add {
-                    let short = name.strip_prefix("CAP_").unwrap_or(&name).to_ascii_lowercase();
+                    let short = name
+                        .strip_prefix("CAP_")
+                        .unwrap_or(&name)
+                        .to_ascii_lowercase();
                     if !self.capability(&short) {
-                        report.missing.entry(Permission::Capability { name }).or_default().extend(by);
+                        report
+                            .missing
+                            .entry(Permission::Capability { name })
+                            .or_default()
+                            .extend(by);
                     }
                 }
             }
-            Err(err) => report.notes.push(format!("capability rules are not checked: {err}")),
+            Err(err) => report
+                .notes
+                .push(format!("capability rules are not checked: {err}")),
         }
         report
     }
 
     fn check_files(&self, recording: &Recording, report: &mut CheckReport) {
         let Some(files) = &recording.files else {
-            report.notes.push("the recording holds no file accesses; file rules are not checked".into());
+            report
+                .notes
+                .push("the recording holds no file accesses; file rules are not checked".into());
             return;
         };
         // Every recorded path, to tell directories (with something recorded below them).
-        let mut all: BTreeSet<Vec<u8>> = recording.executables.iter().map(|e| e.path.as_bytes().to_vec()).collect();
+        let mut all: BTreeSet<Vec<u8>> = recording
+            .executables
+            .iter()
+            .map(|e| e.path.as_bytes().to_vec())
+            .collect();
         let mut exact = Vec::new();
         for file in files {
             match policy::exact_bytes(file) {
@@ -1344,9 +1633,14 @@ impl Checker {
             let below = {
                 let mut prefix = bytes.clone();
                 prefix.push(b'/');
-                all.range(prefix.clone()..).next().is_some_and(|p| p.starts_with(&prefix))
+                all.range(prefix.clone()..)
+                    .next()
+                    .is_some_and(|p| p.starts_with(&prefix))
             };
-            let made_dir = file.access.iter().any(|a| matches!(a, Access::Mkdir | Access::Rmdir));
+            let made_dir = file
+                .access
+                .iter()
+                .any(|a| matches!(a, Access::Mkdir | Access::Rmdir));
             if (below || made_dir) && !path.ends_with(b"/") {
                 path.push(b'/');
             }
@@ -1360,10 +1654,16 @@ impl Checker {
                 if needed.minus(granted).is_empty() && needed.minus(denied) == needed {
                     continue;
                 }
-                let access = serde_json::to_value(access).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                let access = serde_json::to_value(access)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 report
                     .missing
-                    .entry(Permission::File { path: shown.clone(), access })
+                    .entry(Permission::File {
+                        path: shown.clone(),
+                        access,
+                    })
                     .or_default()
                     .extend(file.by.iter().cloned());
             }
@@ -1374,15 +1674,20 @@ impl Checker {
 /// A recorded socket family and type as AppArmor names them (as the generator does:
 /// `AF_INET` → `inet`, `AF_LOCAL` → `unix`, `SOCK_STREAM` → `stream`).
 fn apparmor_socket(family: &str, kind: &str) -> (String, String) {
-    let domain = family.strip_prefix("AF_").map(str::to_ascii_lowercase).map_or_else(
-        || family.to_owned(),
-        |f| match f.as_str() {
-            "local" | "file" => "unix".to_owned(),
-            "route" => "netlink".to_owned(),
-            _ => f,
-        },
-    );
-    let kind = kind.strip_prefix("SOCK_").map_or_else(|| kind.to_owned(), str::to_ascii_lowercase);
+    let domain = family
+        .strip_prefix("AF_")
+        .map(str::to_ascii_lowercase)
+        .map_or_else(
+            || family.to_owned(),
+            |f| match f.as_str() {
+                "local" | "file" => "unix".to_owned(),
+                "route" => "netlink".to_owned(),
+                _ => f,
+            },
+        );
+    let kind = kind
+        .strip_prefix("SOCK_")
+        .map_or_else(|| kind.to_owned(), str::to_ascii_lowercase);
     (domain, kind)
 }
 
@@ -1398,7 +1703,10 @@ mod tests {
     };
 
     fn workspace() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf()
     }
 
     fn fixture(name: &str) -> Recording {
@@ -1411,16 +1719,31 @@ mod tests {
         let mut out: Vec<(String, String)> = std::fs::read_dir(workspace().join("tests/golden"))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "profile" || e == "apparmor"))
-            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|e| e == "profile" || e == "apparmor")
+            })
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
             .collect();
         out.sort();
-        assert!(out.len() >= 6, "golden profiles: {:?}", out.iter().map(|(n, _)| n).collect::<Vec<_>>());
+        assert!(
+            out.len() >= 6,
+            "golden profiles: {:?}",
+            out.iter().map(|(n, _)| n).collect::<Vec<_>>()
+        );
         out
     }
 
     fn file(path: &str, access: &str) -> Permission {
-        Permission::File { path: path.into(), access: access.into() }
+        Permission::File {
+            path: path.into(),
+            access: access.into(),
+        }
     }
 
     /// Each rule line of a generated profile, read independently of the parser (the generator
@@ -1431,13 +1754,19 @@ mod tests {
             let permissions = diff::parse_apparmor(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let mut expected = BTreeSet::new();
             let body = text.split_once(" {\n").unwrap().1;
-            for line in body.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "}") {
+            for line in body
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && *l != "}")
+            {
                 if let Some(rest) = line.strip_prefix("include <abstractions/") {
                     let name = rest.split('>').next().unwrap();
                     expected.insert(Permission::Abstraction { name: name.into() });
                 } else if let Some(rest) = line.strip_prefix("capability ") {
                     let cap = rest.trim_end_matches(',');
-                    expected.insert(Permission::Capability { name: format!("CAP_{}", cap.to_ascii_uppercase()) });
+                    expected.insert(Permission::Capability {
+                        name: format!("CAP_{}", cap.to_ascii_uppercase()),
+                    });
                 } else if let Some(rest) = line.strip_prefix("network ") {
                     let (family, kind) = rest.trim_end_matches(',').split_once(' ').unwrap();
                     expected.insert(Permission::Network {
@@ -1468,13 +1797,19 @@ mod tests {
                     }
                     assert!(!words.is_empty(), "{name}: {line}");
                     for word in words {
-                        let access = if owner { format!("owner {word}") } else { word.to_owned() };
+                        let access = if owner {
+                            format!("owner {word}")
+                        } else {
+                            word.to_owned()
+                        };
                         expected.insert(file(path, &access));
                     }
                 }
             }
             if text.contains("flags=(complain)") {
-                expected.insert(Permission::Rule { text: "flags=(complain)".into() });
+                expected.insert(Permission::Rule {
+                    text: "flags=(complain)".into(),
+                });
             }
             let parsed: BTreeSet<Permission> = permissions.into_keys().collect();
             assert_eq!(parsed, expected, "{name}");
@@ -1483,7 +1818,10 @@ mod tests {
 
     #[test]
     fn the_header_is_read() {
-        let text = std::fs::read_to_string(workspace().join("tests/golden/apparmor-basic.complain.profile")).unwrap();
+        let text = std::fs::read_to_string(
+            workspace().join("tests/golden/apparmor-basic.complain.profile"),
+        )
+        .unwrap();
         let profile = parse(&text).unwrap();
         assert_eq!(profile.name, "web");
         assert_eq!(profile.attachment.as_deref(), Some("/usr/local/bin/webapp"));
@@ -1495,7 +1833,9 @@ mod tests {
     /// exactly the recorded bytes.
     #[test]
     fn hostile_names_parse_back_to_their_escaped_text_and_match_only_themselves() {
-        let text = std::fs::read_to_string(workspace().join("tests/golden/apparmor-hostile.profile")).unwrap();
+        let text =
+            std::fs::read_to_string(workspace().join("tests/golden/apparmor-hostile.profile"))
+                .unwrap();
         let profile = parse(&text).unwrap();
         let patterns: BTreeSet<&str> = profile.files.iter().map(|r| r.pattern.as_str()).collect();
         for written in [
@@ -1508,10 +1848,18 @@ mod tests {
             "/srv/hostile/#hash",
             "/srv/hostile/a,b",
         ] {
-            assert!(patterns.contains(written), "{written} not among {patterns:#?}");
+            assert!(
+                patterns.contains(written),
+                "{written} not among {patterns:#?}"
+            );
         }
-        assert_eq!(profile.attachment.as_deref(), Some(r#"/opt/evil dir/run\"me\{\*\}"#));
-        let compiled = |text: &str| PathPattern::compile(text, &BTreeMap::new(), UnknownVariables::Error).unwrap();
+        assert_eq!(
+            profile.attachment.as_deref(),
+            Some(r#"/opt/evil dir/run\"me\{\*\}"#)
+        );
+        let compiled = |text: &str| {
+            PathPattern::compile(text, &BTreeMap::new(), UnknownVariables::Error).unwrap()
+        };
         let injection = compiled(r#"/srv/odd/x\", /\*\* rwlkmix,\012/etc/shadow r"#);
         assert!(injection.is_exact());
         assert!(injection.matches(b"/srv/odd/x\", /** rwlkmix,\n/etc/shadow r"));
@@ -1525,15 +1873,24 @@ mod tests {
         // Every literal rule of the hostile profile is exact.
         for rule in profile.files.iter().filter(|r| !r.pattern.contains("@{")) {
             let p = compiled(&rule.pattern);
-            assert!(p.is_exact() || rule.pattern.contains("nul?byte"), "{}", rule.pattern);
+            assert!(
+                p.is_exact() || rule.pattern.contains("nul?byte"),
+                "{}",
+                rule.pattern
+            );
         }
     }
 
     #[test]
     fn patterns_match_like_apparmor() {
-        let vars = BTreeMap::from([("app".to_owned(), vec!["/opt/app/".to_owned(), "/srv/app/".to_owned()])]);
+        let vars = BTreeMap::from([(
+            "app".to_owned(),
+            vec!["/opt/app/".to_owned(), "/srv/app/".to_owned()],
+        )]);
         let m = |pattern: &str, path: &str| {
-            PathPattern::compile(pattern, &vars, UnknownVariables::Error).unwrap().matches(path.as_bytes())
+            PathPattern::compile(pattern, &vars, UnknownVariables::Error)
+                .unwrap()
+                .matches(path.as_bytes())
         };
         assert!(m("@{HOME}/.cfg", "/home/alice/.cfg"));
         assert!(m("@{HOME}/.cfg", "/root/.cfg"));
@@ -1562,8 +1919,13 @@ mod tests {
         assert!(m("/a\\x41\\d066\\103", "/aABC"));
         assert!(m("/sp\\ ace", "/sp ace"));
         assert!(m("/a//b", "/a/b"));
-        let err = |pattern: &str| PathPattern::compile(pattern, &vars, UnknownVariables::Error).unwrap_err();
-        assert_eq!(err("/x/@{nope}"), PatternError::UnknownVariable("nope".into()));
+        let err = |pattern: &str| {
+            PathPattern::compile(pattern, &vars, UnknownVariables::Error).unwrap_err()
+        };
+        assert_eq!(
+            err("/x/@{nope}"),
+            PatternError::UnknownVariable("nope".into())
+        );
         assert!(matches!(err("/x/{a,b"), PatternError::Malformed(_)));
         assert!(matches!(err("/x/[ab"), PatternError::Malformed(_)));
         assert!(matches!(err("/x/a}"), PatternError::Malformed(_)));
@@ -1607,7 +1969,10 @@ mod tests {
         assert_eq!(profile.flags, ["complain", "attach_disconnected"]);
         assert_eq!(profile.abstractions, ["base"]);
         assert_eq!(profile.includes, ["include if exists <local/usr.bin.app>"]);
-        assert_eq!(profile.variables["APP"], ["/opt/app", "/srv/app", "/usr/local/app"]);
+        assert_eq!(
+            profile.variables["APP"],
+            ["/opt/app", "/srv/app", "/usr/local/app"]
+        );
         let permissions = diff::from_apparmor(&profile).unwrap();
         for p in [
             file("/etc/app.conf", "read"),
@@ -1649,20 +2014,37 @@ mod tests {
     fn malformed_profiles_name_the_line() {
         let err = |text: &str| parse(text).unwrap_err();
         let header = "profile p {\n";
-        assert_eq!(err("").message, "no profile (`profile NAME {` or `/path/to/program {`) found");
+        assert_eq!(
+            err("").message,
+            "no profile (`profile NAME {` or `/path/to/program {`) found"
+        );
         assert_eq!(err(&format!("{header}  \"/etc/x r,\n}}\n")).line, 2);
         assert_eq!(err(&format!("{header}  /etc/x rz,\n}}\n")).line, 2);
         assert_eq!(err(&format!("{header}  /etc/x x,\n}}\n")).line, 2);
         assert_eq!(err(&format!("{header}  /etc/x r\n}}\n")).line, 2);
         assert_eq!(err(&format!("{header}  /etc/{{a,b r,\n}}\n")).line, 2);
-        assert_eq!(err(&format!("{header}  /etc/x r,\n")).message, "the profile opened on line 1 is not closed by `}`");
-        assert!(err(&format!("{header}  profile child {{\n  }}\n}}\n")).message.contains("child profiles"));
-        assert!(err(&format!("{header}}}\n{header}}}\n")).message.contains("more than one profile"));
-        assert!(err(&format!("{header}  frobnicate,\n}}\n")).message.contains("unrecognised rule"));
+        assert_eq!(
+            err(&format!("{header}  /etc/x r,\n")).message,
+            "the profile opened on line 1 is not closed by `}`"
+        );
+        assert!(err(&format!("{header}  profile child {{\n  }}\n}}\n"))
+            .message
+            .contains("child profiles"));
+        assert!(err(&format!("{header}}}\n{header}}}\n"))
+            .message
+            .contains("more than one profile"));
+        assert!(err(&format!("{header}  frobnicate,\n}}\n"))
+            .message
+            .contains("unrecognised rule"));
         assert!(err("/etc/x r,\n").message.contains("outside a profile"));
-        assert!(err(&format!("{header}  capability CHOWN,\n}}\n")).message.contains("capability name"));
+        assert!(err(&format!("{header}  capability CHOWN,\n}}\n"))
+            .message
+            .contains("capability name"));
         // diff refuses deny rules: removing one would widen without an added permission.
-        let deny = parse(&format!("{header}  /etc/** r,\n  deny /etc/shadow r,\n}}\n")).unwrap();
+        let deny = parse(&format!(
+            "{header}  /etc/** r,\n  deny /etc/shadow r,\n}}\n"
+        ))
+        .unwrap();
         assert_eq!(diff::from_apparmor(&deny).unwrap_err().line, 3);
         // check honours them.
         assert!(deny.checker().file(b"/etc/passwd").1.is_empty());
@@ -1675,7 +2057,12 @@ mod tests {
     /// rule out of it makes exactly that rule's accesses missing.
     #[test]
     fn generated_profiles_allow_their_own_recordings() {
-        for name in ["apparmor-basic", "apparmor-glob", "apparmor-hostile", "bind_and_chown"] {
+        for name in [
+            "apparmor-basic",
+            "apparmor-glob",
+            "apparmor-hostile",
+            "bind_and_chown",
+        ] {
             let recording = fixture(name);
             let text = render(&decide(&recording, &AppArmorOptions::default()).unwrap());
             let report = parse(&text).unwrap().checker().check(&recording);
@@ -1683,39 +2070,79 @@ mod tests {
             // rule (the generator refuses them), so they are missing; nothing else is.
             let expected: Vec<Permission> = if name == "apparmor-hostile" {
                 vec![
-                    Permission::Capability { name: "CAP_X\n/** rwlkmix".into() },
-                    Permission::Network { family: "AF_INET\n, /** rw".into(), kind: "SOCK_STREAM".into() },
+                    Permission::Capability {
+                        name: "CAP_X\n/** rwlkmix".into(),
+                    },
+                    Permission::Network {
+                        family: "AF_INET\n, /** rw".into(),
+                        kind: "SOCK_STREAM".into(),
+                    },
                 ]
             } else {
                 vec![]
             };
-            assert_eq!(report.missing.into_keys().collect::<Vec<_>>(), expected, "{name}:\n{text}");
+            assert_eq!(
+                report.missing.into_keys().collect::<Vec<_>>(),
+                expected,
+                "{name}:\n{text}"
+            );
         }
         let recording = fixture("apparmor-basic");
         let text = render(&decide(&recording, &AppArmorOptions::default()).unwrap());
-        let without: String = text.lines().filter(|l| !l.contains("webapp.conf")).map(|l| format!("{l}\n")).collect();
+        let without: String = text
+            .lines()
+            .filter(|l| !l.contains("webapp.conf"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let report = parse(&without).unwrap().checker().check(&recording);
         let missing: Vec<String> = report.missing.keys().map(Permission::describe).collect();
         assert_eq!(missing, ["file /etc/webapp/webapp.conf read"]);
         // `network inet stream` is also granted by nameservice; `unix stream` only by its rule.
-        for (rule, needed) in [("network inet stream", None), ("network unix stream", Some("network AF_UNIX SOCK_STREAM"))] {
-            let without: String = text.lines().filter(|l| !l.contains(rule)).map(|l| format!("{l}\n")).collect();
+        for (rule, needed) in [
+            ("network inet stream", None),
+            ("network unix stream", Some("network AF_UNIX SOCK_STREAM")),
+        ] {
+            let without: String = text
+                .lines()
+                .filter(|l| !l.contains(rule))
+                .map(|l| format!("{l}\n"))
+                .collect();
             let report = parse(&without).unwrap().checker().check(&recording);
             let missing: Vec<String> = report.missing.keys().map(Permission::describe).collect();
-            assert_eq!(missing, Vec::from_iter(needed.map(str::to_owned)), "without {rule}");
+            assert_eq!(
+                missing,
+                Vec::from_iter(needed.map(str::to_owned)),
+                "without {rule}"
+            );
         }
         // Without nameservice, what it gave is missing (its network rules too).
-        let without: String =
-            text.lines().filter(|l| !l.contains("abstractions/nameservice")).map(|l| format!("{l}\n")).collect();
+        let without: String = text
+            .lines()
+            .filter(|l| !l.contains("abstractions/nameservice"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let report = parse(&without).unwrap().checker().check(&recording);
-        assert!(report.missing.keys().any(|p| p.describe() == "file /etc/nsswitch.conf read"), "{:?}", report.missing);
+        assert!(
+            report
+                .missing
+                .keys()
+                .any(|p| p.describe() == "file /etc/nsswitch.conf read"),
+            "{:?}",
+            report.missing
+        );
     }
 
     #[test]
     fn access_kinds_need_the_generators_letters() {
-        let profile = parse("profile p {\n  /a r,\n  /b w,\n  /c a,\n  /d Px,\n  /e/ r,\n  /f l,\n}\n").unwrap();
+        let profile =
+            parse("profile p {\n  /a r,\n  /b w,\n  /c a,\n  /d Px,\n  /e/ r,\n  /f l,\n}\n")
+                .unwrap();
         let checker = profile.checker();
-        let ok = |path: &[u8], access: Access| policy::perms_for([&access]).minus(checker.file(path).0).is_empty();
+        let ok = |path: &[u8], access: Access| {
+            policy::perms_for([&access])
+                .minus(checker.file(path).0)
+                .is_empty()
+        };
         assert!(ok(b"/a", Access::Read));
         assert!(!ok(b"/a", Access::Write));
         assert!(ok(b"/b", Access::Append));

@@ -5,5 +5,5 @@ pub mod apparmor;
 pub mod apparmor_parse;
 pub mod capabilities;
 pub mod k8s;
-pub mod systemd;
 pub mod seccomp;
+pub mod systemd;

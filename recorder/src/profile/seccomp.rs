@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompOperator, LinuxSyscall};
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompOperator,
+    LinuxSyscall,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{policy::seccomp::SeccompPolicy, syscalls::Abi};
