@@ -112,9 +112,17 @@ impl KernelSymbols {
     /// The functions containing the given instruction pointers, from one read of
     /// /proc/kallsyms. Only what the stacks need is kept (the file lists some 200,000
     /// symbols; reading it line by line was most of a short recording's run time).
-    pub fn for_addresses(ips: &BTreeSet<u64>) -> std::io::Result<KernelSymbols> {
+    ///
+    /// `None` when the kernel hides its addresses from this process (kptr_restrict, no
+    /// CAP_SYSLOG): every address then reads 0, and naming stacks from them would be wrong.
+    pub fn for_addresses(ips: &BTreeSet<u64>) -> std::io::Result<Option<KernelSymbols>> {
         let text = std::fs::read_to_string("/proc/kallsyms")?;
-        Ok(Self::from_kallsyms(&text, ips))
+        let hidden = text.lines().take(1000).all(|l| {
+            l.split_whitespace()
+                .next()
+                .is_none_or(|a| a.trim_start_matches('0').is_empty())
+        });
+        Ok((!hidden).then(|| Self::from_kallsyms(&text, ips)))
     }
 
     /// As [`for_addresses`](Self::for_addresses), from kallsyms text.

@@ -136,6 +136,9 @@ async fn record_async(
             } else {
                 RunAs::from_sudo_env()?
             };
+            if let Some(user) = &run_as {
+                leastpriv::kernel::check_can_switch_user(&user.name)?;
+            }
             let user = match &run_as {
                 Some(user) => RunUser {
                     uid: user.uid,
@@ -269,7 +272,9 @@ impl Session {
                         // Asked twice, or asked while only leftovers run: stop now.
                         cgroup.kill_all()?;
                     } else if received.forward {
-                        let _ = signal::kill(pid, received.signal);
+                        if let Err(err) = signal::kill(pid, received.signal) {
+                            eprintln!("leastpriv: warning: cannot pass {} on to the command: {err} (passing signals to another user's process needs CAP_KILL)", received.signal.as_str());
+                        }
                     }
                     outcome.interrupted_by.get_or_insert(received.signal);
                 }
@@ -336,6 +341,7 @@ impl Session {
         let capabilities = match kernel.capability_checks()? {
             Some(checks) => {
                 // Symbols only when there is a stack to name (reading kallsyms takes a moment).
+                let mut checks = checks;
                 let symbols = if checks.iter().any(|c| c.stack.is_some()) {
                     let ips = checks
                         .iter()
@@ -343,7 +349,18 @@ impl Session {
                         .flatten()
                         .copied()
                         .collect();
-                    KernelSymbols::for_addresses(&ips).context("reading /proc/kallsyms")?
+                    match KernelSymbols::for_addresses(&ips).context("reading /proc/kallsyms")? {
+                        Some(symbols) => symbols,
+                        None => {
+                            // Without names the stacks cannot tell probes from needs: say so,
+                            // and let every check count as an unknown (so as a need).
+                            eprintln!("leastpriv: warning: /proc/kallsyms hides kernel addresses from leastpriv (kptr_restrict; it needs CAP_SYSLOG): capability checks cannot be told probe from need, and all count as needs");
+                            for check in &mut checks {
+                                check.stack = None;
+                            }
+                            KernelSymbols::default()
+                        }
+                    }
                 } else {
                     KernelSymbols::default()
                 };

@@ -35,6 +35,8 @@ static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/
 pub enum KernelError {
     #[error("recording needs root: loading eBPF programs takes CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and this process lacks {missing}; run it with sudo")]
     NotPrivileged { missing: String },
+    #[error("cannot run the command as {user}: this process lacks {missing} (use --as-root to keep this user)")]
+    CannotSwitchUser { user: String, missing: String },
     #[error("kernel BTF is missing at {path} (the kernel needs CONFIG_DEBUG_INFO_BTF=y); leastpriv reads it to tell 32-bit syscalls from 64-bit ones")]
     NoBtf { path: PathBuf },
     #[error("{what}")]
@@ -418,12 +420,34 @@ where
 }
 
 /// Capability bits (linux/capability.h).
+const CAP_SETGID: u32 = 6;
+const CAP_SETUID: u32 = 7;
 const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
 
 /// Fails early (call it before any set-up), with the capabilities named, instead of letting the first BPF call fail with a
 /// bare EPERM.
+/// Checks that the child can become `user` (CAP_SETUID and CAP_SETGID), so that a missing
+/// capability is reported as that, not as a command that cannot be executed.
+pub fn check_can_switch_user(user: &str) -> Result<(), KernelError> {
+    let effective = procfs::process::Process::myself()
+        .and_then(|me| me.status())
+        .map_or(0, |s| s.capeff);
+    let missing: Vec<&str> = [(CAP_SETUID, "CAP_SETUID"), (CAP_SETGID, "CAP_SETGID")]
+        .into_iter()
+        .filter(|&(cap, _)| effective & (1 << cap) == 0)
+        .map(|(_, name)| name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(KernelError::CannotSwitchUser {
+        user: user.to_owned(),
+        missing: missing.join(" and "),
+    })
+}
+
 pub fn check_privileges() -> Result<(), KernelError> {
     let effective = procfs::process::Process::myself()
         .and_then(|me| me.status())

@@ -19,6 +19,17 @@ pub fn ensure_mounted() -> Result<PathBuf, KernelError> {
             return Ok(dir.into());
         }
     }
+    // Mounted but unreadable (tracefs is mode 0700): mounting again would not help.
+    if let Ok(mounts) = fs::read_to_string("/proc/self/mounts") {
+        if mounts
+            .lines()
+            .any(|l| l.split_whitespace().nth(2) == Some("tracefs"))
+        {
+            return Err(KernelError::Tracefs {
+                what: format!("tracefs is mounted but this process cannot read it (it needs root or CAP_DAC_OVERRIDE); looked in {TRACEFS}"),
+            });
+        }
+    }
     nix::mount::mount(
         Some("tracefs"),
         TRACEFS,
