@@ -3,6 +3,7 @@
 
 mod bench;
 mod cmd;
+mod fuzz;
 mod packages;
 mod python;
 mod toolchain;
@@ -36,6 +37,9 @@ enum Task {
     Build,
     /// Set up everything, build, and run the whole test suite: the project's one test command.
     Test {
+        /// Seconds to fuzz each fuzz target after the tests (0: skip fuzzing).
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        fuzz_seconds: u64,
         /// Extra arguments for `cargo test` (after `--`).
         #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
         args: Vec<String>,
@@ -51,6 +55,12 @@ enum Task {
         /// The command to record (after `--`).
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,
+    },
+    /// Fuzz every target in fuzz/ for a while each (installs cargo-fuzz if missing).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60, value_name = "N")]
+        seconds: u64,
     },
     /// Measure what recording costs on this machine (as root, several minutes) and rewrite
     /// BENCHMARKS.md with the results.
@@ -92,9 +102,13 @@ fn run(task: Task) -> Result<i32> {
             println!("{}", bin.display());
             Ok(0)
         }
-        Task::Test { args } => test(&args),
+        Task::Test { fuzz_seconds, args } => test(fuzz_seconds, &args),
         Task::Bless => bless(),
         Task::Record { output, command } => record(output, &command),
+        Task::Fuzz { seconds } => {
+            fuzz::run(&root(), &toolchain::ensure()?, seconds)?;
+            Ok(0)
+        }
         Task::Bench { rounds } => bench::run(bench::Options { rounds }),
     }
 }
@@ -144,7 +158,7 @@ fn bless() -> Result<i32> {
     Ok(cmd::exit_code(status))
 }
 
-fn test(args: &[String]) -> Result<i32> {
+fn test(fuzz_seconds: u64, args: &[String]) -> Result<i32> {
     let linker_dir = toolchain::ensure()?;
     packages::ensure(packages::TEST_PACKAGES)?;
     let python_bin = python::ensure(&root())?;
@@ -167,8 +181,12 @@ fn test(args: &[String]) -> Result<i32> {
     )?;
     if !status.success() {
         step!("tests failed ({status})");
+        return Ok(cmd::exit_code(status));
     }
-    Ok(cmd::exit_code(status))
+    if fuzz_seconds > 0 {
+        fuzz::run(&root(), &linker_dir, fuzz_seconds)?;
+    }
+    Ok(0)
 }
 
 fn record(output: Option<PathBuf>, command: &[String]) -> Result<i32> {

@@ -23,6 +23,8 @@ pub const TEST_PACKAGES: &[&str] = &[
     "util-linux",
     // Tests: `ps`/`pkill`-style process inspection.
     "procps",
+    // Tests: the recorder's peak memory (`/usr/bin/time`) with 300,000 paths.
+    "time",
     // Tests: run workloads in a real OCI runtime under generated seccomp profiles.
     "runc",
     // Later: `apparmor_parser` checks generated AppArmor profiles.
