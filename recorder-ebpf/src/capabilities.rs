@@ -24,9 +24,11 @@ use crate::{
 #[unsafe(no_mangle)]
 static CAP_RET_SWAPPED: u64 = 0;
 
-/// Kernel stacks of capability checks; identical stacks share one id.
+/// Kernel stacks of capability checks; identical stacks share one id. Two different stacks
+/// that hash to one bucket cannot both be kept (the second check's stack is lost, counted,
+/// and its audit reads as unknown): many buckets keep that rare.
 #[map]
-static CAP_STACKS: StackTrace = StackTrace::with_max_entries(4096, 0);
+static CAP_STACKS: StackTrace = StackTrace::with_max_entries(16384, 0);
 
 /// Counts per (executable, capability, verdict, stack, syscall).
 #[map]
