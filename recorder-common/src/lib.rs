@@ -115,11 +115,32 @@ pub struct CapCheckKey {
     pub cap: u32,
     /// The verdict: 0 granted, otherwise the negative errno (-EPERM).
     pub ret: i32,
-    /// Kernel stack id in `CAP_STACKS`, or -1: the stack tells an audited need from a
-    /// `*_noaudit` probe, which the tracepoint's fields cannot.
-    pub stack_id: i32,
+    /// Key of the kernel stack in `CAP_STACK_FRAMES`, or `NO_CAP_STACK`: the stack tells an
+    /// audited need from a `*_noaudit` probe, which the tracepoint's fields cannot.
+    pub stack: u64,
     /// The syscall in progress (`CurrentSyscall::index`).
     pub syscall: u32,
+    /// Explicit padding.
+    pub _pad: u32,
+}
+
+/// `CapCheckKey::stack` when the kernel stack could not be read.
+pub const NO_CAP_STACK: u64 = 0;
+
+/// Innermost kernel frames kept per capability check. The function that asked (a `*_noaudit`
+/// helper or `capable`) is within the first few; the rest is provenance for `show`.
+pub const CAP_STACK_DEPTH: usize = 32;
+
+/// A capability check's kernel stack, innermost frame first, stored once per distinct stack
+/// under a 64-bit hash of its frames (the kernel's stack-trace map keeps one stack per
+/// bucket and drops the second of two that collide; a 64-bit key makes that negligible).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CapStack {
+    /// How many entries of `ips` are valid.
+    pub depth: u64,
+    /// Instruction pointers; entries at `depth` and beyond are stale.
+    pub ips: [u64; CAP_STACK_DEPTH],
 }
 
 /// Longest executable path carried by an exec event, including the terminating NUL (PATH_MAX).
@@ -361,8 +382,10 @@ mod user {
     unsafe impl aya::Pod for super::OddSyscallKey {}
     // SAFETY: plain `repr(C)` array of integers.
     unsafe impl aya::Pod for super::ExeSyscalls {}
-    // SAFETY: plain `repr(C)` integers, no implicit padding (8 + 4 * 4 bytes).
+    // SAFETY: plain `repr(C)` integers with explicit padding.
     unsafe impl aya::Pod for super::CapCheckKey {}
+    // SAFETY: plain `repr(C)` integers, no padding.
+    unsafe impl aya::Pod for super::CapStack {}
     // SAFETY: plain `repr(C)` integers with explicit padding.
     unsafe impl aya::Pod for super::LastSyscall {}
     // SAFETY: plain `repr(C)` integers with explicit padding.

@@ -1,16 +1,19 @@
 //! `cap_capable` (raw tracepoint): every capability check made by a task in the target, with its
 //! verdict, executable, syscall in progress and kernel stack.
 //!
-//! The tracepoint has no audit flag, so the kernel stack is kept (deduplicated by the stack
-//! map) and userspace tells a `*_noaudit` probe from an audited need by the functions on it.
+//! The tracepoint has no audit flag, so the kernel stack is kept (once per distinct stack,
+//! under a 64-bit hash of its frames) and userspace tells a `*_noaudit` probe from an
+//! audited need by the functions on it.
 
 use aya_ebpf::{
-    helpers::bpf_get_current_task,
+    bindings::BPF_NOEXIST,
+    helpers::{bpf_get_current_task, generated::bpf_get_stack},
     macros::{map, raw_tracepoint},
-    maps::{HashMap, StackTrace},
-    programs::{tracing::StackIdContext as _, RawTracePointContext},
+    maps::{HashMap, PerCpuArray},
+    programs::RawTracePointContext,
+    EbpfContext as _,
 };
-use recorder_common::{lost, CapCheckKey, NO_SYSCALL};
+use recorder_common::{lost, CapCheckKey, CapStack, CAP_STACK_DEPTH, NO_CAP_STACK, NO_SYSCALL};
 
 use crate::{
     syscalls::LAST_SYSCALL,
@@ -24,11 +27,18 @@ use crate::{
 #[unsafe(no_mangle)]
 static CAP_RET_SWAPPED: u64 = 0;
 
-/// Kernel stacks of capability checks; identical stacks share one id. Two different stacks
-/// that hash to one bucket cannot both be kept (the second check's stack is lost, counted,
-/// and its audit reads as unknown): many buckets keep that rare.
+/// Kernel stacks of capability checks by the hash of their frames. Not the kernel's
+/// stack-trace map: that one keeps a single stack per bucket and loses the second of two
+/// distinct stacks that share one, and a lost stack leaves the check's audit unknown.
 #[map]
-static CAP_STACKS: StackTrace = StackTrace::with_max_entries(16384, 0);
+static CAP_STACK_FRAMES: HashMap<u64, CapStack> = HashMap::with_max_entries(4096, 0);
+
+/// Where the current check's stack is read (too big for the 512-byte BPF stack).
+#[map]
+static CAP_STACK_SCRATCH: PerCpuArray<CapStack> = PerCpuArray::with_max_entries(1, 0);
+
+/// `-EEXIST`: the stack is already stored.
+const EEXIST: i32 = 17;
 
 /// Counts per (executable, capability, verdict, stack, syscall).
 #[map]
@@ -48,13 +58,7 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
     } else {
         (fourth, fifth)
     };
-    let stack_id = match ctx.get_stackid(&CAP_STACKS, 0) {
-        Ok(id) => id as i32,
-        Err(_) => {
-            count_lost(lost::CAP_STACKS);
-            -1
-        }
-    };
+    let stack = read_stack(&ctx);
     // SAFETY: bpf_get_current_task only returns the current task pointer.
     let task = unsafe { bpf_get_current_task() };
     let syscall = match LAST_SYSCALL.get(0) {
@@ -65,8 +69,9 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
         exe_inode: current_exe_inode(),
         cap: cap as u32,
         ret,
-        stack_id,
+        stack: stack.map_or(NO_CAP_STACK, |(hash, _)| hash),
         syscall,
+        _pad: 0,
     };
     match CAP_CHECKS.get_ptr_mut(&key) {
         // Shared between CPUs: an approximate count is fine, the presence is what matters.
@@ -75,7 +80,58 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
             if CAP_CHECKS.insert(&key, &1, 0).is_err() {
                 count_lost(lost::CAP_CHECKS);
             }
+            // A new key may carry a new stack; a known key's stack is stored already.
+            if let Some((hash, frames)) = stack {
+                // SAFETY: `frames` points into this CPU's scratch entry, valid for this run.
+                match CAP_STACK_FRAMES.insert(&hash, unsafe { &*frames }, BPF_NOEXIST as u64) {
+                    Ok(()) => {}
+                    Err(e) if e == -EEXIST => {}
+                    Err(_) => count_lost(lost::CAP_STACKS),
+                }
+            }
         }
     }
     0
+}
+
+/// Reads the current kernel stack into this CPU's scratch entry and returns its hash (never
+/// `NO_CAP_STACK`) with a pointer to the frames; `None`, counted as lost, when unreadable.
+fn read_stack(ctx: &RawTracePointContext) -> Option<(u64, *const CapStack)> {
+    let Some(scratch) = CAP_STACK_SCRATCH.get_ptr_mut(0) else {
+        count_lost(lost::CAP_STACKS);
+        return None;
+    };
+    // SAFETY: the scratch entry is this CPU's own and nothing else runs on it meanwhile.
+    let scratch = unsafe { &mut *scratch };
+    // SAFETY: the buffer is a map value of exactly the size passed.
+    let bytes = unsafe {
+        bpf_get_stack(
+            ctx.as_ptr(),
+            scratch.ips.as_mut_ptr().cast(),
+            core::mem::size_of_val(&scratch.ips) as u32,
+            0,
+        )
+    };
+    if bytes <= 0 {
+        count_lost(lost::CAP_STACKS);
+        return None;
+    }
+    let depth = bytes as u64 / 8;
+    scratch.depth = depth;
+    let mut hash = depth.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for i in 0..CAP_STACK_DEPTH {
+        if i as u64 >= depth {
+            break;
+        }
+        hash = mix(hash ^ scratch.ips[i]);
+    }
+    Some((if hash == NO_CAP_STACK { 1 } else { hash }, scratch))
+}
+
+/// One round of a 64-bit finaliser (multiply, fold the high half down): every input bit
+/// reaches every output bit, so structured frame addresses do not collide.
+#[inline(always)]
+fn mix(x: u64) -> u64 {
+    let x = (x ^ (x >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
 }

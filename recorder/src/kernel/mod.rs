@@ -8,15 +8,13 @@ mod tracefs;
 use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
 
 use aya::{
-    maps::{
-        stack_trace::StackTraceMap, CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap,
-        RingBuf,
-    },
+    maps::{CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::RawTracePoint,
     Ebpf, EbpfLoader,
 };
 use recorder_common::{
-    abi, lost, CapCheckKey, ExeSyscalls, LastSyscall, OddSyscallKey, MAX_SYSCALL_NR, NO_SYSCALL,
+    abi, lost, CapCheckKey, CapStack, ExeSyscalls, LastSyscall, OddSyscallKey, MAX_SYSCALL_NR,
+    NO_CAP_STACK, NO_SYSCALL,
 };
 
 pub use self::btf::Offsets;
@@ -241,17 +239,20 @@ impl KernelRecorder {
             return Ok(None);
         }
         let checks: HashMap<_, CapCheckKey, u64> = borrow_map(&self.ebpf, "CAP_CHECKS")?;
-        let stacks: StackTraceMap<_> = borrow_map(&self.ebpf, "CAP_STACKS")?;
+        let stacks: HashMap<_, u64, CapStack> = borrow_map(&self.ebpf, "CAP_STACK_FRAMES")?;
         let mut out = Vec::new();
         for entry in checks.iter() {
             let (key, count) = entry.map_err(|e| KernelError::Map {
                 map: "CAP_CHECKS",
                 what: e.to_string(),
             })?;
-            let stack = u32::try_from(key.stack_id)
-                .ok()
-                .and_then(|id| stacks.get(&id, 0).ok())
-                .map(|trace| trace.frames().iter().map(|f| f.ip).collect());
+            let stack = (key.stack != NO_CAP_STACK)
+                .then(|| stacks.get(&key.stack, 0).ok())
+                .flatten()
+                .map(|trace| {
+                    let depth = (trace.depth as usize).min(trace.ips.len());
+                    trace.ips[..depth].to_vec()
+                });
             let syscall = (key.syscall != NO_SYSCALL).then(|| {
                 let abi =
                     Abi::from_wire(key.syscall / MAX_SYSCALL_NR).expect("index within the ABIs");

@@ -14,34 +14,54 @@ const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
 /// Returns the tracefs directory, mounting tracefs at /sys/kernel/tracing when it is missing
 /// (and saying so, since it changes the machine's mount table).
 pub fn ensure_mounted() -> Result<PathBuf, KernelError> {
-    for dir in [TRACEFS, DEBUGFS_TRACING] {
-        if Path::new(dir).join("events").is_dir() {
-            return Ok(dir.into());
-        }
+    if let Some(dir) = events_dir() {
+        return Ok(dir);
     }
-    // Mounted but unreadable (tracefs is mode 0700): mounting again would not help.
-    if let Ok(mounts) = fs::read_to_string("/proc/self/mounts") {
-        if mounts
-            .lines()
-            .any(|l| l.split_whitespace().nth(2) == Some("tracefs"))
-        {
-            return Err(KernelError::Tracefs {
-                what: format!("tracefs is mounted but this process cannot read it (it needs root or CAP_DAC_OVERRIDE); looked in {TRACEFS}"),
-            });
+    if tracefs_in_mount_table() {
+        // Another recorder starting beside us may be mounting it right now: give its
+        // `events` directory a moment to appear before calling tracefs unreadable.
+        for _ in 0..20 {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            if let Some(dir) = events_dir() {
+                return Ok(dir);
+            }
         }
+        // Mounted but unreadable (tracefs is mode 0700): mounting again would not help.
+        return Err(KernelError::Tracefs {
+            what: format!("tracefs is mounted but this process cannot read it (it needs root or CAP_DAC_OVERRIDE); looked in {TRACEFS}"),
+        });
     }
-    nix::mount::mount(
+    let mounted = nix::mount::mount(
         Some("tracefs"),
         TRACEFS,
         Some("tracefs"),
         nix::mount::MsFlags::empty(),
         None::<&str>,
-    )
-    .map_err(|e| KernelError::Tracefs {
-        what: format!("tracefs is not mounted and mounting it at {TRACEFS} failed: {e}"),
-    })?;
+    );
+    if let Err(e) = mounted {
+        // Lost a race with another recorder mounting it: theirs serves us as well.
+        return events_dir().ok_or_else(|| KernelError::Tracefs {
+            what: format!("tracefs is not mounted and mounting it at {TRACEFS} failed: {e}"),
+        });
+    }
     eprintln!("leastpriv: mounted tracefs at {TRACEFS} (tracepoint formats are read there)");
     Ok(TRACEFS.into())
+}
+
+/// The first tracefs directory whose `events` this process can see.
+fn events_dir() -> Option<PathBuf> {
+    [TRACEFS, DEBUGFS_TRACING]
+        .into_iter()
+        .find(|dir| Path::new(dir).join("events").is_dir())
+        .map(PathBuf::from)
+}
+
+fn tracefs_in_mount_table() -> bool {
+    fs::read_to_string("/proc/self/mounts").is_ok_and(|mounts| {
+        mounts
+            .lines()
+            .any(|l| l.split_whitespace().nth(2) == Some("tracefs"))
+    })
 }
 
 /// Position of `field` among a tracepoint's own fields (after the `common_` ones), which is
