@@ -19,6 +19,13 @@ pub enum CgroupError {
     NoCgroup2,
     #[error("cannot create cgroup {path}")]
     Create { path: PathBuf, source: io::Error },
+    #[error("cannot create cgroup {path}: this process lacks CAP_DAC_OVERRIDE, which writing to {parent} (mode {mode:04o}, owner uid {owner}) takes; run it with sudo (docs/privileges.md)")]
+    CreateNeedsDacOverride {
+        path: PathBuf,
+        parent: PathBuf,
+        mode: u32,
+        owner: u32,
+    },
     #[error("{path} is not a cgroup v2 directory (no cgroup.procs)")]
     NotACgroup { path: PathBuf },
     #[error("cannot open cgroup {path}")]
@@ -37,6 +44,34 @@ pub enum CgroupError {
         pids: Vec<u32>,
         source: io::Error,
     },
+}
+
+/// When creating `path` in `parent` was refused and this process lacks CAP_DAC_OVERRIDE:
+/// the error that names the capability (a bare EACCES leaves the user guessing).
+fn denied_for_lack_of_dac_override(
+    parent: &Path,
+    path: &Path,
+    error: &io::Error,
+) -> Option<CgroupError> {
+    use std::os::unix::fs::MetadataExt as _;
+    const CAP_DAC_OVERRIDE: u32 = 1;
+    if error.kind() != io::ErrorKind::PermissionDenied {
+        return None;
+    }
+    let effective = procfs::process::Process::myself()
+        .and_then(|me| me.status())
+        .ok()?
+        .capeff;
+    if effective & (1 << CAP_DAC_OVERRIDE) != 0 {
+        return None;
+    }
+    let meta = fs::metadata(parent).ok()?;
+    Some(CgroupError::CreateNeedsDacOverride {
+        path: path.into(),
+        parent: parent.into(),
+        mode: meta.mode() & 0o7777,
+        owner: meta.uid(),
+    })
 }
 
 /// Finds where cgroup v2 is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a
@@ -113,10 +148,10 @@ impl Cgroup {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let path = mount.join(name);
-        fs::create_dir(&path).map_err(|source| CgroupError::Create {
-            path: path.clone(),
-            source,
-        })?;
+        if let Err(source) = fs::create_dir(&path) {
+            return Err(denied_for_lack_of_dac_override(mount, &path, &source)
+                .unwrap_or(CgroupError::Create { path, source }));
+        }
         match File::open(&path) {
             Ok(dir) => Ok(Cgroup {
                 path,

@@ -299,6 +299,11 @@ pub struct RecordArgs {
     /// With --cgroup: stop after this long (default: at Ctrl-C).
     #[arg(long, value_name = "DURATION", requires = "cgroup", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// Keep at most this many distinct file paths; accesses to further new paths are
+    /// counted (`lost.file_paths`) and their directories reported, not kept. Bounds the
+    /// recorder's memory (about 300 bytes per path) whatever the workload does.
+    #[arg(long, value_name = "N", default_value_t = leastpriv::observed::DEFAULT_MAX_PATHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000_000))]
+    pub max_paths: usize,
     /// The command to run, after `--`.
     #[arg(last = true, value_name = "CMD", required_unless_present = "cgroup")]
     pub command: Vec<OsString>,

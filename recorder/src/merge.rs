@@ -202,6 +202,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         lost.provenance += l.provenance;
         lost.capability_checks += l.capability_checks;
         lost.capability_stacks += l.capability_stacks;
+        lost.file_paths += l.file_paths;
         lost.file_events += l.file_events;
         lost.argument_values += l.argument_values;
         lost.file_calls += l.file_calls;

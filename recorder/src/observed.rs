@@ -17,15 +17,28 @@ use crate::{
 /// made by the not-yet-replaced child).
 pub const UNKNOWN_EXECUTABLE: &str = "(started before recording)";
 
+/// Distinct file paths `record` keeps unless told otherwise (`--max-paths`): about 170 MiB
+/// of recorder memory at the peak (RELIABILITY.md), and far more than test suites touch.
+pub const DEFAULT_MAX_PATHS: usize = 500_000;
+
+/// Directories named in the over-the-limit report; the rest are counted together.
+const MAX_DIRECTORIES_OVER_LIMIT: usize = 16;
+
 /// What the run's events said so far.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Observed {
     /// Executed paths and how often.
     executions: BTreeMap<Vec<u8>, u64>,
     /// Inode address (as the kernel programs key executables) → the paths it was run as.
     paths_of_exe: BTreeMap<u64, BTreeSet<Vec<u8>>>,
     /// Path → access bits and the executables (inode addresses) that made them.
-    files: BTreeMap<Vec<u8>, (u32, BTreeSet<u64>)>,
+    files: BTreeMap<Box<[u8]>, FileSeen>,
+    /// At most this many distinct paths are kept in `files`: a workload choosing its file
+    /// names must not choose the recorder's memory use.
+    max_paths: usize,
+    /// Accesses to new paths after `max_paths` was reached, by parent directory (the first
+    /// few directories; the rest under `None`).
+    over_limit: BTreeMap<Option<Box<[u8]>>, u64>,
     /// (family, type, protocol) → executables.
     sockets: BTreeMap<(u32, u32, u32), BTreeSet<u64>>,
     /// File accesses whose path could not be resolved completely.
@@ -35,7 +48,75 @@ pub struct Observed {
     resolved_exe: BTreeMap<u64, Vec<u8>>,
 }
 
+/// Accesses to one path so far.
+#[derive(Debug)]
+struct FileSeen {
+    /// `recorder_common::access` bits.
+    access: u32,
+    makers: Makers,
+}
+
+/// The executables (inode addresses) behind a path's accesses: nearly always one, kept
+/// inline so that a path costs no second allocation.
+#[derive(Debug)]
+enum Makers {
+    One(u64),
+    Many(BTreeSet<u64>),
+}
+
+impl Makers {
+    fn insert(&mut self, exe: u64) {
+        match self {
+            Makers::One(first) if *first == exe => {}
+            Makers::One(first) => *self = Makers::Many([*first, exe].into()),
+            Makers::Many(set) => {
+                set.insert(exe);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (one, many) = match self {
+            Makers::One(exe) => (Some(*exe), None),
+            Makers::Many(set) => (None, Some(set.iter().copied())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
+/// What `record --max-paths` left out.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OverLimit {
+    /// The limit: how many distinct paths were kept.
+    pub max_paths: usize,
+    /// Accesses to paths that were not kept.
+    pub accesses: u64,
+    /// (directory, accesses) for the directories that held them, most first; accesses in
+    /// directories beyond the first few are only in the total.
+    pub directories: Vec<(String, u64)>,
+}
+
+impl Default for Observed {
+    fn default() -> Self {
+        Observed::with_max_paths(DEFAULT_MAX_PATHS)
+    }
+}
+
 impl Observed {
+    /// An empty observer that keeps at most `max_paths` distinct file paths.
+    pub fn with_max_paths(max_paths: usize) -> Self {
+        Observed {
+            executions: BTreeMap::new(),
+            paths_of_exe: BTreeMap::new(),
+            files: BTreeMap::new(),
+            max_paths,
+            over_limit: BTreeMap::new(),
+            sockets: BTreeMap::new(),
+            unresolved_paths: 0,
+            resolved_exe: BTreeMap::new(),
+        }
+    }
+
     pub fn observe(&mut self, observation: Observation) {
         match observation {
             Observation::Exec {
@@ -58,9 +139,20 @@ impl Observed {
                         .entry(exe_inode)
                         .or_insert_with(|| path.clone());
                 }
-                let entry = self.files.entry(path).or_default();
-                entry.0 |= access;
-                entry.1.insert(exe_inode);
+                if let Some(seen) = self.files.get_mut(path.as_slice()) {
+                    seen.access |= access;
+                    seen.makers.insert(exe_inode);
+                } else if self.files.len() < self.max_paths {
+                    self.files.insert(
+                        path.into_boxed_slice(),
+                        FileSeen {
+                            access,
+                            makers: Makers::One(exe_inode),
+                        },
+                    );
+                } else {
+                    self.count_over_limit(&path);
+                }
             }
             Observation::UnresolvedFile => self.unresolved_paths += 1,
             Observation::Socket {
@@ -77,23 +169,66 @@ impl Observed {
         }
     }
 
-    /// Every file accessed, sorted by path bytes, with its access kinds and makers.
-    pub fn files(&self) -> Vec<FileAccess> {
-        self.files
+    /// Notes an access to a new path that the limit keeps out, under its directory.
+    fn count_over_limit(&mut self, path: &[u8]) {
+        let dir = match path.iter().rposition(|&b| b == b'/') {
+            Some(0) => &path[..1],
+            Some(end) => &path[..end],
+            None => path,
+        };
+        let key = if self.over_limit.contains_key(&Some(dir.into()))
+            || self.over_limit.len() < MAX_DIRECTORIES_OVER_LIMIT
+        {
+            Some(dir.into())
+        } else {
+            None
+        };
+        *self.over_limit.entry(key).or_default() += 1;
+    }
+
+    /// What the path limit left out, if anything.
+    pub fn over_limit(&self) -> Option<OverLimit> {
+        if self.over_limit.is_empty() {
+            return None;
+        }
+        let mut directories: Vec<(String, u64)> = self
+            .over_limit
             .iter()
-            .map(|(path, (bits, exes))| {
-                let text = String::from_utf8(path.clone()).ok();
-                FileAccess {
-                    path: text.clone().unwrap_or_else(|| display_path(path)),
-                    path_hex: text
-                        .is_none()
-                        .then(|| path.iter().map(|b| format!("{b:02x}")).collect()),
-                    access: accesses(*bits),
-                    by: self.names_of(exes),
-                    runs: vec![],
+            .filter_map(|(dir, &n)| dir.as_ref().map(|d| (display_path(d), n)))
+            .collect();
+        directories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Some(OverLimit {
+            max_paths: self.max_paths,
+            accesses: self.over_limit.values().sum(),
+            directories,
+        })
+    }
+
+    /// Every file accessed, sorted by path bytes, with its access kinds and makers. Moves
+    /// the paths out (a second copy of hundreds of thousands of paths is the recorder's
+    /// largest cost in memory); later calls return nothing.
+    pub fn take_files(&mut self) -> Vec<FileAccess> {
+        let files = std::mem::take(&mut self.files);
+        let mut out = Vec::with_capacity(files.len());
+        for (path, seen) in files {
+            let by = self.names_of(seen.makers.iter());
+            let (path, path_hex) = match String::from_utf8(path.into_vec()) {
+                Ok(text) => (text, None),
+                Err(e) => {
+                    let bytes = e.into_bytes();
+                    let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    (display_path(&bytes), Some(hex))
                 }
-            })
-            .collect()
+            };
+            out.push(FileAccess {
+                path,
+                path_hex,
+                access: accesses(seen.access),
+                by,
+                runs: vec![],
+            });
+        }
+        out
     }
 
     /// Every kind of socket created, with its makers.
@@ -105,7 +240,7 @@ impl Observed {
                 family: family_name(family),
                 kind: socket_type_name(sock_type),
                 protocol,
-                by: self.names_of(exes),
+                by: self.names_of(exes.iter().copied()),
                 runs: vec![],
             })
             .collect();
@@ -113,8 +248,8 @@ impl Observed {
         sockets
     }
 
-    fn names_of(&self, exes: &BTreeSet<u64>) -> Vec<String> {
-        let names: BTreeSet<String> = exes.iter().flat_map(|&exe| self.exe_names(exe)).collect();
+    fn names_of(&self, exes: impl Iterator<Item = u64>) -> Vec<String> {
+        let names: BTreeSet<String> = exes.flat_map(|exe| self.exe_names(exe)).collect();
         names.into_iter().collect()
     }
 
@@ -382,5 +517,63 @@ mod tests {
         );
         let exes = observed.executables();
         assert_eq!((exes[0].path.as_str(), exes[0].execs), ("/usr/bin/ls", 2));
+    }
+
+    fn read(exe_inode: u64, path: &[u8]) -> Observation {
+        Observation::File {
+            access: recorder_common::access::READ,
+            exe_inode,
+            path: path.to_vec(),
+        }
+    }
+
+    #[test]
+    fn keeps_at_most_max_paths_and_counts_the_rest_by_directory() {
+        let mut observed = Observed::with_max_paths(2);
+        for path in ["/a/1", "/a/2", "/a/3", "/b/4", "/a/3"] {
+            observed.observe(read(7, path.as_bytes()));
+        }
+        // A path already kept still gathers accesses and makers after the limit.
+        observed.observe(read(8, b"/a/1"));
+        let over = observed.over_limit().expect("over the limit");
+        assert_eq!((over.max_paths, over.accesses), (2, 3));
+        assert_eq!(
+            over.directories,
+            [("/a".to_owned(), 2), ("/b".to_owned(), 1)]
+        );
+        observed.observe(exec(7, "/bin/seven"));
+        observed.observe(exec(8, "/bin/eight"));
+        let files = observed.take_files();
+        let kept: Vec<(&str, usize)> = files
+            .iter()
+            .map(|f| (f.path.as_str(), f.by.len()))
+            .collect();
+        assert_eq!(kept, [("/a/1", 2), ("/a/2", 1)]);
+        assert!(observed.take_files().is_empty(), "the files were moved out");
+    }
+
+    #[test]
+    fn names_a_bounded_number_of_directories_over_the_limit() {
+        let mut observed = Observed::with_max_paths(1);
+        observed.observe(read(1, b"/kept"));
+        for i in 0..100 {
+            observed.observe(read(1, format!("/d{i}/x").as_bytes()));
+        }
+        // A hostile name is data: not UTF-8, and no directory at all.
+        observed.observe(read(1, b"\xff\x1b[2J"));
+        let over = observed.over_limit().expect("over the limit");
+        assert_eq!(over.accesses, 101);
+        assert_eq!(over.directories.len(), MAX_DIRECTORIES_OVER_LIMIT);
+        assert!(over.directories.iter().all(|(_, n)| *n == 1));
+        assert!(Observed::default().over_limit().is_none());
+    }
+
+    #[test]
+    fn keeps_paths_that_are_not_utf8_with_their_bytes() {
+        let mut observed = Observed::default();
+        observed.observe(read(1, b"/tmp/\xff"));
+        let files = observed.take_files();
+        assert_eq!(files[0].path_hex.as_deref(), Some("2f746d702fff"));
+        assert_eq!(files[0].path, "/tmp/\u{fffd}");
     }
 }

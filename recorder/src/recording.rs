@@ -316,6 +316,10 @@ pub struct Lost {
     /// components, or an unresolvable directory); never turned into rules.
     #[serde(default)]
     pub unresolved_paths: u64,
+    /// Accesses to new file paths after `record --max-paths` distinct paths were kept:
+    /// those paths are not in the recording.
+    #[serde(default)]
+    pub file_paths: u64,
 }
 
 impl Lost {
@@ -331,6 +335,7 @@ impl Lost {
             (self.argument_values, "argument values"),
             (self.file_calls, "file syscalls"),
             (self.unresolved_paths, "unresolved file paths"),
+            (self.file_paths, "file accesses beyond --max-paths"),
         ];
         let parts: Vec<String> = counters
             .iter()
@@ -421,9 +426,14 @@ impl Recording {
     }
 
     /// Writes the file atomically: a temporary file in the same directory, flushed, then
-    /// renamed over `path`, so a crash or Ctrl-C never leaves half a recording.
+    /// renamed over `path`, so a crash or Ctrl-C never leaves half a recording. The JSON is
+    /// streamed into the file, not built in memory first.
     pub fn write(&self, path: &Path) -> Result<(), RecordingError> {
-        write_atomically(path, self.to_json().as_bytes()).map_err(|source| RecordingError::Write {
+        write_atomically_with(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, self).map_err(io::Error::other)?;
+            out.write_all(b"\n")
+        })
+        .map_err(|source| RecordingError::Write {
             path: path.into(),
             source,
         })
@@ -476,17 +486,29 @@ impl Recording {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// Lets `write` fill a temporary file in `path`'s directory (buffered), then flushes it to
+/// disk and renames it over `path`; on any error the temporary file is removed.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut io::BufWriter<&fs::File>) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut file = tempfile::Builder::new()
+    let file = tempfile::Builder::new()
         .prefix(".leastpriv-")
         .tempfile_in(dir)?;
     // tempfile creates 0600; a recording or profile is meant to be read by others (CI, review).
     file.as_file()
         .set_permissions(fs::Permissions::from_mode(0o644))?;
-    file.write_all(bytes)?;
+    let mut out = io::BufWriter::with_capacity(1 << 16, file.as_file());
+    write(&mut out)?;
+    out.flush()?;
+    drop(out);
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())

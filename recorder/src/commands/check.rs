@@ -64,13 +64,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         as_root: args.as_root,
         grace: args.grace,
     };
-    let (recording, exit_status) = match record::record(&what, None)? {
-        Recorded::Run {
-            recording,
-            exit_status,
-        } => (recording, exit_status),
-        Recorded::LaunchFailed { exit_status } => return Ok(exit_status),
-    };
+    let (recording, exit_status) =
+        match record::record(&what, None, leastpriv::observed::DEFAULT_MAX_PATHS)? {
+            Recorded::Run {
+                recording,
+                exit_status,
+            } => (recording, exit_status),
+            Recorded::LaunchFailed { exit_status } => return Ok(exit_status),
+        };
     if let Some(output) = &args.output {
         record::write_recording(&recording, output, args.as_root)?;
     }

@@ -41,6 +41,7 @@ pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<u8> {
         eprintln!("leastpriv: warning: {note}");
     }
     warn_if_incomplete(&recording, &args.recording);
+    warn_if_files_lost(&recording, &args.recording);
     let generalised = policy
         .files
         .values()
@@ -190,6 +191,31 @@ fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<u8> {
             .context("writing the output")?,
     }
     Ok(0)
+}
+
+/// File rules come from file events: any the recorder could not keep are missing rules.
+fn warn_if_files_lost(recording: &Recording, path: &Path) {
+    let lost = &recording.lost;
+    let counters = [
+        (lost.file_events, "file or socket events (ring buffer full)"),
+        (lost.file_calls, "file syscalls not noted"),
+        (
+            lost.file_paths,
+            "accesses to paths beyond record --max-paths",
+        ),
+    ];
+    let parts: Vec<String> = counters
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    if !parts.is_empty() {
+        eprintln!(
+            "leastpriv: warning: {} lost {}; the profile lacks the rules for them",
+            path.display(),
+            parts.join(", ")
+        );
+    }
 }
 
 fn warn_if_incomplete(recording: &Recording, path: &Path) {

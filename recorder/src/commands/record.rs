@@ -45,7 +45,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<u8> {
             grace: args.grace,
         },
     };
-    let (recording, status) = match record(&what, None)? {
+    let (recording, status) = match record(&what, None, args.max_paths)? {
         Recorded::Run {
             recording,
             exit_status,
@@ -86,17 +86,19 @@ pub(crate) enum Recorded {
 pub(crate) fn record(
     what: &What<'_>,
     seccomp: Option<&SeccompProgram>,
+    max_paths: usize,
 ) -> anyhow::Result<Recorded> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(record_async(what, seccomp))
+    runtime.block_on(record_async(what, seccomp, max_paths))
 }
 
 async fn record_async(
     what: &What<'_>,
     seccomp: Option<&SeccompProgram>,
+    max_paths: usize,
 ) -> anyhow::Result<Recorded> {
     // Catch SIGINT/SIGTERM before anything starts, so no signal finds us half set up.
     let mut signals = Signals::install()?;
@@ -122,7 +124,7 @@ async fn record_async(
         }
     };
     let kernel = KernelRecorder::start(&cgroup)?;
-    let mut session = Session::new(kernel)?;
+    let mut session = Session::new(kernel, max_paths)?;
 
     let outcome = match what {
         What::Cgroup { duration, .. } => session.watch_cgroup(&mut signals, *duration).await?,
@@ -219,7 +221,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(kernel: KernelRecorder) -> anyhow::Result<Session> {
+    fn new(kernel: KernelRecorder, max_paths: usize) -> anyhow::Result<Session> {
         // SAFETY: the ring buffer fd is owned by `kernel`, which the AsyncFd owns: it stays
         // open for as long as it is registered.
         let kernel = unsafe { AsyncFd::register(kernel) }
@@ -227,7 +229,7 @@ impl Session {
             .context("cannot poll the event ring buffer")?;
         Ok(Session {
             kernel,
-            observed: Observed::default(),
+            observed: Observed::with_max_paths(max_paths),
         })
     }
 
@@ -329,13 +331,17 @@ impl Session {
     }
 
     fn finish(
-        &self,
+        &mut self,
         target: Target,
         started: SystemTime,
         outcome: &Outcome,
     ) -> anyhow::Result<Recording> {
+        let files = self.observed.take_files();
+        let escalating_programs = escalating_programs(&files);
+        if let Some(over) = self.observed.over_limit() {
+            report_over_limit(&over);
+        }
         let kernel = self.kernel.get_ref();
-        let files = self.observed.files();
         let counts = kernel.syscall_counts()?;
         let makers = self.observed.makers(&kernel.syscalls_by_exe()?);
         let capabilities = match kernel.capability_checks()? {
@@ -370,6 +376,7 @@ impl Session {
         };
         let mut lost = kernel.lost()?;
         lost.unresolved_paths = self.observed.unresolved_paths;
+        lost.file_paths = self.observed.over_limit().map_or(0, |o| o.accesses);
         let uname = nix::sys::utsname::uname().context("uname")?;
         Ok(Recording {
             format: recording::FORMAT.into(),
@@ -391,16 +398,35 @@ impl Session {
             exit_status: outcome.exit_status,
             syscalls: recording::syscall_entries(&counts, &makers),
             executables: self.observed.executables(),
-            files: Some(files.clone()),
+            files: Some(files),
             sockets: Some(self.observed.sockets()),
             capabilities,
             arguments: Some(self.observed.arguments(&kernel.argument_values()?)),
             user: outcome.user,
-            escalating_programs: escalating_programs(&files),
+            escalating_programs,
             left_running: outcome.left_running.clone(),
             lost,
         })
     }
+}
+
+/// Tells the user which accesses `--max-paths` kept out of the recording, and where.
+fn report_over_limit(over: &leastpriv::observed::OverLimit) {
+    let mut places: Vec<String> = over
+        .directories
+        .iter()
+        .map(|(dir, n)| format!("{n} in \"{}\"", dir.escape_debug()))
+        .collect();
+    let named: u64 = over.directories.iter().map(|(_, n)| n).sum();
+    if named < over.accesses {
+        places.push(format!("{} elsewhere", over.accesses - named));
+    }
+    eprintln!(
+        "leastpriv: WARNING: kept the first {} distinct file paths (--max-paths); {} accesses to further paths were counted, not kept: {}. Profiles made from this recording lack those paths; record again with a higher --max-paths to keep them",
+        over.max_paths,
+        over.accesses,
+        places.join(", ")
+    );
 }
 
 fn drain_into(kernel: &mut KernelRecorder, observed: &mut Observed) {

@@ -315,7 +315,9 @@ impl KernelRecorder {
             file_events: read(lost::FILE_EVENTS)?,
             file_calls: read(lost::PENDING)?,
             argument_values: read(lost::ARG_VALUES)?,
+            // Counted in userspace (see `Observed`).
             unresolved_paths: 0,
+            file_paths: 0,
         })
     }
 }
