@@ -84,22 +84,24 @@ pub mod lost {
 pub struct LastSyscall {
     /// The task (`task_struct` address).
     pub task: u64,
-    /// Its `mm`, which changes at exec: a new program is a new cache entry.
-    pub mm: u64,
+    /// `EXEC_GENERATION` when the entry was made: any exec in the target (a new program, so a
+    /// new attribution) starts new entries everywhere.
+    pub generation: u64,
     /// The raw syscall id as the tracepoint gave it.
     pub id: i64,
+    /// Calls counted here and not yet added to `SYSCALL_COUNTS[index]` (userspace adds what
+    /// is left at the end).
+    pub hits: u64,
+    /// The task's `pid` (thread id): a task that exits and a new one at the same address are
+    /// different entries.
+    pub pid: u32,
     /// `thread_info.status & TS_COMPAT` at entry: the same id means another syscall in the
     /// 32-bit table.
     pub compat: u32,
     /// `abi * MAX_SYSCALL_NR + nr`, or `NO_SYSCALL`.
     pub index: u32,
-    /// Calls counted here and not yet added to `SYSCALL_COUNTS[index]` (userspace adds what
-    /// is left at the end).
-    pub hits: u64,
     /// The `FILE_OPS` entry for `index` (a cached entry is only used when this is 0).
     pub op: u32,
-    /// Explicit padding.
-    pub _pad: u32,
 }
 
 /// `LastSyscall::index` when unknown.

@@ -12,6 +12,7 @@
 //! executable); what does not fit in the ring buffer is counted in `LOST`.
 
 use aya_ebpf::{
+    bindings::BPF_NOEXIST,
     helpers::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_user,
         bpf_probe_read_user_str_bytes, generated,
@@ -66,6 +67,21 @@ static FILE_OPS: Array<u8> = Array::with_max_entries(abi::COUNT * MAX_SYSCALL_NR
 /// task was killed) cannot fill it.
 #[map]
 static PENDING: LruHashMap<u32, PendingCall> = LruHashMap::with_max_entries(16384, 0);
+
+/// How many entries `PENDING` holds (never fewer; more only after an LRU eviction). Zero
+/// lets `sys_exit` return at once for every task, in the target or not: most syscalls are
+/// not file calls, and this test is a single load where the cgroup test and the hash lookup
+/// it saves are two helper calls.
+#[map]
+static PENDING_CALLS: Array<u64> = Array::with_max_entries(1, 0);
+
+/// Adds `delta` to `PENDING_CALLS` (shared by all CPUs, so atomically).
+#[inline(always)]
+fn count_pending(delta: i64) {
+    if let Some(count) = PENDING_CALLS.get_ptr_mut(0) {
+        crate::atomic_add(count, delta as u64);
+    }
+}
 
 /// Accesses through open files already reported.
 #[map]
@@ -165,14 +181,24 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
         call.args[i] = syscall_arg(regs, wire_abi, i);
     }
     let tid = bpf_get_current_pid_tgid() as u32;
-    if PENDING.insert(&tid, &call, 0).is_err() {
-        count_lost(lost::PENDING);
+    // A new entry is counted; one left by a call whose exit was never seen is replaced.
+    match PENDING.insert(&tid, &call, BPF_NOEXIST as u64) {
+        Ok(()) => count_pending(1),
+        Err(_) => {
+            if PENDING.insert(&tid, &call, 0).is_err() {
+                count_lost(lost::PENDING);
+            }
+        }
     }
     op
 }
 
 #[raw_tracepoint(tracepoint = "sys_exit")]
 pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
+    match PENDING_CALLS.get(0) {
+        Some(&count) if count != 0 => {}
+        _ => return 0,
+    }
     if !current_task_is_target() {
         return 0;
     }
@@ -181,7 +207,9 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let Some(call) = (unsafe { PENDING.get(&tid) }).copied() else {
         return 0;
     };
-    let _ = PENDING.remove(&tid);
+    if PENDING.remove(&tid).is_ok() {
+        count_pending(-1);
+    }
     // Arguments of the sys_exit tracepoint: (struct pt_regs *regs, long ret).
     let ret: i64 = ctx.arg(1);
     if ret < 0 && !(call.op == file_op::MMAP && ret < -4095) {

@@ -5,6 +5,9 @@
 //! recording pay for nothing more than that test.
 #![no_std]
 #![no_main]
+// Inline assembly for the one atomic instruction Rust's core does not offer here (the BPF
+// target has no compare-and-swap, so core's atomics have no fetch_add).
+#![cfg_attr(target_arch = "bpf", feature(asm_experimental_arch))]
 
 mod arguments;
 mod capabilities;
@@ -14,6 +17,22 @@ mod floor;
 mod syscalls;
 mod target;
 mod task;
+
+/// `*ptr += delta` as one atomic instruction (BPF_ATOMIC | BPF_ADD), for counters that
+/// several CPUs update.
+#[inline(always)]
+pub(crate) fn atomic_add(ptr: *mut u64, delta: u64) {
+    #[cfg(target_arch = "bpf")]
+    // SAFETY: the caller passes a valid, 8-byte aligned map value.
+    unsafe {
+        core::arch::asm!("lock *(u64 *)({ptr} + 0) += {delta}", ptr = in(reg) ptr, delta = in(reg) delta)
+    };
+    #[cfg(not(target_arch = "bpf"))]
+    // SAFETY: as above.
+    unsafe {
+        *ptr = (*ptr).wrapping_add(delta)
+    };
+}
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -4,13 +4,14 @@
 //! full buffer, and the set of syscalls is exact by construction. Userspace sums the CPUs.
 //!
 //! The hot path is a task repeating the syscall it made last on this CPU (loops, polling,
-//! reads and writes): `LAST_SYSCALL` answers that with one lookup and a compare, and only
-//! a new (task, program, syscall) goes through classification, counting and attribution.
+//! reads and writes): after the cgroup test, `LAST_SYSCALL` answers that with one lookup and
+//! a few compares, and only a new (task, program, syscall) goes through classification,
+//! counting and attribution. (Asking the cache before the cgroup test saves that test in
+//! the target but costs every other task on the machine more: measured, BENCHMARKS.md.)
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_task, bpf_probe_read_kernel},
     macros::{map, raw_tracepoint},
-    maps::{HashMap, PerCpuArray, PerCpuHashMap},
+    maps::{Array, HashMap, PerCpuArray, PerCpuHashMap},
     programs::RawTracePointContext,
 };
 use recorder_common::{
@@ -20,7 +21,7 @@ use recorder_common::{
 
 use crate::{
     target::{count_lost, current_task_is_target},
-    task::{current_exe_inode, current_mm},
+    task::current_exe_inode,
 };
 
 /// Offset of `thread_info.status` inside `task_struct`, resolved by userspace from the running
@@ -28,6 +29,10 @@ use crate::{
 /// told apart and userspace refuses to start, so this never silently mislabels an ABI.
 #[unsafe(no_mangle)]
 static TASK_STATUS_OFFSET: u64 = 0;
+
+/// Offset of `task_struct.pid`, from BTF like the one above.
+#[unsafe(no_mangle)]
+static TASK_PID_OFFSET: u64 = 0;
 
 /// Dense counters: index `abi * MAX_SYSCALL_NR + nr`.
 #[map]
@@ -48,6 +53,11 @@ pub(crate) static LAST_SYSCALL: PerCpuArray<LastSyscall> = PerCpuArray::with_max
 #[map]
 static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> = PerCpuHashMap::with_max_entries(4096, 0);
 
+/// Bumped by every exec in the target (`sched_process_exec`): cache entries made before it
+/// may name the old program, so none of them is used again.
+#[map]
+pub(crate) static EXEC_GENERATION: Array<u64> = Array::with_max_entries(1, 0);
+
 /// The value a new executable's bitmap starts from (kept out of the 512-byte stack).
 static NO_SYSCALLS: ExeSyscalls = ExeSyscalls {
     bits: [0; EXE_SYSCALL_WORDS],
@@ -66,15 +76,25 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let last = unsafe { &mut *last };
     // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id).
     let id: i64 = ctx.arg(1);
-    // SAFETY: bpf_get_current_task only returns the current task pointer.
-    let task = unsafe { bpf_get_current_task() };
-    let compat = compat_status(task);
-    let mm = current_mm(task);
-    if last.task == task && last.mm == mm && last.id == id && last.compat == compat && last.op == 0
+    // The BTF-typed pointer: its fields can be loaded directly (see `task_field_u32`).
+    // SAFETY: the helper only returns the current task.
+    let task = unsafe { aya_ebpf::helpers::generated::bpf_get_current_task_btf() } as u64;
+    let generation = match EXEC_GENERATION.get(0) {
+        Some(&generation) => generation,
+        None => return 0,
+    };
+    // A hit is the same task (address and pid), program (no exec since), ABI and syscall.
+    if last.task == task
+        && last.id == id
+        && last.op == 0
+        && last.generation == generation
+        && last.pid == task_field_u32(task, &TASK_PID_OFFSET)
+        && last.compat == compat_status(task)
     {
         last.hits += 1;
         return 0;
     }
+    let compat = compat_status(task);
     let (abi, nr) = classify(id, compat);
     count(abi, nr);
     let index = if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
@@ -103,13 +123,13 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     };
     *last = LastSyscall {
         task,
-        mm,
+        generation,
         id,
         compat,
         index,
         hits: 0,
+        pid: task_field_u32(task, &TASK_PID_OFFSET),
         op,
-        _pad: 0,
     };
     0
 }
@@ -165,14 +185,23 @@ fn classify(id: i64, compat: u32) -> (u32, i64) {
 /// although the process is 64-bit.
 #[inline(always)]
 fn compat_status(task: u64) -> u32 {
+    task_field_u32(task, &TASK_STATUS_OFFSET) & TS_COMPAT
+}
+
+/// A `u32` field of the task at an offset userspace resolved, loaded directly: `task` comes
+/// from `bpf_get_current_task_btf`, so the verifier knows its type, knows the offset (a
+/// frozen read-only global) and checks the access against `task_struct` itself. No helper
+/// call: bpf_probe_read_kernel cost more than the rest of the hot path together. 0 when the
+/// offset is unknown.
+#[inline(always)]
+fn task_field_u32(task: u64, offset: &'static u64) -> u32 {
     // SAFETY: a volatile read of a global set once before load.
-    let offset = unsafe { core::ptr::read_volatile(&TASK_STATUS_OFFSET) };
+    let offset = unsafe { core::ptr::read_volatile(offset) };
     if offset == 0 {
         return 0;
     }
-    // SAFETY: bpf_probe_read_kernel checks the address; a failed read counts as native.
-    let status: u32 = unsafe { bpf_probe_read_kernel((task + offset) as *const u32) }.unwrap_or(0);
-    status & TS_COMPAT
+    // SAFETY: the verifier turns the load into an exception-protected read of the field.
+    unsafe { core::ptr::read_volatile((task + offset) as *const u32) }
 }
 
 #[inline(always)]

@@ -22,12 +22,6 @@ fn read_field(base: u64, offset: &'static u64) -> u64 {
     unsafe { bpf_probe_read_kernel((base + offset) as *const u64) }.unwrap_or(0)
 }
 
-/// A task's `mm` (its address space; a new one at every exec), 0 when there is none.
-#[inline(always)]
-pub(crate) fn current_mm(task: u64) -> u64 {
-    read_field(task, &TASK_MM_OFFSET)
-}
-
 /// The current task's executable file (`current->mm->exe_file`), 0 when there is none.
 #[inline(always)]
 pub(crate) fn current_exe_file() -> u64 {

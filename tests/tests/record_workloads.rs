@@ -93,6 +93,32 @@ fn bpf_static32_alone_is_all_ia32() {
     );
 }
 
+/// `int 0x80` from a 64-bit program uses the i386 table with the same number as the native
+/// call just before it (x86_64 getpid and i386 mkdir are both 39): each one is recorded under
+/// its own ABI and counted, although the recorder's cache holds the native call each time.
+#[test]
+fn bpf_int80_from_a_64_bit_program_is_ia32() {
+    if !require_bpf("bpf_int80_from_a_64_bit_program_is_ia32") {
+        return;
+    }
+    let exe = leastpriv_tests::workloads::build_workload("int80_mixed", &[]);
+    let rec = record(&["--as-root", "--", &exe, "1000"]);
+    rec.assert_success().assert_complete();
+    assert_eq!(rec.stdout.trim(), "1000", "every int 0x80 mkdir(NULL) fails\n{rec}");
+    let count = |abi: &str, name: &str| {
+        rec.json["syscalls"][abi]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == name)
+            .and_then(|e| e["count"].as_u64())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("ia32", "mkdir"), 1000, "ia32 mkdir count\n{rec}");
+    assert!(count("x86_64", "getpid") >= 2000, "x86_64 getpid count\n{rec}");
+    assert_eq!(count("x86_64", "mkdir"), 0, "native mkdir recorded\n{rec}");
+}
+
 /// A number no syscall table knows is still recorded, by number and without a name, the way
 /// strace shows it (`syscall_0x3e8`): an ENOSYS call is still a call a profile must decide on.
 #[test]

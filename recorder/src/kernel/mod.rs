@@ -97,6 +97,7 @@ impl KernelRecorder {
             .btf(None)
             .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
             .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
+            .override_global("TASK_PID_OFFSET", &offsets.task_pid, true)
             .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
             .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
             .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
