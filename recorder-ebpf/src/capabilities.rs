@@ -103,13 +103,16 @@ fn read_stack(ctx: &RawTracePointContext) -> Option<(u64, *const CapStack)> {
     };
     // SAFETY: the scratch entry is this CPU's own and nothing else runs on it meanwhile.
     let scratch = unsafe { &mut *scratch };
+    // The first frame is this program itself, whose address changes with every load: skip
+    // it, so that a check has the same stack (and hash) in every run of this boot.
+    const SKIP_OUR_OWN_FRAME: u64 = 1;
     // SAFETY: the buffer is a map value of exactly the size passed.
     let bytes = unsafe {
         bpf_get_stack(
             ctx.as_ptr(),
             scratch.ips.as_mut_ptr().cast(),
             core::mem::size_of_val(&scratch.ips) as u32,
-            0,
+            SKIP_OUR_OWN_FRAME,
         )
     };
     if bytes <= 0 {

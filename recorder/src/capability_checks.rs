@@ -113,23 +113,44 @@ impl KernelSymbols {
     /// /proc/kallsyms. Only what the stacks need is kept (the file lists some 200,000
     /// symbols; reading it line by line was most of a short recording's run time).
     ///
+    /// Names of core kernel functions stay where they are until the next boot, so they are
+    /// kept in a per-boot cache (root-only: kernel addresses defeat KASLR); when every
+    /// address is in it, kallsyms is not read at all. Module functions can move within a
+    /// boot, so they are always looked up afresh.
+    ///
     /// `None` when the kernel hides its addresses from this process (kptr_restrict, no
     /// CAP_SYSLOG): every address then reads 0, and naming stacks from them would be wrong.
     pub fn for_addresses(ips: &BTreeSet<u64>) -> std::io::Result<Option<KernelSymbols>> {
+        if !kallsyms_shows_addresses()? {
+            return Ok(None);
+        }
+        let cache = SymbolCache::for_this_boot();
+        let mut known = cache.as_ref().map(SymbolCache::read).unwrap_or_default();
+        if ips.iter().all(|ip| known.contains_key(ip)) {
+            known.retain(|ip, _| ips.contains(ip));
+            return Ok(Some(KernelSymbols { by_address: known }));
+        }
         let text = std::fs::read_to_string("/proc/kallsyms")?;
-        let hidden = text.lines().take(1000).all(|l| {
-            l.split_whitespace()
-                .next()
-                .is_none_or(|a| a.trim_start_matches('0').is_empty())
-        });
-        Ok((!hidden).then(|| Self::from_kallsyms(&text, ips)))
+        let (symbols, core) = Self::from_kallsyms(&text, ips);
+        if let Some(cache) = cache {
+            let before = known.len();
+            known.extend(core);
+            if known.len() > before {
+                if let Err(err) = cache.write(&known) {
+                    log::debug!("could not cache kernel symbols in {}: {err}", cache.path.display());
+                }
+            }
+        }
+        Ok(Some(symbols))
     }
 
-    /// As [`for_addresses`](Self::for_addresses), from kallsyms text.
-    fn from_kallsyms(text: &str, ips: &BTreeSet<u64>) -> KernelSymbols {
-        // For each wanted ip: the highest symbol address at or below it, and its name.
+    /// As [`for_addresses`](Self::for_addresses), from kallsyms text; also the wanted ips
+    /// that fell in core kernel functions (not modules), with those functions' names.
+    fn from_kallsyms(text: &str, ips: &BTreeSet<u64>) -> (KernelSymbols, Vec<(u64, String)>) {
+        // For each wanted ip: the highest symbol address at or below it, its name, and
+        // whether a module holds it (a fourth field, `[module]`).
         let wanted: Vec<u64> = ips.iter().copied().collect();
-        let mut best: Vec<Option<(u64, &str)>> = vec![None; wanted.len()];
+        let mut best: Vec<Option<(u64, &str, bool)>> = vec![None; wanted.len()];
         for line in text.lines() {
             let mut fields = line.split_whitespace();
             let (Some(addr), Some(_kind), Some(name)) =
@@ -137,6 +158,7 @@ impl KernelSymbols {
             else {
                 continue;
             };
+            let in_module = fields.next().is_some();
             let Ok(addr) = u64::from_str_radix(addr, 16) else {
                 continue;
             };
@@ -145,19 +167,27 @@ impl KernelSymbols {
             }
             let first = wanted.partition_point(|&ip| ip < addr);
             for (i, slot) in best.iter_mut().enumerate().skip(first) {
-                if slot.is_none_or(|(a, _)| a < addr) {
-                    *slot = Some((addr, name));
+                if slot.is_none_or(|(a, _, _)| a < addr) {
+                    *slot = Some((addr, name, in_module));
                 } else if i > first {
                     break;
                 }
             }
         }
+        let core = wanted
+            .iter()
+            .zip(&best)
+            .filter_map(|(&ip, slot)| match slot {
+                Some((_, name, false)) => Some((ip, (*name).to_owned())),
+                _ => None,
+            })
+            .collect();
         let by_address = best
             .into_iter()
             .flatten()
-            .map(|(addr, name)| (addr, name.to_owned()))
+            .map(|(addr, name, _)| (addr, name.to_owned()))
             .collect();
-        KernelSymbols { by_address }
+        (KernelSymbols { by_address }, core)
     }
 
     /// The function containing `ip`: the nearest symbol at or below it.
@@ -173,6 +203,75 @@ impl KernelSymbols {
             .iter()
             .map(|&ip| self.name(ip).unwrap_or("?").to_owned())
             .collect()
+    }
+}
+
+/// Whether /proc/kallsyms shows this process real addresses (its first line is enough:
+/// hidden addresses are all zero).
+fn kallsyms_shows_addresses() -> std::io::Result<bool> {
+    use std::io::Read as _;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open("/proc/kallsyms")?.read(&mut head)?;
+    let first = head[..n].split(|&b| b == b' ').next().unwrap_or_default();
+    Ok(first.iter().any(|&b| b.is_ascii_hexdigit() && b != b'0'))
+}
+
+/// Instruction pointer → function name, for core kernel functions seen in earlier
+/// recordings since this boot.
+struct SymbolCache {
+    path: std::path::PathBuf,
+}
+
+impl SymbolCache {
+    const DIR: &'static str = "/var/cache/leastpriv/kernel-symbols";
+    const FORMAT: &'static str = "leastpriv kernel symbols v1";
+
+    /// The cache file of the running boot (named by its boot id), if the id can be read.
+    fn for_this_boot() -> Option<SymbolCache> {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let id = id.trim();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return None;
+        }
+        Some(SymbolCache {
+            path: std::path::Path::new(Self::DIR).join(id),
+        })
+    }
+
+    /// What the cache holds; empty when it is missing, unreadable or not ours.
+    fn read(&self) -> BTreeMap<u64, String> {
+        let Ok(text) = std::fs::read_to_string(&self.path) else {
+            return BTreeMap::new();
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(Self::FORMAT) {
+            return BTreeMap::new();
+        }
+        lines
+            .filter_map(|line| {
+                let (ip, name) = line.split_once(' ')?;
+                Some((u64::from_str_radix(ip, 16).ok()?, name.to_owned()))
+            })
+            .collect()
+    }
+
+    /// Replaces the cache with `known`, readable by root only.
+    fn write(&self, known: &BTreeMap<u64, String>) -> std::io::Result<()> {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        let dir = self.path.parent().expect("the cache file has a directory");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let mut text = format!("{}\n", Self::FORMAT);
+        for (ip, name) in known {
+            text.push_str(&format!("{ip:x} {name}\n"));
+        }
+        crate::recording::write_atomically_with(&self.path, |out| {
+            out.get_ref()
+                .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            std::io::Write::write_all(out, text.as_bytes())
+        })
     }
 }
 
@@ -242,10 +341,18 @@ mod tests {
             0xffff_ffff_8100_0250,
             0xffff_ffff_c000_0010,
         ]);
-        let symbols = KernelSymbols::from_kallsyms(text, &ips);
+        let (symbols, core) = KernelSymbols::from_kallsyms(text, &ips);
         assert_eq!(symbols.name(0xffff_ffff_8100_0150), Some("cap_capable"));
         assert_eq!(symbols.name(0xffff_ffff_8100_0250), Some("helper"));
         assert_eq!(symbols.name(0xffff_ffff_c000_0010), Some("mod_fn"));
+        // Module functions can move within a boot: never cached.
+        assert_eq!(
+            core,
+            [
+                (0xffff_ffff_8100_0150, "cap_capable".to_owned()),
+                (0xffff_ffff_8100_0250, "helper".to_owned())
+            ]
+        );
     }
 
     #[test]

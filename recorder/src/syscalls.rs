@@ -37,6 +37,15 @@ impl Abi {
         }
     }
 
+    /// The inverse of [`Abi::from_wire`].
+    pub fn wire(self) -> u32 {
+        match self {
+            Abi::X86_64 => recorder_common::abi::X86_64,
+            Abi::Ia32 => recorder_common::abi::IA32,
+            Abi::X32 => recorder_common::abi::X32,
+        }
+    }
+
     /// The name used in recordings and messages.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -496,3 +496,44 @@ fn generate_refuses_a_recording_without_capability_checks() {
     );
     assert!(!out.exists(), "{} was written", out.display());
 }
+
+/// Names of kernel functions are kept per boot, root-only (addresses defeat KASLR), and a
+/// recording named from that cache classifies its checks exactly as one named from
+/// /proc/kallsyms: the same workload recorded with and without the cache.
+#[test]
+fn bpf_kernel_symbol_cache_is_private_and_changes_nothing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !require_bpf("bpf_kernel_symbol_cache_is_private_and_changes_nothing") {
+        return;
+    }
+    let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot_id");
+    let cache = Path::new("/var/cache/leastpriv/kernel-symbols").join(boot_id.trim());
+    let exe = build_workload("cap_bind", &[]);
+    let argv = [exe.as_str(), "81"];
+    // Another test may be filling the cache at the same time: compare what each recording
+    // says, not whether the file was there.
+    let _ = fs::remove_file(&cache);
+    let fresh = CapRecording::new(&argv);
+    let meta = fs::metadata(&cache).expect("the recording wrote the symbol cache");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{}", cache.display());
+    let dir_mode = fs::metadata(cache.parent().expect("a directory"))
+        .expect("cache directory")
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o077, 0, "the cache directory is open to others");
+    let cached = CapRecording::new(&argv);
+    let summary = |rec: &CapRecording| -> Vec<(Value, Value, Value, Value)> {
+        rec.json["capabilities"]
+            .as_array()
+            .expect("capabilities")
+            .iter()
+            .map(|c| (c["capability"].clone(), c["audit"].clone(), c["granted"].clone(), c["via"].clone()))
+            .collect()
+    };
+    assert_eq!(summary(&fresh), summary(&cached), "fresh:\n{}\ncached:\n{}", fresh.checks(), cached.checks());
+    assert!(
+        summary(&cached).iter().any(|(cap, audit, _, via)| cap == "CAP_NET_BIND_SERVICE" && audit == "audited" && via.to_string().contains("inet_bind")),
+        "{}",
+        cached.checks()
+    );
+}

@@ -5,7 +5,11 @@ mod btf;
 mod file_ops;
 mod tracefs;
 
-use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    os::fd::AsRawFd as _,
+    path::PathBuf,
+};
 
 use aya::{
     maps::{CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
@@ -167,19 +171,25 @@ impl KernelRecorder {
     pub fn syscall_counts(&self) -> Result<BTreeMap<(Abi, i64), u64>, KernelError> {
         let mut counts = BTreeMap::new();
         let dense: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "SYSCALL_COUNTS")?;
-        for wire_abi in 0..abi::COUNT {
-            let abi = Abi::from_wire(wire_abi).expect("every wire ABI has a name");
-            for nr in 0..MAX_SYSCALL_NR {
-                let values = dense
-                    .get(&(wire_abi * MAX_SYSCALL_NR + nr), 0)
-                    .map_err(|e| KernelError::Map {
-                        map: "SYSCALL_COUNTS",
-                        what: e.to_string(),
-                    })?;
-                let total: u64 = values.iter().sum();
-                if total > 0 {
-                    counts.insert((abi, i64::from(nr)), total);
-                }
+        // Every counted syscall also set its bit in some executable's bitmap, unless that
+        // map overflowed: then all 3,072 counters are read (one bpf() call each, a few ms).
+        let made: BTreeSet<(Abi, i64)> = if self.lost_count(lost::PROVENANCE)? == 0 {
+            self.syscalls_by_exe()?.into_values().flatten().collect()
+        } else {
+            (0..abi::COUNT)
+                .flat_map(|wire| (0..MAX_SYSCALL_NR).map(move |nr| (wire, nr)))
+                .filter_map(|(wire, nr)| Some((Abi::from_wire(wire)?, i64::from(nr))))
+                .collect()
+        };
+        for (abi, nr) in made {
+            let index = abi.wire() * MAX_SYSCALL_NR + nr as u32;
+            let values = dense.get(&index, 0).map_err(|e| KernelError::Map {
+                map: "SYSCALL_COUNTS",
+                what: e.to_string(),
+            })?;
+            let total: u64 = values.iter().sum();
+            if total > 0 {
+                counts.insert((abi, nr), total);
             }
         }
         // Calls each CPU's one-entry cache counted and has not handed on yet.
@@ -295,6 +305,16 @@ impl KernelRecorder {
             });
         }
         Ok(out)
+    }
+
+    /// One loss counter, summed over CPUs.
+    fn lost_count(&self, counter: u32) -> Result<u64, KernelError> {
+        let counters: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "LOST")?;
+        let values = counters.get(&counter, 0).map_err(|e| KernelError::Map {
+            map: "LOST",
+            what: e.to_string(),
+        })?;
+        Ok(values.iter().sum())
     }
 
     /// What the kernel programs could not record.
