@@ -4,13 +4,31 @@
 //! profile parses with apparmor_parser. (The recorded files themselves are compared with
 //! strace in tests/tests/files.rs.)
 
-use std::{fs, path::Path, process::Command};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use leastpriv_tests::{
     describe, leastpriv, record, require_bpf, run, tempdir, workloads::build_workload, workspace_dir,
 };
 
 /// The profile's rule lines that mention `dir`, with `dir` replaced by `DIR`.
+/// `generate apparmor -o FILE` on a recording (written into `scratch` first): FILE and the
+/// profile's text.
+fn apparmor_profile_of(recording_json: &serde_json::Value, scratch: &Path) -> (PathBuf, String) {
+    let recording = scratch.join("rec.json");
+    fs::write(&recording, serde_json::to_string(recording_json).unwrap()).unwrap();
+    let out = scratch.join("profile");
+    let mut cmd = leastpriv();
+    cmd.args(["generate", "apparmor"]).arg(&recording).arg("-o").arg(&out);
+    let output = run(cmd);
+    assert!(output.status.success(), "{}", describe(&output));
+    let profile = fs::read_to_string(&out).unwrap();
+    (out, profile)
+}
+
 fn rules_under(profile: &str, dir: &Path) -> Vec<String> {
     let dir = dir.to_str().unwrap();
     profile
@@ -38,14 +56,7 @@ fn bpf_profile_of_a_recorded_workload_has_exactly_the_expected_rules() {
     }
     let rec = record(&["--as-root", "--", program.to_str().unwrap(), dir.to_str().unwrap()]);
     assert!(rec.status.success(), "{}", rec.stderr);
-    let recording = scratch.path().join("rec.json");
-    fs::write(&recording, serde_json::to_string(&rec.json).unwrap()).unwrap();
-    let out = scratch.path().join("profile");
-    let mut cmd = leastpriv();
-    cmd.args(["generate", "apparmor"]).arg(&recording).arg("-o").arg(&out);
-    let output = run(cmd);
-    assert!(output.status.success(), "{}", describe(&output));
-    let profile = fs::read_to_string(&out).unwrap();
+    let (out, profile) = apparmor_profile_of(&rec.json, scratch.path());
 
     let expected = [
         r#""DIR/appended" a,"#,
@@ -103,14 +114,7 @@ fn bpf_hostile_names_in_a_real_recording_give_literal_rules() {
     fs::write(&names, HOSTILE_NAMES.join(&0u8)).unwrap();
     let rec = record(&["--as-root", "--", &program, dir.to_str().unwrap(), names.to_str().unwrap(), "--read-back"]);
     assert!(rec.status.success(), "{}", rec.stderr);
-    let recording = scratch.path().join("rec.json");
-    fs::write(&recording, serde_json::to_string(&rec.json).unwrap()).unwrap();
-    let out = scratch.path().join("profile");
-    let mut cmd = leastpriv();
-    cmd.args(["generate", "apparmor"]).arg(&recording).arg("-o").arg(&out);
-    let output = run(cmd);
-    assert!(output.status.success(), "{}", describe(&output));
-    let profile = fs::read_to_string(&out).unwrap();
+    let (out, profile) = apparmor_profile_of(&rec.json, scratch.path());
     let rules = rules_under(&profile, &dir);
     assert_eq!(rules.len(), HOSTILE_NAMES.len(), "one rule per name:\n{profile}");
     for rule in &rules {
