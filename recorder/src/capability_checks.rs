@@ -137,7 +137,10 @@ impl KernelSymbols {
             known.extend(core);
             if known.len() > before {
                 if let Err(err) = cache.write(&known) {
-                    log::debug!("could not cache kernel symbols in {}: {err}", cache.path.display());
+                    log::debug!(
+                        "could not cache kernel symbols in {}: {err}",
+                        cache.path.display()
+                    );
                 }
             }
         }

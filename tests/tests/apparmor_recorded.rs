@@ -11,7 +11,8 @@ use std::{
 };
 
 use leastpriv_tests::{
-    describe, leastpriv, record, require_bpf, run, tempdir, workloads::build_workload, workspace_dir,
+    describe, leastpriv, record, require_bpf, run, tempdir, workloads::build_workload,
+    workspace_dir,
 };
 
 /// The profile's rule lines that mention `dir`, with `dir` replaced by `DIR`.
@@ -22,7 +23,10 @@ fn apparmor_profile_of(recording_json: &serde_json::Value, scratch: &Path) -> (P
     fs::write(&recording, serde_json::to_string(recording_json).unwrap()).unwrap();
     let out = scratch.join("profile");
     let mut cmd = leastpriv();
-    cmd.args(["generate", "apparmor"]).arg(&recording).arg("-o").arg(&out);
+    cmd.args(["generate", "apparmor"])
+        .arg(&recording)
+        .arg("-o")
+        .arg(&out);
     let output = run(cmd);
     assert!(output.status.success(), "{}", describe(&output));
     let profile = fs::read_to_string(&out).unwrap();
@@ -54,7 +58,12 @@ fn bpf_profile_of_a_recorded_workload_has_exactly_the_expected_rules() {
     for name in ["config", "appended", "old", "modes", "lockfile"] {
         fs::write(dir.join(name), "content\n").unwrap();
     }
-    let rec = record(&["--as-root", "--", program.to_str().unwrap(), dir.to_str().unwrap()]);
+    let rec = record(&[
+        "--as-root",
+        "--",
+        program.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
     assert!(rec.status.success(), "{}", rec.stderr);
     let (out, profile) = apparmor_profile_of(&rec.json, scratch.path());
 
@@ -72,13 +81,31 @@ fn bpf_profile_of_a_recorded_workload_has_exactly_the_expected_rules() {
         r#"owner "DIR/tmp.??????" rw,  # leastpriv: temp-name"#,
     ];
     assert_eq!(rules_under(&profile, &dir), expected, "profile:\n{profile}");
-    for line in ["network inet stream,", "network unix stream,", r#""/usr/bin/true" ix,"#] {
-        assert!(profile.lines().any(|l| l.trim() == line), "missing {line}:\n{profile}");
+    for line in [
+        "network inet stream,",
+        "network unix stream,",
+        r#""/usr/bin/true" ix,"#,
+    ] {
+        assert!(
+            profile.lines().any(|l| l.trim() == line),
+            "missing {line}:\n{profile}"
+        );
     }
-    assert!(profile.contains(&format!("\"{}\" {{", program.display())), "attached to the program:\n{profile}");
+    assert!(
+        profile.contains(&format!("\"{}\" {{", program.display())),
+        "attached to the program:\n{profile}"
+    );
 
-    let parsed = Command::new("apparmor_parser").args(["-Q", "-K"]).arg(&out).output().unwrap();
-    assert!(parsed.status.success(), "apparmor_parser: {}", String::from_utf8_lossy(&parsed.stderr));
+    let parsed = Command::new("apparmor_parser")
+        .args(["-Q", "-K"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "apparmor_parser: {}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
 }
 
 /// File names that mean something in AppArmor rules, globs, JSON or shells, and a byte that is
@@ -112,11 +139,22 @@ fn bpf_hostile_names_in_a_real_recording_give_literal_rules() {
     fs::create_dir_all(&dir).unwrap();
     let names = scratch.path().join("names");
     fs::write(&names, HOSTILE_NAMES.join(&0u8)).unwrap();
-    let rec = record(&["--as-root", "--", &program, dir.to_str().unwrap(), names.to_str().unwrap(), "--read-back"]);
+    let rec = record(&[
+        "--as-root",
+        "--",
+        &program,
+        dir.to_str().unwrap(),
+        names.to_str().unwrap(),
+        "--read-back",
+    ]);
     assert!(rec.status.success(), "{}", rec.stderr);
     let (out, profile) = apparmor_profile_of(&rec.json, scratch.path());
     let rules = rules_under(&profile, &dir);
-    assert_eq!(rules.len(), HOSTILE_NAMES.len(), "one rule per name:\n{profile}");
+    assert_eq!(
+        rules.len(),
+        HOSTILE_NAMES.len(),
+        "one rule per name:\n{profile}"
+    );
     for rule in &rules {
         // Every glob or variable character is escaped: the rule's path is literal.
         let path = rule.split('"').nth(1).unwrap_or_default();
@@ -131,8 +169,19 @@ fn bpf_hostile_names_in_a_real_recording_give_literal_rules() {
                 _ => {}
             }
         }
-        assert!(!rule.contains("# leastpriv"), "a hostile name was generalised: {rule}");
+        assert!(
+            !rule.contains("# leastpriv"),
+            "a hostile name was generalised: {rule}"
+        );
     }
-    let parsed = Command::new("apparmor_parser").args(["-Q", "-K"]).arg(&out).output().unwrap();
-    assert!(parsed.status.success(), "apparmor_parser: {}", String::from_utf8_lossy(&parsed.stderr));
+    let parsed = Command::new("apparmor_parser")
+        .args(["-Q", "-K"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "apparmor_parser: {}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
 }

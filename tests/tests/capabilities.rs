@@ -515,7 +515,12 @@ fn bpf_kernel_symbol_cache_is_private_and_changes_nothing() {
     let _ = fs::remove_file(&cache);
     let fresh = CapRecording::new(&argv);
     let meta = fs::metadata(&cache).expect("the recording wrote the symbol cache");
-    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{}", cache.display());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "{}",
+        cache.display()
+    );
     let dir_mode = fs::metadata(cache.parent().expect("a directory"))
         .expect("cache directory")
         .permissions()
@@ -527,12 +532,29 @@ fn bpf_kernel_symbol_cache_is_private_and_changes_nothing() {
             .as_array()
             .expect("capabilities")
             .iter()
-            .map(|c| (c["capability"].clone(), c["audit"].clone(), c["granted"].clone(), c["via"].clone()))
+            .map(|c| {
+                (
+                    c["capability"].clone(),
+                    c["audit"].clone(),
+                    c["granted"].clone(),
+                    c["via"].clone(),
+                )
+            })
             .collect()
     };
-    assert_eq!(summary(&fresh), summary(&cached), "fresh:\n{}\ncached:\n{}", fresh.checks(), cached.checks());
+    assert_eq!(
+        summary(&fresh),
+        summary(&cached),
+        "fresh:\n{}\ncached:\n{}",
+        fresh.checks(),
+        cached.checks()
+    );
     assert!(
-        summary(&cached).iter().any(|(cap, audit, _, via)| cap == "CAP_NET_BIND_SERVICE" && audit == "audited" && via.to_string().contains("inet_bind")),
+        summary(&cached)
+            .iter()
+            .any(|(cap, audit, _, via)| cap == "CAP_NET_BIND_SERVICE"
+                && audit == "audited"
+                && via.to_string().contains("inet_bind")),
         "{}",
         cached.checks()
     );

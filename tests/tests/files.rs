@@ -670,7 +670,9 @@ fn bpf_files_match_strace() {
         for (path, kind) in oracle::accesses(call) {
             // A directory is recorded with a trailing '/', as AppArmor matches it; strace
             // prints it without.
-            let entry = recorded.get(&path).or_else(|| recorded.get(&[path.as_slice(), b"/"].concat()));
+            let entry = recorded
+                .get(&path)
+                .or_else(|| recorded.get(&[path.as_slice(), b"/"].concat()));
             if !entry.is_some_and(|e| e.access.contains(kind)) {
                 let has = entry.map(|e| format!("{:?}", e.access));
                 not_recorded.push(format!(

@@ -68,12 +68,25 @@ fn bpf_eight_concurrent_recordings_each_see_only_their_own() {
     if !require_bpf("bpf_eight_concurrent_recordings_each_see_only_their_own") {
         return;
     }
-    const SYSCALLS: [&str; 8] =
-        ["sysinfo", "getpriority", "times", "getrusage", "uname", "sched_getaffinity", "getsid", "getitimer"];
+    const SYSCALLS: [&str; 8] = [
+        "sysinfo",
+        "getpriority",
+        "times",
+        "getrusage",
+        "uname",
+        "sched_getaffinity",
+        "getsid",
+        "getitimer",
+    ];
     let recordings: Vec<(&str, Recorded)> = thread::scope(|scope| {
-        let running: Vec<_> =
-            SYSCALLS.iter().map(|&name| (name, scope.spawn(move || record_loop(name, "1.5")))).collect();
-        running.into_iter().map(|(name, handle)| (name, handle.join().expect("recording thread"))).collect()
+        let running: Vec<_> = SYSCALLS
+            .iter()
+            .map(|&name| (name, scope.spawn(move || record_loop(name, "1.5"))))
+            .collect();
+        running
+            .into_iter()
+            .map(|(name, handle)| (name, handle.join().expect("recording thread")))
+            .collect()
     });
     for (own, rec) in &recordings {
         assert_recorded(&rec.json, "x86_64", &[own]);

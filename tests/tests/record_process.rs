@@ -354,7 +354,12 @@ fn bpf_cgroups_left_by_dead_recorders_are_removed_and_reported() {
         let rec = leastpriv_tests::record(&["--as-root", "--", "true"]);
         let still_there = stale.exists();
         let _ = std::fs::remove_dir(&stale);
-        assert!(!still_there, "{} was not removed:\n{}", stale.display(), rec.stderr);
+        assert!(
+            !still_there,
+            "{} was not removed:\n{}",
+            stale.display(),
+            rec.stderr
+        );
         if rec.stderr.contains(&format!("removed {}", stale.display())) {
             return;
         }

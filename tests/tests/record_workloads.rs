@@ -104,7 +104,11 @@ fn bpf_int80_from_a_64_bit_program_is_ia32() {
     let exe = leastpriv_tests::workloads::build_workload("int80_mixed", &[]);
     let rec = record(&["--as-root", "--", &exe, "1000"]);
     rec.assert_success().assert_complete();
-    assert_eq!(rec.stdout.trim(), "1000", "every int 0x80 mkdir(NULL) fails\n{rec}");
+    assert_eq!(
+        rec.stdout.trim(),
+        "1000",
+        "every int 0x80 mkdir(NULL) fails\n{rec}"
+    );
     let count = |abi: &str, name: &str| {
         rec.json["syscalls"][abi]
             .as_array()
@@ -115,7 +119,10 @@ fn bpf_int80_from_a_64_bit_program_is_ia32() {
             .unwrap_or(0)
     };
     assert_eq!(count("ia32", "mkdir"), 1000, "ia32 mkdir count\n{rec}");
-    assert!(count("x86_64", "getpid") >= 2000, "x86_64 getpid count\n{rec}");
+    assert!(
+        count("x86_64", "getpid") >= 2000,
+        "x86_64 getpid count\n{rec}"
+    );
     assert_eq!(count("x86_64", "mkdir"), 0, "native mkdir recorded\n{rec}");
 }
 

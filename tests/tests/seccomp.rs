@@ -446,11 +446,7 @@ fn generate_rejects_bad_input_without_writing() {
     for input in [dir.path().join("missing.json"), not_a_recording, truncated] {
         let out = dir.path().join("out.json");
         let output = generate(&input, &["-o", out.to_str().unwrap()]);
-        assert_exit(
-            &output,
-            2,
-            &format!("generate seccomp {}", input.display()),
-        );
+        assert_exit(&output, 2, &format!("generate seccomp {}", input.display()));
         assert_names_file(&output, &input);
         assert!(
             !out.exists(),

@@ -231,7 +231,12 @@ pub fn run(options: Options) -> Result<i32> {
     let r = bench.seccomp();
     attempt(&mut bench, "9", "seccomp", r);
     let r = bench.seccomp_sockets();
-    attempt(&mut bench, "9b", "socket loop under an argument-aware profile", r);
+    attempt(
+        &mut bench,
+        "9b",
+        "socket loop under an argument-aware profile",
+        r,
+    );
     let r = bench.program_costs();
     attempt(&mut bench, "—", "program run times", r);
 
@@ -1490,15 +1495,29 @@ impl Bench {
         };
         let configs = [
             Config::new("none", "no filter", Attach::Nothing, socket_loop(CALLS), 2),
-            Config::new("args", "`leastpriv run --seccomp PROFILE` (socket checked by value)", Attach::Nothing, confined(&narrowed), 2),
-            Config::new("plain", "`leastpriv run --seccomp PROFILE` generated with `--no-args`", Attach::Nothing, confined(&plain), 2),
+            Config::new(
+                "args",
+                "`leastpriv run --seccomp PROFILE` (socket checked by value)",
+                Attach::Nothing,
+                confined(&narrowed),
+                2,
+            ),
+            Config::new(
+                "plain",
+                "`leastpriv run --seccomp PROFILE` generated with `--no-args`",
+                Attach::Nothing,
+                confined(&plain),
+                2,
+            ),
         ];
         let series = self.series("9b seccomp sockets", &configs, self.rounds)?;
         let ratio = series.ratio("args", "none");
         let against_plain = series.ratio("args", "plain");
         self.summary.push(SummaryRow {
             id: "9b".into(),
-            what: "socket loop under its argument-aware profile: filtered / not; / without conditions".into(),
+            what:
+                "socket loop under its argument-aware profile: filtered / not; / without conditions"
+                    .into(),
             figure: format!("{}; {}", report::ratio(ratio), report::ratio(against_plain)),
             target: "—".into(),
             verdict: Verdict::Info,
@@ -1524,7 +1543,15 @@ impl Bench {
             report::ratio(ratio),
             report::ratio(against_plain),
         );
-        s.push_str(&report::table(&["configuration", "median wall time", "ratio vs no filter", "extra per iteration"], &rows));
+        s.push_str(&report::table(
+            &[
+                "configuration",
+                "median wall time",
+                "ratio vs no filter",
+                "extra per iteration",
+            ],
+            &rows,
+        ));
         s.push('\n');
         s.push_str(&self.noise(&series));
         s.push_str("\n\n");
@@ -1669,8 +1696,7 @@ impl Bench {
         Ok(())
     }
 
-    
-/// Where the time goes: the kernel's run-time statistics of each program on the syscall
+    /// Where the time goes: the kernel's run-time statistics of each program on the syscall
     /// hooks, for the floor, the recorder and bpftrace.
     fn program_costs(&mut self) -> Result<()> {
         step!("program costs: BPF run-time statistics on for the next few seconds");

@@ -151,7 +151,14 @@ fn bless() -> Result<i32> {
     step!("rewriting tests/golden from tests/fixtures");
     let status = cmd::status(
         cargo(&linker_dir)?
-            .args(["test", "--release", "--package", "leastpriv-tests", "--test", "golden"])
+            .args([
+                "test",
+                "--release",
+                "--package",
+                "leastpriv-tests",
+                "--test",
+                "golden",
+            ])
             .env("LEASTPRIV_BIN", &bin)
             .env("LEASTPRIV_BLESS", "1"),
     )?;
@@ -177,7 +184,10 @@ fn test(fuzz_seconds: u64, args: &[String]) -> Result<i32> {
             ])
             .args(args)
             .env("LEASTPRIV_BIN", &bin)
-            .env("LEASTPRIV_K8S_VALIDATE", python_bin.join("kubernetes-validate")),
+            .env(
+                "LEASTPRIV_K8S_VALIDATE",
+                python_bin.join("kubernetes-validate"),
+            ),
     )?;
     if !status.success() {
         step!("tests failed ({status})");

@@ -19,9 +19,13 @@ pub fn ensure(root: &std::path::Path) -> Result<PathBuf> {
         step!("python tools: present in {}", venv.display());
         return Ok(bin);
     }
-    step!("python tools: installing {KUBERNETES_VALIDATE} into {}", venv.display());
-    cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-        .context("creating a python virtual environment failed (Debian: apt-get install python3-venv)")?;
+    step!(
+        "python tools: installing {KUBERNETES_VALIDATE} into {}",
+        venv.display()
+    );
+    cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context(
+        "creating a python virtual environment failed (Debian: apt-get install python3-venv)",
+    )?;
     cmd::run(Command::new(bin.join("pip")).args(["install", "--quiet", KUBERNETES_VALIDATE]))
         .context("installing kubernetes-validate from PyPI failed")?;
     Ok(bin)
