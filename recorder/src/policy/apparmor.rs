@@ -676,8 +676,10 @@ fn generalise(
         let last = n + 1 == comps.len();
         // The path up to and including this component, to ask whether the workload made it.
         let prefix = &body[..comps[..=n].iter().map(|c| c.len() + 1).sum::<usize>()];
-        if let Some(random) = temp_name_random_part(comp).filter(|_| made_at_or_below(made, prefix))
-        {
+        // Only a name the workload made itself: a random-looking directory it merely worked
+        // in (a checkout in /tmp/ab12cd, say) stays literal, or the rule would widen to
+        // every directory of that shape.
+        if let Some(random) = temp_name_random_part(comp).filter(|_| made.contains(prefix)) {
             literal(&comp[..random.start], &mut tokens, &mut inexact);
             tokens.extend(std::iter::repeat_n(Token::AnyChar, random.len()));
             literal(&comp[random.end..], &mut tokens, &mut inexact);
@@ -725,17 +727,6 @@ pub(crate) fn is_pid(s: &[u8]) -> bool {
         && s.iter().all(u8::is_ascii_digit)
         && s[0] != b'0'
         && (s.len() < 7 || s[0] <= b'4')
-}
-
-fn made_at_or_below(made: &BTreeSet<Vec<u8>>, prefix: &[u8]) -> bool {
-    if made.contains(prefix) {
-        return true;
-    }
-    let mut below = prefix.to_vec();
-    below.push(b'/');
-    made.range(below.clone()..)
-        .next()
-        .is_some_and(|p| p.starts_with(&below))
 }
 
 /// The random part of a temporary name, as a byte range of the component:
@@ -1840,7 +1831,11 @@ mod tests {
 
     #[test]
     fn generalisation_rules() {
-        let made = BTreeSet::from([b"/tmp/tmpab12CD".to_vec(), b"/tmp/dir.Xy12zw".to_vec()]);
+        let made = BTreeSet::from([
+            b"/tmp/tmpab12CD".to_vec(),
+            b"/tmp/dir.Xy12zw".to_vec(),
+            b"/tmp/ab12cd/work/made.txt".to_vec(),
+        ]);
         let notes = std::cell::RefCell::new(BTreeSet::new());
         let gen = |path: &str, perms: &str| {
             let (pattern, rules) = generalise(
@@ -1904,6 +1899,12 @@ mod tests {
         assert_eq!(
             gen("/tmp/dir.Xy12zw/out.txt", "w"),
             ("/tmp/dir.??????/out.txt".into(), vec!["temp-name"])
+        );
+        // A random-looking directory the workload only made something in (a checkout in
+        // /tmp/ab12cd): literal, or the rule would allow every directory of that shape.
+        assert_eq!(
+            gen("/tmp/ab12cd/work/made.txt", "w"),
+            ("/tmp/ab12cd/work/made.txt".into(), vec![])
         );
         assert_eq!(
             gen("/opt/app/lib/libfoo.so.1.2.3", "mr"),
