@@ -82,6 +82,10 @@ pub mod lost {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct LastSyscall {
+    /// The task's saved user registers (`task_pt_regs`, the tracepoint's first argument):
+    /// one address per live task, so the cache can be asked before anything else without
+    /// a helper call.
+    pub regs: u64,
     /// The task (`task_struct` address).
     pub task: u64,
     /// `EXEC_GENERATION` when the entry was made: any exec in the target (a new program, so a

@@ -4,10 +4,9 @@
 //! full buffer, and the set of syscalls is exact by construction. Userspace sums the CPUs.
 //!
 //! The hot path is a task repeating the syscall it made last on this CPU (loops, polling,
-//! reads and writes): after the cgroup test, `LAST_SYSCALL` answers that with one lookup and
-//! a few compares, and only a new (task, program, syscall) goes through classification,
-//! counting and attribution. (Asking the cache before the cgroup test saves that test in
-//! the target but costs every other task on the machine more: measured, BENCHMARKS.md.)
+//! reads and writes): `LAST_SYSCALL` answers that with one lookup and a few compares, even
+//! before the cgroup test, and only a new (task, program, syscall) goes through
+//! classification, counting and attribution.
 
 use aya_ebpf::{
     macros::{map, raw_tracepoint},
@@ -65,9 +64,6 @@ static NO_SYSCALLS: ExeSyscalls = ExeSyscalls {
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
-    if !current_task_is_target() {
-        return 0;
-    }
     let Some(last) = LAST_SYSCALL.get_ptr_mut(0) else {
         return 0;
     };
@@ -75,25 +71,28 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     // the same tracepoint.
     let last = unsafe { &mut *last };
     // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id).
+    let regs: u64 = ctx.arg(0);
     let id: i64 = ctx.arg(1);
-    // The BTF-typed pointer: its fields can be loaded directly (see `task_field_u32`).
-    // SAFETY: the helper only returns the current task.
-    let task = unsafe { aya_ebpf::helpers::generated::bpf_get_current_task_btf() } as u64;
-    let generation = match EXEC_GENERATION.get(0) {
-        Some(&generation) => generation,
-        None => return 0,
-    };
-    // A hit is the same task (address and pid), program (no exec since), ABI and syscall.
-    if last.task == task
-        && last.id == id
-        && last.op == 0
-        && last.generation == generation
-        && last.pid == task_field_u32(task, &TASK_PID_OFFSET)
-        && last.compat == compat_status(task)
-    {
-        last.hits += 1;
+    // The cache before the cgroup test: entries are only made for target tasks, and the
+    // first compare (the task's register frame, an argument) costs a task outside the
+    // target nothing but a load. A hit is the same task (frame, and pid against a reused
+    // frame), program (no exec since), ABI and syscall. A task that has left the cgroup
+    // since is counted until its next new syscall: counts, never a syscall it did not make.
+    if last.regs == regs && last.id == id && last.op == 0 {
+        let task = current_task();
+        if last.generation == exec_generation()
+            && last.pid == task_field_u32(task, &TASK_PID_OFFSET)
+            && last.compat == compat_status(task)
+        {
+            last.hits += 1;
+            return 0;
+        }
+    }
+    if !current_task_is_target() {
         return 0;
     }
+    let task = current_task();
+    let generation = exec_generation();
     let compat = compat_status(task);
     let (abi, nr) = classify(id, compat);
     count(abi, nr);
@@ -122,6 +121,7 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         u32::from(op)
     };
     *last = LastSyscall {
+        regs,
         task,
         generation,
         id,
@@ -132,6 +132,19 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         op,
     };
     0
+}
+
+/// The current task as a BTF-typed pointer: its fields can be loaded directly (see
+/// `task_field_u32`).
+#[inline(always)]
+fn current_task() -> u64 {
+    // SAFETY: the helper only returns the current task.
+    unsafe { aya_ebpf::helpers::generated::bpf_get_current_task_btf() as u64 }
+}
+
+#[inline(always)]
+fn exec_generation() -> u64 {
+    EXEC_GENERATION.get(0).copied().unwrap_or(0)
 }
 
 /// Adds the calls the cache entry counted to the counters before it is replaced.

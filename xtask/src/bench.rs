@@ -2202,24 +2202,22 @@ fn machine(root: &Path, bin: &Path) -> Vec<(String, String)> {
 /// figures so the report stays honest between runs.
 const CLOSING_THE_GAPS: &str = "## What would close the gaps\n\n\
 - **In the recorded cgroup (benchmarks 1 and 3).** A repeated syscall is served from a \
-per-CPU one-entry cache. That path now makes two helper calls: the cgroup test \
-(`bpf_current_task_under_cgroup`, the larger part) and `bpf_get_current_task_btf`; the \
-task's `TS_COMPAT` status and pid are plain loads through that BTF-typed pointer at offsets \
-the verifier sees as constants (frozen `.rodata`), where two `bpf_probe_read_kernel` calls \
-used to cost more than the rest of the path together, and an exec generation replaces the \
-`mm` read. `sys_exit` returns after one load while no file call is pending anywhere. What \
-is left is the cgroup test: asking the cache first would skip it for a repeated syscall, \
-but then every task on the machine pays for the cache lookup (measured: benchmark 2 went \
-from 1.01 to 1.12), and a membership test by plain loads (`task->cgroups->dfl_cgrp`, then \
-up the parents to the target's level) is not cheaper than the helper for tasks outside it. \
+per-CPU one-entry cache, asked before the cgroup test: its first compare is the task's \
+register frame (the tracepoint's own argument, so free for tasks outside the target), and a \
+hit costs one helper call (`bpf_get_current_task_btf`) and plain loads through that typed \
+pointer (the task's pid and `TS_COMPAT` status, at offsets the verifier sees as constants \
+from frozen `.rodata`; two `bpf_probe_read_kernel` calls used to cost more than the rest of \
+the path together). `sys_exit` returns after one load while no file call is pending \
+anywhere. What is left is the cache lookup and that one helper call (the run-time table \
+above gives their size); the program invocation itself is in the floor. \
 The C build (benchmark 3) is a different case: it is exec-heavy, so most of its syscalls \
 are a new (task, program, syscall) and take the full path, and its file calls walk their \
 paths on `sys_exit` (the run-time table above has its cost per syscall). Its end-to-end \
 figure also carries start-up and exit (benchmark 4) on a build of under two seconds, and \
 the floor row shows what any program on these hooks costs that build before the recorder \
 does anything; compare the cgroup-mode row with the floor row for the programs' own share.\n\
-- **Everywhere else (benchmark 2).** Tasks outside the target pay one \
-`bpf_current_task_under_cgroup` call on `sys_enter` and one load on `sys_exit`. Per-syscall \
+- **Everywhere else (benchmark 2).** Tasks outside the target pay a cache compare and one \
+`bpf_current_task_under_cgroup` call on `sys_enter`, and one load on `sys_exit`. Per-syscall \
 `syscalls:sys_enter_*` tracepoints would cost others nothing, but the kernel skips them \
 for 32-bit tasks, which must be recorded too.\n\
 - **Under an enforced profile (benchmark 9).** A filter with no rules costs the same as the \
