@@ -11,6 +11,7 @@
 //! `LEASTPRIV_REQUIRE_BPF=1` (CI), which makes that a failure. Workloads need gcc with
 //! multilib (`gcc -m32 -static`), strace, python3, setpriv and, for the seccomp tests, runc.
 
+pub mod apparmor;
 pub mod runc;
 pub mod strace;
 pub mod workloads;

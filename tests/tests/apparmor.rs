@@ -11,9 +11,9 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     fs,
     path::{Path, PathBuf},
-    process::{Command, Output},
 };
 
+use leastpriv_tests::apparmor::{apparmor_parser, assert_parses};
 use leastpriv_tests::{describe, leastpriv, run, tempdir, workspace_dir};
 
 /// (fixture, extra `generate apparmor` arguments, golden file).
@@ -66,40 +66,6 @@ fn generate(dir: &Path, fixture_name: &str, args: &[&str], out: &str) -> Generat
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         path,
     }
-}
-
-/// `apparmor_parser`, which must be installed (a missing parser fails, never skips).
-fn parser() -> PathBuf {
-    let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(["/usr/sbin".into(), "/sbin".into()]);
-    for dir in candidates {
-        let path = dir.join("apparmor_parser");
-        if path.is_file() {
-            return path;
-        }
-    }
-    panic!("apparmor_parser not found: install the Debian package `apparmor` (`cargo xtask test` does)")
-}
-
-/// `apparmor_parser -Q -K [extra] FILE`: parse and compile, skip the kernel and the cache.
-fn apparmor_parser(file: &Path, extra: &[&str]) -> Output {
-    let mut cmd = Command::new(parser());
-    cmd.args(["-Q", "-K"]).args(extra).arg(file);
-    run(cmd)
-}
-
-fn assert_parses(file: &Path) {
-    let output = apparmor_parser(file, &[]);
-    assert!(
-        output.status.success(),
-        "apparmor_parser rejects {}: {}\n--- profile ---\n{}",
-        file.display(),
-        describe(&output),
-        fs::read_to_string(file).unwrap_or_default()
-    );
 }
 
 /// The lines inside the profile's braces, without blank lines.

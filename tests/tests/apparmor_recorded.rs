@@ -7,15 +7,14 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::Command,
 };
 
+use leastpriv_tests::apparmor::assert_parses;
 use leastpriv_tests::{
     describe, leastpriv, record, require_bpf, run, tempdir, workloads::build_workload,
     workspace_dir,
 };
 
-/// The profile's rule lines that mention `dir`, with `dir` replaced by `DIR`.
 /// `generate apparmor -o FILE` on a recording (written into `scratch` first): FILE and the
 /// profile's text.
 fn apparmor_profile_of(recording_json: &serde_json::Value, scratch: &Path) -> (PathBuf, String) {
@@ -33,6 +32,7 @@ fn apparmor_profile_of(recording_json: &serde_json::Value, scratch: &Path) -> (P
     (out, profile)
 }
 
+/// The profile's rule lines that mention `dir`, with `dir` replaced by `DIR`.
 fn rules_under(profile: &str, dir: &Path) -> Vec<String> {
     let dir = dir.to_str().unwrap();
     profile
@@ -96,16 +96,7 @@ fn bpf_profile_of_a_recorded_workload_has_exactly_the_expected_rules() {
         "attached to the program:\n{profile}"
     );
 
-    let parsed = Command::new("apparmor_parser")
-        .args(["-Q", "-K"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "apparmor_parser: {}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
+    assert_parses(&out);
 }
 
 /// File names that mean something in AppArmor rules, globs, JSON or shells, and a byte that is
@@ -174,14 +165,5 @@ fn bpf_hostile_names_in_a_real_recording_give_literal_rules() {
             "a hostile name was generalised: {rule}"
         );
     }
-    let parsed = Command::new("apparmor_parser")
-        .args(["-Q", "-K"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "apparmor_parser: {}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
+    assert_parses(&out);
 }
