@@ -392,7 +392,7 @@ mod user {
     unsafe impl aya::Pod for super::CapCheckKey {}
     // SAFETY: plain `repr(C)` integers, no padding.
     unsafe impl aya::Pod for super::CapStack {}
-    // SAFETY: plain `repr(C)` integers with explicit padding.
+    // SAFETY: plain `repr(C)` integers, no padding (5 * 8 + 4 * 4 bytes).
     unsafe impl aya::Pod for super::LastSyscall {}
     // SAFETY: plain `repr(C)` integers with explicit padding.
     unsafe impl aya::Pod for super::ArgSpec {}

@@ -338,12 +338,14 @@ impl Session {
     ) -> anyhow::Result<Recording> {
         let files = self.observed.take_files();
         let escalating_programs = escalating_programs(&files);
-        if let Some(over) = self.observed.over_limit() {
-            report_over_limit(&over);
+        let over_limit = self.observed.over_limit();
+        if let Some(over) = &over_limit {
+            report_over_limit(over);
         }
         let kernel = self.kernel.get_ref();
-        let counts = kernel.syscall_counts()?;
-        let makers = self.observed.makers(&kernel.syscalls_by_exe()?);
+        let by_exe = kernel.syscalls_by_exe()?;
+        let counts = kernel.syscall_counts(&by_exe)?;
+        let makers = self.observed.makers(&by_exe);
         let capabilities = match kernel.capability_checks()? {
             Some(checks) => {
                 // Symbols only when there is a stack to name (reading kallsyms takes a moment).
@@ -376,7 +378,7 @@ impl Session {
         };
         let mut lost = kernel.lost()?;
         lost.unresolved_paths = self.observed.unresolved_paths;
-        lost.file_paths = self.observed.over_limit().map_or(0, |o| o.accesses);
+        lost.file_paths = over_limit.map_or(0, |o| o.accesses);
         let uname = nix::sys::utsname::uname().context("uname")?;
         Ok(Recording {
             format: recording::FORMAT.into(),

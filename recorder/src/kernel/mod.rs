@@ -168,17 +168,21 @@ impl KernelRecorder {
     }
 
     /// Syscall counts per (ABI, number), summed over CPUs, including the odd numbers.
-    pub fn syscall_counts(&self) -> Result<BTreeMap<(Abi, i64), u64>, KernelError> {
+    /// `by_exe` is [`syscalls_by_exe`](Self::syscalls_by_exe): every counted syscall also set
+    /// its bit in some executable's bitmap, so only those counters are read, unless that map
+    /// overflowed: then all 3,072 are (one bpf() call each, a few ms).
+    pub fn syscall_counts(
+        &self,
+        by_exe: &BTreeMap<u64, Vec<(Abi, i64)>>,
+    ) -> Result<BTreeMap<(Abi, i64), u64>, KernelError> {
         let mut counts = BTreeMap::new();
         let dense: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "SYSCALL_COUNTS")?;
-        // Every counted syscall also set its bit in some executable's bitmap, unless that
-        // map overflowed: then all 3,072 counters are read (one bpf() call each, a few ms).
         let made: BTreeSet<(Abi, i64)> = if self.lost_count(lost::PROVENANCE)? == 0 {
-            self.syscalls_by_exe()?.into_values().flatten().collect()
+            by_exe.values().flatten().copied().collect()
         } else {
-            (0..abi::COUNT)
-                .flat_map(|wire| (0..MAX_SYSCALL_NR).map(move |nr| (wire, nr)))
-                .filter_map(|(wire, nr)| Some((Abi::from_wire(wire)?, i64::from(nr))))
+            Abi::ALL
+                .into_iter()
+                .flat_map(|abi| (0..i64::from(MAX_SYSCALL_NR)).map(move |nr| (abi, nr)))
                 .collect()
         };
         for (abi, nr) in made {
@@ -319,14 +323,7 @@ impl KernelRecorder {
 
     /// What the kernel programs could not record.
     pub fn lost(&self) -> Result<Lost, KernelError> {
-        let counters: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "LOST")?;
-        let read = |index: u32| -> Result<u64, KernelError> {
-            let values = counters.get(&index, 0).map_err(|e| KernelError::Map {
-                map: "LOST",
-                what: e.to_string(),
-            })?;
-            Ok(values.iter().sum())
-        };
+        let read = |counter| self.lost_count(counter);
         Ok(Lost {
             exec_events: read(lost::EXEC_EVENTS)?,
             syscall_numbers: read(lost::SYSCALL_NUMBERS)?,
