@@ -78,7 +78,8 @@ pub mod lost {
 
 /// The last syscall a target task entered on this CPU. A one-entry cache in front of the
 /// counting and attribution (a task repeating a syscall costs a lookup and a compare), and
-/// the syscall in progress for capability checks made inside it.
+/// the syscall in progress for capability checks made inside it. It also remembers the last
+/// task found outside the target, so that such a task's next syscall costs no cgroup test.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct LastSyscall {
@@ -88,17 +89,19 @@ pub struct LastSyscall {
     pub regs: u64,
     /// The task (`task_struct` address).
     pub task: u64,
-    /// `EXEC_GENERATION` when the entry was made: any exec in the target (a new program, so a
-    /// new attribution) starts new entries everywhere.
+    /// `CACHE_GENERATION` when the entry was made. Anything that could make the entry wrong
+    /// (an exec in the target, a fork or a cgroup migration anywhere) starts a new
+    /// generation, and no older entry is used again.
     pub generation: u64,
     /// The raw syscall id as the tracepoint gave it.
     pub id: i64,
     /// Calls counted here and not yet added to `SYSCALL_COUNTS[index]` (userspace adds what
     /// is left at the end).
     pub hits: u64,
-    /// The task's `pid` (thread id): a task that exits and a new one at the same address are
-    /// different entries.
-    pub pid: u32,
+    /// The register frame of the last task found outside the target on this CPU.
+    pub outside_regs: u64,
+    /// `CACHE_GENERATION` when that task was found outside.
+    pub outside_generation: u64,
     /// `thread_info.status & TS_COMPAT` at entry: the same id means another syscall in the
     /// 32-bit table.
     pub compat: u32,
@@ -106,6 +109,8 @@ pub struct LastSyscall {
     pub index: u32,
     /// The `FILE_OPS` entry for `index` (a cached entry is only used when this is 0).
     pub op: u32,
+    /// Explicit padding.
+    pub _pad: u32,
 }
 
 /// `LastSyscall::index` when unknown.

@@ -33,9 +33,7 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     // A new program: no syscall cache entry made before this may be used again.
-    if let Some(generation) = crate::syscalls::EXEC_GENERATION.get_ptr_mut(0) {
-        crate::atomic_add(generation, 1);
-    }
+    crate::syscalls::new_cache_generation();
     let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
         count_lost(lost::EXEC_EVENTS);
         return 0;

@@ -3,14 +3,14 @@
 //! Counters live in a per-CPU array, not in an event stream: a syscall can never be lost to a
 //! full buffer, and the set of syscalls is exact by construction. Userspace sums the CPUs.
 //!
-//! The hot path is a task repeating the syscall it made last on this CPU (loops, polling,
-//! reads and writes): `LAST_SYSCALL` answers that with one lookup and a few compares, even
-//! before the cgroup test, and only a new (task, program, syscall) goes through
-//! classification, counting and attribution.
+//! The hot paths are a task repeating the syscall it made last on this CPU (loops, polling,
+//! reads and writes) and a task outside the target making syscalls of its own. `LAST_SYSCALL`
+//! answers both with one lookup and a few compares, before the cgroup test, and only a new
+//! (task, program, syscall) goes through classification, counting and attribution.
 
 use aya_ebpf::{
     macros::{map, raw_tracepoint},
-    maps::{Array, HashMap, PerCpuArray, PerCpuHashMap},
+    maps::{HashMap, PerCpuArray, PerCpuHashMap},
     programs::RawTracePointContext,
 };
 use recorder_common::{
@@ -28,10 +28,6 @@ use crate::{
 /// told apart and userspace refuses to start, so this never silently mislabels an ABI.
 #[unsafe(no_mangle)]
 static TASK_STATUS_OFFSET: u64 = 0;
-
-/// Offset of `task_struct.pid`, from BTF like the one above.
-#[unsafe(no_mangle)]
-static TASK_PID_OFFSET: u64 = 0;
 
 /// Dense counters: index `abi * MAX_SYSCALL_NR + nr`.
 #[map]
@@ -52,10 +48,14 @@ pub(crate) static LAST_SYSCALL: PerCpuArray<LastSyscall> = PerCpuArray::with_max
 #[map]
 static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> = PerCpuHashMap::with_max_entries(4096, 0);
 
-/// Bumped by every exec in the target (`sched_process_exec`): cache entries made before it
-/// may name the old program, so none of them is used again.
-#[map]
-pub(crate) static EXEC_GENERATION: Array<u64> = Array::with_max_entries(1, 0);
+/// Bumped by whatever could make a `LAST_SYSCALL` entry wrong, so that no entry made before
+/// is used again: an exec in the target (`sched_process_exec`: a new program to attribute
+/// calls to), a fork anywhere (the new task may get a dead task's register frame, the
+/// cache's key) and a cgroup migration anywhere (a task may have entered or left the
+/// target). All three are rare next to syscalls. A plain global (in `.bss`), not a map:
+/// reading it is one load, no lookup.
+#[unsafe(no_mangle)]
+static mut CACHE_GENERATION: u64 = 0;
 
 /// The value a new executable's bitmap starts from (kept out of the 512-byte stack).
 static NO_SYSCALLS: ExeSyscalls = ExeSyscalls {
@@ -73,26 +73,27 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id).
     let regs: u64 = ctx.arg(0);
     let id: i64 = ctx.arg(1);
-    // The cache before the cgroup test: entries are only made for target tasks, and the
-    // first compare (the task's register frame, an argument) costs a task outside the
-    // target nothing but a load. A hit is the same task (frame, and pid against a reused
-    // frame), program (no exec since), ABI and syscall. A task that has left the cgroup
-    // since is counted until its next new syscall: counts, never a syscall it did not make.
-    if last.regs == regs && last.id == id && last.op == 0 {
-        let task = current_task();
-        if last.generation == exec_generation()
-            && last.pid == task_field_u32(task, &TASK_PID_OFFSET)
-            && last.compat == compat_status(task)
-        {
+    // The cache before the cgroup test: the first compare is the task's register frame, an
+    // argument, so a miss costs a load. The generation is read before the cgroup test, so
+    // that a migration while it runs leaves an entry that is never used.
+    let generation = cache_generation();
+    if last.outside_regs == regs && last.outside_generation == generation {
+        return 0;
+    }
+    // A hit is the same task (frame, no fork since), program (no exec since), ABI and
+    // syscall.
+    if last.regs == regs && last.id == id && last.op == 0 && last.generation == generation {
+        if last.compat == compat_status(current_task()) {
             last.hits += 1;
             return 0;
         }
     }
     if !current_task_is_target() {
+        last.outside_regs = regs;
+        last.outside_generation = generation;
         return 0;
     }
     let task = current_task();
-    let generation = exec_generation();
     let compat = compat_status(task);
     let (abi, nr) = classify(id, compat);
     count(abi, nr);
@@ -120,17 +121,14 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     } else {
         u32::from(op)
     };
-    *last = LastSyscall {
-        regs,
-        task,
-        generation,
-        id,
-        compat,
-        index,
-        hits: 0,
-        pid: task_field_u32(task, &TASK_PID_OFFSET),
-        op,
-    };
+    last.regs = regs;
+    last.task = task;
+    last.generation = generation;
+    last.id = id;
+    last.compat = compat;
+    last.index = index;
+    last.hits = 0;
+    last.op = op;
     0
 }
 
@@ -143,8 +141,31 @@ fn current_task() -> u64 {
 }
 
 #[inline(always)]
-fn exec_generation() -> u64 {
-    EXEC_GENERATION.get(0).copied().unwrap_or(0)
+fn cache_generation() -> u64 {
+    // SAFETY: a volatile read of our own global; other CPUs only ever add to it.
+    unsafe { core::ptr::read_volatile(&raw const CACHE_GENERATION) }
+}
+
+/// Starts a new cache generation (see `CACHE_GENERATION`).
+#[inline(always)]
+pub(crate) fn new_cache_generation() {
+    crate::atomic_add(&raw mut CACHE_GENERATION, 1);
+}
+
+/// Every fork on the machine: the new task may reuse the register frame of a task that
+/// exited, and must not inherit its cache entries. It fires before the new task first runs.
+#[raw_tracepoint(tracepoint = "sched_process_fork")]
+pub fn cache_on_fork(_ctx: RawTracePointContext) -> i32 {
+    new_cache_generation();
+    0
+}
+
+/// Every cgroup migration on the machine (writes to `cgroup.procs` and `cgroup.threads`): a
+/// task may have entered or left the target. It fires once the task has moved.
+#[raw_tracepoint(tracepoint = "cgroup_attach_task")]
+pub fn cache_on_migration(_ctx: RawTracePointContext) -> i32 {
+    new_cache_generation();
+    0
 }
 
 /// Adds the calls the cache entry counted to the counters before it is replaced.

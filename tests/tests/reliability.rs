@@ -228,6 +228,49 @@ fn bpf_root_workload_that_leaves_the_cgroup_escapes_the_recording() {
     assert!(rec.json.get("left_running").is_none(), "{rec}");
 }
 
+/// Tasks moving in and out of the recorded cgroup are recorded exactly while inside: the
+/// syscall cache, asked before the cgroup test, forgets what it knew at every move. A task
+/// that left and came back has every call made inside counted (2N), and a task moved out by
+/// another one while it repeats a syscall is not counted for the calls it makes afterwards.
+#[test]
+fn bpf_tasks_moving_between_cgroups_are_counted_only_inside() {
+    if !require_bpf("bpf_tasks_moving_between_cgroups_are_counted_only_inside") {
+        return;
+    }
+    const N: u64 = 100_000;
+    const M: u64 = 5_000_000;
+    let exe = build_workload("rel_moves", &[]);
+    let mount = cgroup2_mount();
+    let mount = mount.to_str().expect("UTF-8 cgroup path");
+    let (n, m) = (N.to_string(), M.to_string());
+    let dir = tempdir();
+    let args = ["--as-root", "--", &exe, mount, &n, &m];
+    let rec = record_through(&[], &[], &dir.path().join("rec.json"), &args, RUN_TIMEOUT);
+    rec.assert_success();
+    assert_eq!(rec.stdout.trim(), "moved", "{rec}");
+    assert_no_leftover_cgroup(rec.pid);
+    let count = |name| syscall_entry(&rec.json, name)["count"].as_u64();
+    assert_eq!(
+        count("sched_get_priority_min"),
+        Some(2 * N),
+        "the calls made inside before leaving and after coming back:\n{rec}"
+    );
+    // The child is moved out as soon as it says it is ready: counted at most for the calls
+    // it made until then (none at all is fine), never for all M.
+    let max = rec.json["syscalls"]["x86_64"]
+        .as_array()
+        .and_then(|entries| {
+            entries
+                .iter()
+                .find(|e| e["name"] == "sched_get_priority_max")
+        })
+        .map_or(0, |e| e["count"].as_u64().unwrap_or(0));
+    assert!(
+        max < M / 2,
+        "{max} of the moved child's {M} calls counted: its calls after the move were too:\n{rec}"
+    );
+}
+
 /// A directory in memory (tmpfs) when there is one: creating 300,000 files there takes
 /// seconds, on a disk's journal minutes.
 fn memory_backed_dir() -> TempDir {

@@ -18,8 +18,6 @@ pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 pub struct Offsets {
     /// `task_struct.thread_info.status` (x86: holds `TS_COMPAT` during a 32-bit syscall).
     pub task_status: u64,
-    /// `task_struct.pid` (the thread id): tells a new task from an old one at the same address.
-    pub task_pid: u64,
     /// `task_struct.mm`, `mm_struct.exe_file`, `file.f_inode`: the path to "which program".
     pub task_mm: u64,
     pub mm_exe_file: u64,
@@ -73,7 +71,6 @@ impl Offsets {
             self.mm_exe_file,
             self.file_inode,
             self.binprm_filename,
-            self.task_pid,
         ];
         // SAFETY: FileOffsets is repr(C) and made of u64 fields only: no padding.
         let files = unsafe {
@@ -86,7 +83,7 @@ impl Offsets {
     }
 
     fn from_words(words: &[u64]) -> Option<Offsets> {
-        let (head, files) = words.split_at_checked(6)?;
+        let (head, files) = words.split_at_checked(5)?;
         if files.len() != size_of::<recorder_common::FileOffsets>() / 8 {
             return None;
         }
@@ -100,7 +97,6 @@ impl Offsets {
             mm_exe_file: head[2],
             file_inode: head[3],
             binprm_filename: head[4],
-            task_pid: head[5],
             files,
         })
     }
@@ -148,14 +144,13 @@ impl Offsets {
             mm_exe_file: member_offset(&btf, "mm_struct", "exe_file")?,
             file_inode: member_offset(&btf, "file", "f_inode")?,
             binprm_filename: member_offset(&btf, "linux_binprm", "filename")?,
-            task_pid: member_offset(&btf, "task_struct", "pid")?,
             files: file_offsets(&btf)?,
         })
     }
 }
 
 /// First line of a cache file; a new layout needs a new tag.
-const CACHE_FORMAT: &str = "leastpriv kernel offsets v3";
+const CACHE_FORMAT: &str = "leastpriv kernel offsets v4";
 
 /// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
 fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {

@@ -101,7 +101,6 @@ impl KernelRecorder {
             .btf(None)
             .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
             .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
-            .override_global("TASK_PID_OFFSET", &offsets.task_pid, true)
             .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
             .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
             .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
@@ -145,6 +144,9 @@ impl KernelRecorder {
         if cap_layout.is_ok() {
             attach_raw(&mut ebpf, "cap_capable", "cap_capable")?;
         }
+        // The syscall cache's invalidations before the cache itself.
+        attach_raw(&mut ebpf, "cache_on_fork", "sched_process_fork")?;
+        attach_raw(&mut ebpf, "cache_on_migration", "cgroup_attach_task")?;
         attach_raw(&mut ebpf, "sys_exit", "sys_exit")?;
         attach_raw(&mut ebpf, "sys_enter", "sys_enter")?;
 
