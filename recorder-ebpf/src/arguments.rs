@@ -4,13 +4,14 @@
 //! (program, syscall, values) once, in a map, and counts what does not fit.
 
 use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
     helpers::bpf_probe_read_user,
     macros::map,
     maps::{Array, HashMap},
 };
 use recorder_common::{abi, lost, ArgKey, ArgSpec, MAX_SYSCALL_NR};
 
-use crate::{files::syscall_arg, target::count_lost, task::current_exe_inode};
+use crate::{files::syscall_args, target::count_lost, task::current_exe_inode};
 
 /// What to record per syscall index (`count` 0: nothing).
 #[map]
@@ -18,7 +19,7 @@ static ARG_SPECS: Array<ArgSpec> = Array::with_max_entries(abi::COUNT * MAX_SYSC
 
 /// Distinct argument values seen, with how often.
 #[map]
-static ARG_VALUES: HashMap<ArgKey, u64> = HashMap::with_max_entries(16384, 0);
+static ARG_VALUES: HashMap<ArgKey, u64> = HashMap::with_max_entries(16384, BPF_F_NO_PREALLOC);
 
 /// Records the arguments of the syscall being entered when it is one of those whose values
 /// matter. Returns whether it is (such syscalls are never served from the entry cache: each
@@ -31,10 +32,12 @@ pub(crate) fn note_values(index: u32, wire_abi: u32, regs: u64) -> bool {
     if spec.count == 0 {
         return false;
     }
+    let args = syscall_args(regs, wire_abi);
     let mut values = [0u64; 3];
     for i in 0..3 {
         if (i as u32) < spec.count {
-            let mut value = syscall_arg(regs, wire_abi, spec.index[i] as usize);
+            let n = spec.index[i] as usize;
+            let mut value = if n < 6 { args[n] } else { 0 };
             if i == 0 && spec.from_memory != 0 {
                 // SAFETY: bpf_probe_read_user checks the user address; unreadable is 0.
                 value = unsafe { bpf_probe_read_user(value as *const u64) }.unwrap_or(0);

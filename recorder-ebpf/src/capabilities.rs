@@ -6,7 +6,7 @@
 //! audited need by the functions on it.
 
 use aya_ebpf::{
-    bindings::BPF_NOEXIST,
+    bindings::{BPF_F_NO_PREALLOC, BPF_NOEXIST},
     helpers::{bpf_get_current_task, generated::bpf_get_stack},
     macros::{map, raw_tracepoint},
     maps::{HashMap, PerCpuArray},
@@ -31,7 +31,8 @@ static CAP_RET_SWAPPED: u64 = 0;
 /// stack-trace map: that one keeps a single stack per bucket and loses the second of two
 /// distinct stacks that share one, and a lost stack leaves the check's audit unknown.
 #[map]
-static CAP_STACK_FRAMES: HashMap<u64, CapStack> = HashMap::with_max_entries(4096, 0);
+static CAP_STACK_FRAMES: HashMap<u64, CapStack> =
+    HashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
 
 /// Where the current check's stack is read (too big for the 512-byte BPF stack).
 #[map]
@@ -42,7 +43,7 @@ const EEXIST: i32 = 17;
 
 /// Counts per (executable, capability, verdict, stack, syscall).
 #[map]
-static CAP_CHECKS: HashMap<CapCheckKey, u64> = HashMap::with_max_entries(16384, 0);
+static CAP_CHECKS: HashMap<CapCheckKey, u64> = HashMap::with_max_entries(16384, BPF_F_NO_PREALLOC);
 
 #[raw_tracepoint(tracepoint = "cap_capable")]
 pub fn cap_capable(ctx: RawTracePointContext) -> i32 {

@@ -12,13 +12,13 @@
 //! executable); what does not fit in the ring buffer is counted in `LOST`.
 
 use aya_ebpf::{
-    bindings::BPF_NOEXIST,
+    bindings::{BPF_F_NO_PREALLOC, BPF_NOEXIST},
     helpers::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_user,
         bpf_probe_read_user_str_bytes, generated,
     },
     macros::{map, raw_tracepoint},
-    maps::{Array, LruHashMap, PerCpuArray},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray},
     programs::RawTracePointContext,
 };
 use recorder_common::{
@@ -83,9 +83,12 @@ fn count_pending(delta: i64) {
     }
 }
 
-/// Accesses through open files already reported.
+/// Accesses through open files already reported. Allocated as it fills, not up front:
+/// preallocating (and, for an LRU map, initialising) 131,072 entries took a quarter of
+/// start-up. Once full, further new accesses are reported every time, and userspace merges
+/// the duplicates, so nothing is lost.
 #[map]
-static SEEN_FILES: LruHashMap<SeenFileKey, u8> = LruHashMap::with_max_entries(131072, 0);
+static SEEN_FILES: HashMap<SeenFileKey, u8> = HashMap::with_max_entries(131072, BPF_F_NO_PREALLOC);
 
 /// Where events are built (too big for the 512-byte stack).
 #[map]
@@ -115,28 +118,31 @@ const S_IFIFO: u16 = 0o010000;
 const S_IFSOCK: u16 = 0o140000;
 const S_IFDIR: u16 = 0o040000;
 
-/// x86 `struct pt_regs` offsets (fixed by the entry code) of the syscall arguments, per ABI.
-const ARGS_X86_64: [u64; 6] = [112, 104, 96, 56, 72, 64]; // di si dx r10 r8 r9
-const ARGS_IA32: [u64; 6] = [40, 88, 96, 104, 112, 32]; // bx cx dx si di bp
+/// The part of x86 `struct pt_regs` (layout fixed by the entry code) that holds the syscall
+/// arguments of both ABIs: from `bp` (offset 32) to `di` (offset 112), 11 registers.
+const ARG_REGS_START: u64 = 32;
+const ARG_REGS: usize = 11;
+/// Where each argument is in that part, per ABI (register index from `bp`).
+const ARGS_X86_64: [usize; 6] = [10, 9, 8, 3, 5, 4]; // di si dx r10 r8 r9
+const ARGS_IA32: [usize; 6] = [1, 7, 8, 9, 10, 0]; // bx cx dx si di bp
 
-/// Argument `n` (0..6) of the syscall being entered, from its saved registers.
+/// The six arguments of the syscall being entered, from its saved registers: one read of
+/// the registers that hold them, not one helper call per argument.
 #[inline(always)]
-pub(crate) fn syscall_arg(regs: u64, wire_abi: u32, n: usize) -> u64 {
-    if n >= 6 {
-        return 0;
+pub(crate) fn syscall_args(regs: u64, wire_abi: u32) -> [u64; 6] {
+    // SAFETY: bpf_probe_read_kernel checks the address; unreadable reads as zeros.
+    let saved = unsafe { bpf_probe_read_kernel((regs + ARG_REGS_START) as *const [u64; ARG_REGS]) }
+        .unwrap_or([0; ARG_REGS]);
+    let mut args = [0u64; 6];
+    for i in 0..6 {
+        args[i] = if wire_abi == abi::IA32 {
+            // The compat entry keeps 32-bit arguments: drop whatever is above.
+            saved[ARGS_IA32[i]] & 0xffff_ffff
+        } else {
+            saved[ARGS_X86_64[i]]
+        };
     }
-    let offsets = if wire_abi == abi::IA32 {
-        &ARGS_IA32
-    } else {
-        &ARGS_X86_64
-    };
-    let value = read_u64(regs + offsets[n]);
-    // The compat entry keeps 32-bit arguments: drop whatever is above.
-    if wire_abi == abi::IA32 {
-        value & 0xffff_ffff
-    } else {
-        value
-    }
+    args
 }
 
 #[inline(always)]
@@ -172,14 +178,11 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
         Some(&op) if op != file_op::NONE => op,
         _ => return file_op::NONE,
     };
-    let mut call = PendingCall {
+    let call = PendingCall {
         op,
         _pad: [0; 7],
-        args: [0; 6],
+        args: syscall_args(regs, wire_abi),
     };
-    for i in 0..6 {
-        call.args[i] = syscall_arg(regs, wire_abi, i);
-    }
     let tid = bpf_get_current_pid_tgid() as u32;
     // A new entry is counted; one left by a call whose exit was never seen is replaced.
     match PENDING.insert(&tid, &call, BPF_NOEXIST as u64) {

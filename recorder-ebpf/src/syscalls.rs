@@ -9,6 +9,7 @@
 //! (task, program, syscall) goes through classification, counting and attribution.
 
 use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
     macros::{map, raw_tracepoint},
     maps::{HashMap, PerCpuArray, PerCpuHashMap},
     programs::RawTracePointContext,
@@ -37,7 +38,8 @@ static SYSCALL_COUNTS: PerCpuArray<u64> =
 /// Sparse counters for numbers outside `0..MAX_SYSCALL_NR` (invalid or future syscalls, which
 /// a hostile program can make on purpose). Kept so that no number is dropped silently.
 #[map]
-static ODD_SYSCALLS: HashMap<OddSyscallKey, u64> = HashMap::with_max_entries(1024, 0);
+static ODD_SYSCALLS: HashMap<OddSyscallKey, u64> =
+    HashMap::with_max_entries(1024, BPF_F_NO_PREALLOC);
 
 /// The last syscall a target task entered on each CPU (see `LastSyscall`).
 #[map]
@@ -46,7 +48,8 @@ pub(crate) static LAST_SYSCALL: PerCpuArray<LastSyscall> = PerCpuArray::with_max
 /// Which executable made which syscalls (provenance for review), keyed by the executable's
 /// inode address; exec events map that address to a path.
 #[map]
-static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> = PerCpuHashMap::with_max_entries(4096, 0);
+static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> =
+    PerCpuHashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
 
 /// Bumped by whatever could make a `LAST_SYSCALL` entry wrong, so that no entry made before
 /// is used again: an exec in the target (`sched_process_exec`: a new program to attribute

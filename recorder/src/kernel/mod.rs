@@ -138,17 +138,24 @@ impl KernelRecorder {
         }
 
         // Raw tracepoints only: cheaper per event than classic ones, and quick to detach.
-        // Exec first, so that by the time syscalls are counted every exec is also seen; exit
-        // before entry, so that a call noted at entry finds its exit program attached.
-        attach_raw(&mut ebpf, "sched_process_exec", "sched_process_exec")?;
+        // Exec first, so that by the time syscalls are counted every exec is also seen; the
+        // syscall cache's invalidations before the cache itself; exit before entry, so that a
+        // call noted at entry finds its exit program attached.
+        let mut hooks = vec![("sched_process_exec", "sched_process_exec")];
         if cap_layout.is_ok() {
-            attach_raw(&mut ebpf, "cap_capable", "cap_capable")?;
+            hooks.push(("cap_capable", "cap_capable"));
         }
-        // The syscall cache's invalidations before the cache itself.
-        attach_raw(&mut ebpf, "cache_on_fork", "sched_process_fork")?;
-        attach_raw(&mut ebpf, "cache_on_migration", "cgroup_attach_task")?;
-        attach_raw(&mut ebpf, "sys_exit", "sys_exit")?;
-        attach_raw(&mut ebpf, "sys_enter", "sys_enter")?;
+        hooks.extend([
+            ("cache_on_fork", "sched_process_fork"),
+            ("cache_on_migration", "cgroup_attach_task"),
+            ("sys_exit", "sys_exit"),
+            ("sys_enter", "sys_enter"),
+        ]);
+        let names: Vec<&'static str> = hooks.iter().map(|(name, _)| *name).collect();
+        load_in_parallel(&mut ebpf, &names)?;
+        for (name, tracepoint) in hooks {
+            attach_loaded(&mut ebpf, name, tracepoint)?;
+        }
 
         Ok(KernelRecorder {
             ebpf,
@@ -368,12 +375,58 @@ impl std::os::fd::AsRawFd for KernelRecorder {
 
 /// Loads a raw tracepoint program and attaches it (the link lives as long as `ebpf`).
 fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), KernelError> {
+    load_in_parallel(ebpf, &[name])?;
+    attach_loaded(ebpf, name, tracepoint)
+}
+
+/// Loads the named raw tracepoint programs, each on a thread of its own. The kernel verifies
+/// each program on its own and several at once, and verifying is most of start-up: on two
+/// CPUs, the others are done while `sys_exit`, the largest, is verified.
+fn load_in_parallel(ebpf: &mut Ebpf, names: &[&'static str]) -> Result<(), KernelError> {
+    let mut wanted: Vec<(&'static str, &mut RawTracePoint)> = Vec::new();
+    for (found, program) in ebpf.programs_mut() {
+        if let Some(&name) = names.iter().find(|name| **name == found) {
+            let program = program.try_into().map_err(|source| KernelError::Program {
+                action: "use",
+                program: name,
+                source,
+            })?;
+            wanted.push((name, program));
+        }
+    }
+    if let Some(&missing) = names
+        .iter()
+        .find(|name| !wanted.iter().any(|(found, _)| found == *name))
+    {
+        return Err(KernelError::Program {
+            action: "find",
+            program: missing,
+            source: aya::programs::ProgramError::NotLoaded,
+        });
+    }
+    std::thread::scope(|scope| {
+        let loads: Vec<_> = wanted
+            .into_iter()
+            .map(|(name, program)| {
+                scope.spawn(move || {
+                    program.load().map_err(|source| KernelError::Program {
+                        action: "load",
+                        program: name,
+                        source,
+                    })
+                })
+            })
+            .collect();
+        loads
+            .into_iter()
+            .map(|load| load.join().expect("loading a program does not panic"))
+            .collect()
+    })
+}
+
+/// Attaches a loaded raw tracepoint program (the link lives as long as `ebpf`).
+fn attach_loaded(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), KernelError> {
     let program: &mut RawTracePoint = program(ebpf, name)?;
-    program.load().map_err(|source| KernelError::Program {
-        action: "load",
-        program: name,
-        source,
-    })?;
     program
         .attach(tracepoint)
         .map_err(|source| KernelError::Program {
