@@ -11,7 +11,7 @@ use aya_ebpf::{
 };
 use recorder_common::{abi, lost, ArgKey, ArgSpec, MAX_SYSCALL_NR};
 
-use crate::{files::syscall_args, target::count_lost, task::current_exe_inode};
+use crate::{files::syscall_args, target::count_lost};
 
 /// What to record per syscall index (`count` 0: nothing).
 #[map]
@@ -25,7 +25,7 @@ static ARG_VALUES: HashMap<ArgKey, u64> = HashMap::with_max_entries(16384, BPF_F
 /// matter. Returns whether it is (such syscalls are never served from the entry cache: each
 /// call may pass new values).
 #[inline(always)]
-pub(crate) fn note_values(index: u32, wire_abi: u32, regs: u64) -> bool {
+pub(crate) fn note_values(index: u32, wire_abi: u32, regs: u64, exe_inode: u64) -> bool {
     let Some(spec) = ARG_SPECS.get(index) else {
         return false;
     };
@@ -46,7 +46,7 @@ pub(crate) fn note_values(index: u32, wire_abi: u32, regs: u64) -> bool {
         }
     }
     let key = ArgKey {
-        exe_inode: current_exe_inode(),
+        exe_inode,
         index,
         _pad: 0,
         values,

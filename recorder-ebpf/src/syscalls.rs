@@ -21,7 +21,7 @@ use recorder_common::{
 
 use crate::{
     target::{count_lost, current_task_is_target},
-    task::current_exe_inode,
+    task::exe_inode_of,
 };
 
 /// Offset of `thread_info.status` inside `task_struct`, resolved by userspace from the running
@@ -98,11 +98,13 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     }
     let task = current_task();
     let compat = compat_status(task);
+    // The program making the call, for provenance (the executable's inode address).
+    let exe = exe_inode_of(task);
     let (abi, nr) = classify(id, compat);
     count(abi, nr);
     let index = if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
         let index = abi * MAX_SYSCALL_NR + nr as u32;
-        attribute(index);
+        attribute(index, exe);
         index
     } else {
         NO_SYSCALL
@@ -111,7 +113,7 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         let regs: u64 = ctx.arg(0);
         (
             crate::files::note_entry(index, abi, regs),
-            crate::arguments::note_values(index, abi, regs),
+            crate::arguments::note_values(index, abi, regs, exe),
         )
     } else {
         (0, false)
@@ -185,8 +187,7 @@ fn flush(last: &LastSyscall) {
 
 /// Sets the syscall's bit in the current executable's bitmap.
 #[inline(always)]
-fn attribute(bit: u32) {
-    let exe = current_exe_inode();
+fn attribute(bit: u32, exe: u64) {
     let mut bits = EXE_SYSCALLS.get_ptr_mut(exe);
     if bits.is_none() {
         // BPF_NOEXIST: another CPU may have inserted it meanwhile, which is fine.

@@ -1,7 +1,7 @@
 //! Reading the current task's kernel structures at offsets userspace resolved from BTF
 //! (aya-ebpf 0.2 has no CO-RE for Rust field accesses).
 
-use aya_ebpf::helpers::generated::bpf_get_current_task_btf;
+use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel};
 
 /// `task_struct.mm`, `mm_struct.exe_file` and `file.f_inode`, set by userspace before load.
 #[unsafe(no_mangle)]
@@ -11,11 +11,47 @@ static MM_EXE_FILE_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static FILE_INODE_OFFSET: u64 = 0;
 
-/// The pointer field at `base + offset` (a frozen read-only global), 0 when `base` is null.
-/// `base` is a BTF-typed kernel pointer, so this is a plain load the verifier checks against
-/// the field's type and guards against faults: no helper call, where each
-/// `bpf_probe_read_kernel` costs a call and a return (expensive under the return-stack
-/// mitigations of these CPUs).
+/// Reads a pointer-sized field at `base + offset` (a volatile global), 0 on failure.
+#[inline(always)]
+fn read_field(base: u64, offset: &'static u64) -> u64 {
+    if base == 0 {
+        return 0;
+    }
+    // SAFETY: reading our own global; bpf_probe_read_kernel validates the kernel address.
+    let offset = unsafe { core::ptr::read_volatile(offset) };
+    unsafe { bpf_probe_read_kernel((base + offset) as *const u64) }.unwrap_or(0)
+}
+
+/// The current task's executable file (`current->mm->exe_file`), 0 when there is none.
+#[inline(always)]
+pub(crate) fn current_exe_file() -> u64 {
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    let task = unsafe { bpf_get_current_task() };
+    let mm = read_field(task, &TASK_MM_OFFSET);
+    read_field(mm, &MM_EXE_FILE_OFFSET)
+}
+
+/// The address of the inode of the current task's executable (`current->mm->exe_file->f_inode`),
+/// 0 when there is none. Identifies "which program" cheaply while the program is in use.
+#[inline(always)]
+pub(crate) fn current_exe_inode() -> u64 {
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    read_field(current_exe_file(), &FILE_INODE_OFFSET)
+}
+
+/// `current_exe_inode()` for the syscall hot path, from the task `bpf_get_current_task_btf`
+/// returned: plain loads the verifier checks against the fields' types and guards against
+/// faults, where each `bpf_probe_read_kernel` above costs a call and a return (expensive
+/// under the return-stack mitigations of these CPUs). Used at one place only: checking such
+/// typed loads is slow for the verifier, and every inlined copy adds to start-up.
+#[inline(always)]
+pub(crate) fn exe_inode_of(task: u64) -> u64 {
+    let mm = load_field(task, &TASK_MM_OFFSET);
+    let exe_file = load_field(mm, &MM_EXE_FILE_OFFSET);
+    load_field(exe_file, &FILE_INODE_OFFSET)
+}
+
+/// The pointer field at `base + offset` of a BTF-typed kernel pointer, 0 when `base` is null.
 #[inline(always)]
 fn load_field(base: u64, offset: &'static u64) -> u64 {
     if base == 0 {
@@ -27,20 +63,4 @@ fn load_field(base: u64, offset: &'static u64) -> u64 {
         let offset = core::ptr::read_volatile(offset);
         core::ptr::read_volatile((base + offset) as *const u64)
     }
-}
-
-/// The current task's executable file (`current->mm->exe_file`), 0 when there is none.
-#[inline(always)]
-pub(crate) fn current_exe_file() -> u64 {
-    // SAFETY: the helper only returns the current task, typed.
-    let task = unsafe { bpf_get_current_task_btf() } as u64;
-    let mm = load_field(task, &TASK_MM_OFFSET);
-    load_field(mm, &MM_EXE_FILE_OFFSET)
-}
-
-/// The address of the inode of the current task's executable (`current->mm->exe_file->f_inode`),
-/// 0 when there is none. Identifies "which program" cheaply while the program is in use.
-#[inline(always)]
-pub(crate) fn current_exe_inode() -> u64 {
-    load_field(current_exe_file(), &FILE_INODE_OFFSET)
 }
