@@ -133,6 +133,26 @@ pub struct Cgroup {
     owned: bool,
 }
 
+/// Moves processes into a cgroup; owns nothing, so it can be sent to another thread (moving
+/// a process waits for the kernel, see `launch::start_in_cgroup`).
+#[derive(Debug, Clone)]
+pub struct CgroupEntry {
+    path: PathBuf,
+}
+
+impl CgroupEntry {
+    /// Moves a process (all its threads) into the cgroup.
+    pub fn add_process(&self, pid: u32) -> Result<(), CgroupError> {
+        fs::write(self.path.join("cgroup.procs"), pid.to_string()).map_err(|source| {
+            CgroupError::Move {
+                pid,
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+}
+
 /// Prefix of the cgroups leastpriv creates: `leastpriv-<recorder pid>-<n>`.
 const RUN_PREFIX: &str = "leastpriv-";
 
@@ -192,13 +212,14 @@ impl Cgroup {
 
     /// Moves a process (all its threads) into this cgroup.
     pub fn add_process(&self, pid: u32) -> Result<(), CgroupError> {
-        fs::write(self.path.join("cgroup.procs"), pid.to_string()).map_err(|source| {
-            CgroupError::Move {
-                pid,
-                path: self.path.clone(),
-                source,
-            }
-        })
+        self.entry().add_process(pid)
+    }
+
+    /// A handle that moves processes into this cgroup from another thread.
+    pub fn entry(&self) -> CgroupEntry {
+        CgroupEntry {
+            path: self.path.clone(),
+        }
     }
 
     /// Processes in this cgroup and its descendants.

@@ -91,18 +91,20 @@ impl RunAs {
     }
 }
 
-/// Starts `argv` inside `cgroup`; returns once the command has been exec'd (or failed to be).
-/// A seccomp filter, if given, is installed before the child enters the cgroup, so that
-/// installing it is not recorded as the command's doing.
-pub fn spawn_in_cgroup(
+/// Starts `argv` up to the handshake and moves it into `cgroup` on threads of their own; the
+/// command runs once [`PendingLaunch::release`] lets it. Moving a process between cgroups
+/// waits for an RCU grace period (about 15 ms here), so the caller loads the kernel programs
+/// meanwhile. A seccomp filter, if given, is installed before the child enters the cgroup,
+/// so that installing it is not recorded as the command's doing.
+pub fn start_in_cgroup(
     argv: &[OsString],
     run_as: Option<&RunAs>,
     cgroup: &Cgroup,
     seccomp: Option<&SeccompProgram>,
-) -> Result<Child, LaunchError> {
+) -> Result<PendingLaunch, LaunchError> {
     let program = argv[0].to_string_lossy().into_owned();
     let (mut pid_reader, pid_writer) = pipe()?;
-    let (go_reader, mut go_writer) = pipe()?;
+    let (go_reader, go_writer) = pipe()?;
 
     let mut command = command(argv, run_as);
     let child_side = ChildSide {
@@ -118,32 +120,86 @@ pub fn spawn_in_cgroup(
     // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
     unsafe { command.pre_exec(move || child_side.run()) };
 
-    // Command::spawn returns only after the exec, and the exec waits for us: spawn on a thread
-    // and do the parent's half of the handshake here.
+    // Command::spawn returns only after the exec, and the exec waits for the go pipe.
     let spawner = thread::spawn(move || {
         let result = command.spawn();
-        // Closing our copies lets the reads below see end-of-file if the child never wrote.
+        // Closing our copies lets the reads see end-of-file if the child never wrote.
         drop((pid_writer, go_reader));
         result
     });
+    let entry = cgroup.entry();
+    let mover = thread::spawn(move || {
+        let mut pid_bytes = [0u8; 4];
+        match pid_reader.read_exact(&mut pid_bytes) {
+            Ok(()) => entry
+                .add_process(u32::from_ne_bytes(pid_bytes))
+                .map(|()| true)
+                .map_err(LaunchError::from),
+            // The child failed before the handshake; spawn's result says why.
+            Err(_) => Ok(false),
+        }
+    });
+    Ok(PendingLaunch {
+        program,
+        go_writer: Some(go_writer),
+        spawner: Some(spawner),
+        mover: Some(mover),
+    })
+}
 
-    let mut pid_bytes = [0u8; 4];
-    let handshake = pid_reader
-        .read_exact(&mut pid_bytes)
-        .map(|()| u32::from_ne_bytes(pid_bytes));
-    let moved = match handshake {
-        Ok(pid) => match cgroup.add_process(pid) {
-            Ok(()) => go_writer.write_all(b"g").map_err(LaunchError::Pipe),
+/// A command waiting, in its cgroup, to be let run (see [`start_in_cgroup`]). Dropped
+/// without [`release`](PendingLaunch::release), the command exits without running.
+pub struct PendingLaunch {
+    program: String,
+    go_writer: Option<std::fs::File>,
+    spawner: Option<thread::JoinHandle<io::Result<Child>>>,
+    /// Whether the child reached the handshake and was moved.
+    mover: Option<thread::JoinHandle<Result<bool, LaunchError>>>,
+}
+
+impl PendingLaunch {
+    /// Waits until the command is in its cgroup, lets it run, and returns it once exec'd (or
+    /// why it could not be started).
+    pub fn release(mut self) -> Result<Child, LaunchError> {
+        let moved = self
+            .mover
+            .take()
+            .expect("released once")
+            .join()
+            .expect("the mover thread does not panic");
+        let mut go_writer = self.go_writer.take().expect("released once");
+        let moved = match moved {
+            Ok(true) => go_writer.write_all(b"g").map_err(LaunchError::Pipe),
+            Ok(false) => Ok(()),
             // Closing the go pipe unblocks the child with end-of-file: it exits, unrecorded.
-            Err(err) => Err(err.into()),
-        },
-        // The child failed before the handshake; spawn's result below says why.
-        Err(_) => Ok(()),
-    };
-    drop(go_writer);
-    let spawned = spawner.join().expect("the spawn thread does not panic");
-    moved?;
-    spawned.map_err(|source| spawn_error(program, source))
+            Err(err) => Err(err),
+        };
+        drop(go_writer);
+        let spawned = self
+            .spawner
+            .take()
+            .expect("released once")
+            .join()
+            .expect("the spawn thread does not panic");
+        moved?;
+        spawned.map_err(|source| spawn_error(std::mem::take(&mut self.program), source))
+    }
+}
+
+impl Drop for PendingLaunch {
+    fn drop(&mut self) {
+        // Not released: end-of-file on the go pipe makes the child exit before its exec, and
+        // spawn then reports that (it reaps the child itself).
+        drop(self.go_writer.take());
+        if let Some(mover) = self.mover.take() {
+            let _ = mover.join();
+        }
+        if let Some(spawner) = self.spawner.take() {
+            if let Ok(Ok(mut child)) = spawner.join() {
+                let _ = child.wait();
+            }
+        }
+    }
 }
 
 /// Starts `argv` as `run_as` under a seccomp filter installed right before exec, as container

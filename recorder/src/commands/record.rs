@@ -14,7 +14,7 @@ use leastpriv::{
     cgroup::{self, Cgroup},
     enforce::seccomp::SeccompProgram,
     kernel::KernelRecorder,
-    launch::{self, LaunchError, RunAs},
+    launch::{self, LaunchError, PendingLaunch, RunAs},
     observed::Observed,
     recording::{self, Host, LeftRunning, Recording, Target, Tool},
     recording::{EscalatingProgram, FileAccess, RunUser},
@@ -31,6 +31,10 @@ use crate::cli::RecordArgs;
 
 /// How often the cgroup is checked for remaining processes once the command has exited.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
+/// How often the event ring buffer is read while it fills slowly. The kernel programs wake
+/// the recorder early only once it holds 512 KiB (`WAKEUP_AT_BYTES`), so that a busy
+/// workload does not pay for a wakeup per event.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(100);
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<u8> {
     args.validate().map_err(anyhow::Error::msg)?;
@@ -123,11 +127,11 @@ async fn record_async(
             (Cgroup::create_for_run(&mount)?, Target::Command(argv))
         }
     };
-    let kernel = KernelRecorder::start(&cgroup)?;
-    let mut session = Session::new(kernel, max_paths)?;
-
-    let outcome = match what {
-        What::Cgroup { duration, .. } => session.watch_cgroup(&mut signals, *duration).await?,
+    // A command is started up to its handshake and moved into the cgroup while the kernel
+    // programs load: both wait on the kernel (the move for an RCU grace period, the load for
+    // the verifier). It runs once the programs are attached.
+    let (launch, duration) = match what {
+        What::Cgroup { duration, .. } => (None, *duration),
         What::Command {
             argv,
             as_root,
@@ -151,21 +155,29 @@ async fn record_async(
                     gid: nix::unistd::getgid().as_raw(),
                 },
             };
-            match launch::spawn_in_cgroup(argv, run_as.as_ref(), &cgroup, seccomp) {
-                Ok(child) => {
-                    let mut outcome = session
-                        .watch_command(child, &cgroup, &mut signals, *grace)
-                        .await?;
-                    outcome.user = Some(user);
-                    outcome
-                }
-                Err(err) => {
-                    return Ok(Recorded::LaunchFailed {
-                        exit_status: launch_failure(&err),
-                    })
-                }
-            }
+            let pending = launch::start_in_cgroup(argv, run_as.as_ref(), &cgroup, seccomp);
+            (Some((pending, user, *grace)), None)
         }
+    };
+    let kernel = KernelRecorder::start(&cgroup)?;
+    let mut session = Session::new(kernel, max_paths)?;
+
+    let outcome = match launch {
+        None => session.watch_cgroup(&mut signals, duration).await?,
+        Some((pending, user, grace)) => match pending.and_then(PendingLaunch::release) {
+            Ok(child) => {
+                let mut outcome = session
+                    .watch_command(child, &cgroup, &mut signals, grace)
+                    .await?;
+                outcome.user = Some(user);
+                outcome
+            }
+            Err(err) => {
+                return Ok(Recorded::LaunchFailed {
+                    exit_status: launch_failure(&err),
+                })
+            }
+        },
     };
 
     let recording = session.finish(target, started, &outcome)?;
@@ -262,8 +274,10 @@ impl Session {
         let mut outcome = Outcome::default();
         let mut grace_ends: Option<Instant> = None;
         let mut tick = tokio::time::interval(POLL_INTERVAL);
+        let mut drain_tick = tokio::time::interval(DRAIN_INTERVAL);
         loop {
             tokio::select! {
+                _ = drain_tick.tick() => self.drain(),
                 status = &mut wait, if grace_ends.is_none() => {
                     let status = status.context("waiting for the command")?.context("waiting for the command")?;
                     outcome.exit_status = Some(exit_code(status));
@@ -313,8 +327,10 @@ impl Session {
             eprintln!("leastpriv: recording; press Ctrl-C to stop");
         }
         let mut outcome = Outcome::default();
+        let mut drain_tick = tokio::time::interval(DRAIN_INTERVAL);
         loop {
             tokio::select! {
+                _ = drain_tick.tick() => self.drain(),
                 () = &mut deadline => break,
                 Some(received) = signals.next() => {
                     // Stopping a cgroup recording at Ctrl-C is the normal end, not an interruption.
