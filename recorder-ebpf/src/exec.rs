@@ -4,6 +4,7 @@
 //! not fit is counted in `LOST`, never dropped silently.
 
 use aya_ebpf::{
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes},
     macros::{map, raw_tracepoint},
     maps::RingBuf,
@@ -24,6 +25,22 @@ static BINPRM_FILENAME_OFFSET: u64 = 0;
 /// between two reads; what does not fit is counted, never silently dropped.
 #[map]
 pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(4 << 20, 0);
+
+/// Unread bytes in `EVENTS` from which a new event wakes userspace at once. Below that,
+/// userspace collects the events on its own schedule (`record`'s drain interval): a wakeup
+/// per event had the recorder switch in and out thousands of times a second on file-heavy
+/// workloads, on the workload's CPUs.
+const WAKEUP_AT_BYTES: u64 = 512 << 10;
+
+/// The flags to submit an event with (see `WAKEUP_AT_BYTES`).
+#[inline(always)]
+pub(crate) fn wakeup_flags() -> u64 {
+    if EVENTS.query(u64::from(BPF_RB_AVAIL_DATA)) >= WAKEUP_AT_BYTES {
+        u64::from(BPF_RB_FORCE_WAKEUP)
+    } else {
+        u64::from(BPF_RB_NO_WAKEUP)
+    }
+}
 
 /// A raw tracepoint rather than the classic one: cheaper per event, and detaching it does
 /// not wait for the perf-event teardown a classic tracepoint needs.
@@ -59,7 +76,7 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
             }
         }
     }
-    entry.submit(0);
+    entry.submit(wakeup_flags());
     // The program file itself, resolved from the kernel's objects (for a script: its
     // interpreter), as an exec access.
     crate::files::exe_file_access();

@@ -357,7 +357,7 @@ fn open_access(file: u64) -> u32 {
 pub(crate) fn exe_file_access() {
     let file = crate::task::current_exe_file();
     if file != 0 {
-        file_access(file, access::EXEC);
+        let _ = file_access(file, access::EXEC);
     }
 }
 
@@ -373,11 +373,15 @@ fn create_bit(flags: u64) -> u32 {
 
 /// An access through an fd. For open calls (`OPEN_BITS` set) the access is how the file was
 /// opened, plus whatever else `bits` says (create).
+///
+/// A global BPF function (exported, returning a scalar): the verifier checks it once, on its
+/// own, instead of once per path through `complete` that reaches it.
 #[inline(never)]
-fn fd_access(fd: i64, bits: u32) {
+#[unsafe(no_mangle)]
+pub extern "C" fn fd_access(fd: i64, bits: u32) -> i64 {
     let file = file_of_fd(fd);
     if file == 0 {
-        return;
+        return 0;
     }
     let bits = if bits & OPEN_BITS != 0 {
         open_access(file) | (bits & !OPEN_BITS)
@@ -385,19 +389,23 @@ fn fd_access(fd: i64, bits: u32) {
         bits
     };
     if bits != 0 {
-        file_access(file, bits);
+        let _ = file_access(file, bits);
     }
+    0
 }
 
 /// Reports an access through an open file once per (file, access, executable).
-#[inline(always)]
-fn file_access(file: u64, bits: u32) {
+///
+/// A global BPF function, checked once by the verifier (see `fd_access`).
+#[inline(never)]
+#[unsafe(no_mangle)]
+pub extern "C" fn file_access(file: u64, bits: u32) -> i64 {
     let o = offsets();
     // Pipes, sockets and anonymous inodes have no path worth a rule.
     let inode = read_u64(file + o.file_inode);
     let kind = read_u32(inode + o.inode_mode) as u16 & S_IFMT;
     if kind == 0 || kind == S_IFIFO || kind == S_IFSOCK {
-        return;
+        return 0;
     }
     let mnt = read_u64(file + o.file_path + o.path_mnt);
     let dentry = read_u64(file + o.file_path + o.path_dentry);
@@ -411,15 +419,15 @@ fn file_access(file: u64, bits: u32) {
     };
     // SAFETY: only tests presence.
     if unsafe { SEEN_FILES.get(&key) }.is_some() {
-        return;
+        return 0;
     }
     let _ = SEEN_FILES.insert(&key, &1, 0);
     let Some(event) = start_event(bits, exe_inode) else {
-        return;
+        return 0;
     };
     // SAFETY: `event` is this CPU's scratch value.
     let event = unsafe { &mut *event };
-    let (len, truncated) = walk_path(dentry, mnt, &mut event.data);
+    let (len, truncated) = walked(walk_path(dentry, mnt));
     event.path_len = len;
     if truncated {
         event.flags |= file_flags::TRUNCATED;
@@ -428,14 +436,18 @@ fn file_access(file: u64, bits: u32) {
         event.flags |= file_flags::DIRECTORY;
     }
     send(event);
+    0
 }
 
 /// A name-based operation: `name` (user memory) relative to `dirfd` (or the cwd).
+///
+/// A global BPF function, checked once by the verifier (see `fd_access`).
 #[inline(never)]
-fn named(dirfd: i64, name: u64, bits: u32) {
+#[unsafe(no_mangle)]
+pub extern "C" fn named(dirfd: i64, name: u64, bits: u32) -> i64 {
     let exe_inode = current_exe_inode();
     let Some(event) = start_event(bits, exe_inode) else {
-        return;
+        return 0;
     };
     // SAFETY: `event` is this CPU's scratch value.
     let event = unsafe { &mut *event };
@@ -458,7 +470,7 @@ fn named(dirfd: i64, name: u64, bits: u32) {
     if dentry == 0 {
         event.flags |= file_flags::NO_BASE;
     } else {
-        let (len, truncated) = walk_path(dentry, mnt, &mut event.data);
+        let (len, truncated) = walked(walk_path(dentry, mnt));
         event.path_len = len;
         if truncated {
             event.flags |= file_flags::TRUNCATED;
@@ -470,6 +482,7 @@ fn named(dirfd: i64, name: u64, bits: u32) {
         event.name_len = bytes.len() as u32;
     }
     send(event);
+    0
 }
 
 fn socket(family: u32, sock_type: u32, protocol: u32) {
@@ -481,7 +494,10 @@ fn socket(family: u32, sock_type: u32, protocol: u32) {
         protocol,
         exe_inode: current_exe_inode(),
     };
-    if EVENTS.output::<SocketEvent>(&event, 0).is_err() {
+    if EVENTS
+        .output::<SocketEvent>(&event, crate::exec::wakeup_flags())
+        .is_err()
+    {
         count_lost(lost::FILE_EVENTS);
     }
 }
@@ -518,7 +534,10 @@ fn send(event: &FileEvent) {
     // SAFETY: `size` is at most the size of FileEvent (masked above).
     let bytes =
         unsafe { core::slice::from_raw_parts((event as *const FileEvent).cast::<u8>(), size) };
-    if EVENTS.output::<[u8]>(bytes, 0).is_err() {
+    if EVENTS
+        .output::<[u8]>(bytes, crate::exec::wakeup_flags())
+        .is_err()
+    {
         count_lost(lost::FILE_EVENTS);
     }
 }
@@ -540,12 +559,15 @@ static WALK: PerCpuArray<Walk> = PerCpuArray::with_max_entries(1, 0);
 
 /// Writes the path of (dentry, vfsmount) into `buf` (this CPU's scratch event data) as
 /// components leaf first, each followed by '/', walking up to the task's root and across
-/// mounts. Returns the bytes written and whether the walk stopped before the root.
+/// mounts. Returns the bytes written, with bit 32 set when the walk stopped before the root
+/// (see `walked`).
 ///
-/// The loop runs through `bpf_loop`, so the verifier checks one step once, however many
-/// places walk a path and however deep the walk may go.
+/// The loop runs through `bpf_loop`, so the verifier checks one step once, however deep the
+/// walk may go; and this is a global BPF function, checked once however many places walk a
+/// path (a global function returns a scalar, hence the packed result).
 #[inline(never)]
-fn walk_path(dentry: u64, vfsmnt: u64, _buf: &mut [u8; PATH_BUF + NAME_BUF]) -> (u32, bool) {
+#[unsafe(no_mangle)]
+pub extern "C" fn walk_path(dentry: u64, vfsmnt: u64) -> u64 {
     let o = offsets();
     // SAFETY: bpf_get_current_task only returns the current task pointer.
     let fs = read_u64(unsafe { bpf_get_current_task() } + o.task_fs);
@@ -554,7 +576,7 @@ fn walk_path(dentry: u64, vfsmnt: u64, _buf: &mut [u8; PATH_BUF + NAME_BUF]) -> 
         root_dentry: read_u64(fs + o.fs_root + o.path_dentry),
     };
     let Some(walk) = WALK.get_ptr_mut(0) else {
-        return (0, true);
+        return WALK_TRUNCATED;
     };
     // SAFETY: this CPU's value from a successful lookup; the callback below is the only other
     // user, and runs synchronously inside bpf_loop.
@@ -571,9 +593,25 @@ fn walk_path(dentry: u64, vfsmnt: u64, _buf: &mut [u8; PATH_BUF + NAME_BUF]) -> 
             (&raw mut ctx).cast(),
             0,
         );
-        let pos = core::ptr::read_volatile(&raw const (*walk).pos);
-        (pos as u32 & (PATH_BUF as u32 - 1), (*walk).done_now() != 1)
+        let pos = core::ptr::read_volatile(&raw const (*walk).pos) & (PATH_BUF as u64 - 1);
+        if (*walk).done_now() != 1 {
+            pos | WALK_TRUNCATED
+        } else {
+            pos
+        }
     }
+}
+
+/// In `walk_path`'s result: the walk stopped before the root.
+const WALK_TRUNCATED: u64 = 1 << 32;
+
+/// `walk_path`'s result as (bytes written, truncated).
+#[inline(always)]
+fn walked(result: u64) -> (u32, bool) {
+    (
+        (result as u32) & (PATH_BUF as u32 - 1),
+        result & WALK_TRUNCATED != 0,
+    )
 }
 
 /// What the walk's steps need besides its state in `WALK`.
