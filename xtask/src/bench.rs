@@ -657,10 +657,17 @@ impl Bench {
     /// How long the kernel took to load (verify) each program during one `record -- true`,
     /// from `strace -T -e trace=bpf`.
     fn program_loads(&self, rec: &str, truth: &str) -> String {
-        let trace = self.work.join("startup.bpf.strace.txt");
+        // One file per thread (`-ff`): the programs load on threads of their own, and in one
+        // file their calls would be split into "unfinished" and "resumed" halves.
+        let prefix = "startup.bpf.strace";
+        let is_trace =
+            |entry: &fs::DirEntry| entry.file_name().to_string_lossy().starts_with(prefix);
+        for old in fs::read_dir(&self.work).into_iter().flatten().flatten().filter(is_trace) {
+            let _ = fs::remove_file(old.path());
+        }
         let traced = Command::new("strace")
-            .args(["-f", "-T", "-e", "trace=bpf", "-o"])
-            .arg(&trace)
+            .args(["-ff", "-T", "-e", "trace=bpf", "-o"])
+            .arg(self.work.join(prefix))
             .args(self.lp(&["record", "-o", rec, "--", truth]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -668,7 +675,14 @@ impl Bench {
         if !traced.is_ok_and(|s| s.success()) {
             return String::new();
         }
-        let text = fs::read_to_string(&trace).unwrap_or_default();
+        let text: String = fs::read_dir(&self.work)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(is_trace)
+            .filter_map(|entry| fs::read_to_string(entry.path()).ok())
+            .collect::<Vec<_>>()
+            .join("\n");
         let field = |line: &str, name: &str| -> Option<String> {
             let rest = &line[line.find(name)? + name.len()..];
             let end = rest.find([',', '}', ' ']).unwrap_or(rest.len());
@@ -702,8 +716,8 @@ impl Bench {
             return String::new();
         }
         format!(
-            "\nLoading each program (`BPF_PROG_LOAD`, where the verifier runs; `strace -f -T -e trace=bpf`, one run; \
-             {} in all; names are cut to 15 characters by the kernel):\n\n{}",
+            "\nLoading each program (`BPF_PROG_LOAD`, where the verifier runs; `strace -ff -T -e trace=bpf`, one run; \
+             {} in all, on one thread per program; names are cut to 15 characters by the kernel):\n\n{}",
             report::time(total),
             report::table(&["program", "type", "instructions", "load time"], &rows)
         )
@@ -965,33 +979,11 @@ impl Bench {
         step!("3 realistic workload: one untimed run to warm the caches");
         cmd::output(Command::new(&self.workload[0]).args(&self.workload[1..]))?;
         let job = self.in_cgroup(self.workload.clone());
-        let rec = path_str(&self.recording_path("build"));
-        let mut e2e = self.lp(&["record", "-o", &rec, "--"]);
-        e2e.extend(self.workload.clone());
-        let mut configs = vec![
-            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 1),
-            Config::new(
-                "leastpriv",
-                "`leastpriv record -- build` (end to end)",
-                Attach::Nothing,
-                e2e,
-                1,
-            ),
-            Config::new(
-                "leastpriv-cgroup",
-                "leastpriv recording the cgroup (hot path only)",
-                Attach::Recorder,
-                job.clone(),
-                1,
-            ),
-            Config::new(
-                "floor",
-                "floor (empty programs on the same hooks)",
-                Attach::Floor,
-                job.clone(),
-                1,
-            ),
-        ];
+        let mut configs = self.workload_configs(
+            &self.workload,
+            "build",
+            "`leastpriv record -- build` (end to end)",
+        );
         let mut missing = Vec::new();
         match &self.tools.strace {
             Ok(()) => configs.push(Config::new(
@@ -1070,6 +1062,34 @@ impl Bench {
         Ok(series)
     }
 
+    /// A realistic workload's four basic configurations, each run once per round: not
+    /// recorded, recorded end to end (into recording `name`), recorded in cgroup mode (the
+    /// hot path only) and under the floor. All but the end-to-end one run in the cgroup.
+    fn workload_configs(&self, workload: &[String], name: &str, e2e_label: &'static str) -> Vec<Config> {
+        let job = self.in_cgroup(workload.to_vec());
+        let rec = path_str(&self.recording_path(name));
+        let mut e2e = self.lp(&["record", "-o", &rec, "--"]);
+        e2e.extend(workload.iter().cloned());
+        vec![
+            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 1),
+            Config::new("leastpriv", e2e_label, Attach::Nothing, e2e, 1),
+            Config::new(
+                "leastpriv-cgroup",
+                "leastpriv recording the cgroup (hot path only)",
+                Attach::Recorder,
+                job.clone(),
+                1,
+            ),
+            Config::new(
+                "floor",
+                "floor (empty programs on the same hooks)",
+                Attach::Floor,
+                job,
+                1,
+            ),
+        ]
+    }
+
     /// Benchmark 3b: a longer workload of another kind, tar and gzip of a directory tree
     /// (/usr/include: thousands of files, read once each, most of the time in gzip). Its
     /// start-up share is what a test suite of a few seconds would see.
@@ -1085,34 +1105,11 @@ impl Bench {
         let workload = strings(&["tar", "-czf", &out, "-C", "/usr", "include"]);
         step!("3b archive: one untimed run to warm the caches");
         cmd::output(Command::new(&workload[0]).args(&workload[1..]))?;
-        let job = self.in_cgroup(workload.clone());
-        let rec = path_str(&self.recording_path("archive"));
-        let mut e2e = self.lp(&["record", "-o", &rec, "--"]);
-        e2e.extend(workload);
-        let configs = [
-            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 1),
-            Config::new(
-                "leastpriv",
-                "`leastpriv record -- tar` (end to end)",
-                Attach::Nothing,
-                e2e,
-                1,
-            ),
-            Config::new(
-                "leastpriv-cgroup",
-                "leastpriv recording the cgroup (hot path only)",
-                Attach::Recorder,
-                job.clone(),
-                1,
-            ),
-            Config::new(
-                "floor",
-                "floor (empty programs on the same hooks)",
-                Attach::Floor,
-                job,
-                1,
-            ),
-        ];
+        let configs = self.workload_configs(
+            &workload,
+            "archive",
+            "`leastpriv record -- tar` (end to end)",
+        );
         let series = self.series("3b archive", &configs, self.rounds)?;
         let ratio = series.ratio("leastpriv", "none");
         self.summary.push(SummaryRow::new(
