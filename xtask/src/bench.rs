@@ -33,6 +33,10 @@ use std::time::{Duration, Instant};
 const LOOP_CALLS: u64 = 2_000_000;
 /// Calls of the loop for tracers that stop the process at every syscall (strace, perf trace).
 const SMALL_CALLS: u64 = 20_000;
+/// The syscall loops (benchmarks 1 and 2) take this many times the rounds of the others:
+/// each run is short, their targets are a few nanoseconds per call, and on these noisy
+/// machines a median over more rounds moves less from one bench run to the next.
+const LOOP_ROUNDS_FACTOR: usize = 3;
 /// Distinct files opened in benchmark 6.
 const FILES: u64 = 100_000;
 /// How long to wait for someone else's syscall hook to go before taking a sample.
@@ -753,7 +757,8 @@ impl Bench {
                 1,
             ));
         }
-        let series = self.series("1 loop in the recorded cgroup", &configs, self.rounds)?;
+        let rounds = self.rounds * LOOP_ROUNDS_FACTOR;
+        let series = self.series("1 loop in the recorded cgroup", &configs, rounds)?;
         let over_floor = series.ratio("leastpriv", "floor");
         self.summary.push(SummaryRow::new(
             "1",
@@ -936,7 +941,8 @@ impl Bench {
                 1,
             ));
         }
-        let series = self.series("2 loop outside the recorded cgroup", &configs, self.rounds)?;
+        let rounds = self.rounds * LOOP_ROUNDS_FACTOR;
+        let series = self.series("2 loop outside the recorded cgroup", &configs, rounds)?;
         let over_floor = series.ratio("leastpriv", "floor");
         self.summary.push(SummaryRow::new(
             "2",
@@ -1958,7 +1964,7 @@ impl Bench {
             s,
             "## How it measures\n\n\
              - Every configuration of a benchmark is timed by hyperfine (`-N`: no shell) in the same run, in {} alternating \
-             rounds: each round takes every configuration once (a few runs each), in an order that rotates by one from round \
+             rounds ({} for the syscall loops of benchmarks 1 and 2): each round takes every configuration once (a few runs each), in an order that rotates by one from round \
              to round. Times are medians over all runs. **Ratios are taken within each round and the median over rounds is \
              given, with the lowest and highest round in parentheses**; they are the figures to read, absolute times on this \
              machine only give the scale.\n\
@@ -1973,6 +1979,7 @@ impl Bench {
              (`bpftool perf show`, every 100 ms) notes them, and a sample during which one was attached is taken again \
              (up to {MAX_RETRIES} times).\n\n",
             self.rounds,
+            self.rounds * LOOP_ROUNDS_FACTOR,
             self.attached
                 .borrow()
                 .iter()
