@@ -11,6 +11,8 @@ pub const EXECUTABLES: usize = 1000;
 const ONE_IN: usize = 5;
 /// Files in the large recording.
 pub const FILES: usize = 100_000;
+/// Files in the huge recording: the size the target of benchmark 7 is stated for.
+pub const HUGE_FILES: usize = 1_000_000;
 
 fn names_x86_64() -> Vec<(usize, &'static str)> {
     let last = syscalls::x86_64::Sysno::last().id() as usize;
@@ -76,6 +78,15 @@ fn file(i: usize, paths: &[String]) -> Value {
 /// `(i + 7 * nr) % 5 == 0`, so each syscall lists about 200 executables and each executable
 /// about one syscall in five; and 100,000 files.
 pub fn large() -> Large {
+    with_files(FILES, true)
+}
+
+/// The large recording with a million files, as compact JSON (about 120 MB).
+pub fn huge() -> Large {
+    with_files(HUGE_FILES, false)
+}
+
+fn with_files(files: usize, pretty: bool) -> Large {
     let paths: Vec<String> = (0..EXECUTABLES).map(exe_path).collect();
     let mut provenance_entries = 0;
     let mut syscalls = serde_json::Map::new();
@@ -101,10 +112,14 @@ pub fn large() -> Large {
         .iter()
         .map(|p| json!({ "path": p, "execs": 1 }))
         .collect();
-    let files = (0..FILES).map(|i| file(i, &paths)).collect();
-    let mut text =
-        serde_json::to_string_pretty(&recording(Value::Object(syscalls), executables, files))
-            .expect("a JSON value serialises");
+    let files = (0..files).map(|i| file(i, &paths)).collect();
+    let recording = recording(Value::Object(syscalls), executables, files);
+    let mut text = if pretty {
+        serde_json::to_string_pretty(&recording)
+    } else {
+        serde_json::to_string(&recording)
+    }
+    .expect("a JSON value serialises");
     text.push('\n');
     Large {
         json: text,
