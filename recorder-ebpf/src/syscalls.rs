@@ -21,7 +21,7 @@ use recorder_common::{
 
 use crate::{
     target::{count_lost, current_task_is_target},
-    task::exe_inode_of,
+    task::{current_task, exe_inode_of, task_field_u32},
 };
 
 /// Offset of `thread_info.status` inside `task_struct`, resolved by userspace from the running
@@ -137,14 +137,6 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     0
 }
 
-/// The current task as a BTF-typed pointer: its fields can be loaded directly (see
-/// `task_field_u32`).
-#[inline(always)]
-fn current_task() -> u64 {
-    // SAFETY: the helper only returns the current task.
-    unsafe { aya_ebpf::helpers::generated::bpf_get_current_task_btf() as u64 }
-}
-
 #[inline(always)]
 fn cache_generation() -> u64 {
     // SAFETY: a volatile read of our own global; other CPUs only ever add to it.
@@ -224,22 +216,6 @@ fn classify(id: i64, compat: u32) -> (u32, i64) {
 #[inline(always)]
 fn compat_status(task: u64) -> u32 {
     task_field_u32(task, &TASK_STATUS_OFFSET) & TS_COMPAT
-}
-
-/// A `u32` field of the task at an offset userspace resolved, loaded directly: `task` comes
-/// from `bpf_get_current_task_btf`, so the verifier knows its type, knows the offset (a
-/// frozen read-only global) and checks the access against `task_struct` itself. No helper
-/// call: bpf_probe_read_kernel cost more than the rest of the hot path together. 0 when the
-/// offset is unknown.
-#[inline(always)]
-fn task_field_u32(task: u64, offset: &'static u64) -> u32 {
-    // SAFETY: a volatile read of a global set once before load.
-    let offset = unsafe { core::ptr::read_volatile(offset) };
-    if offset == 0 {
-        return 0;
-    }
-    // SAFETY: the verifier turns the load into an exception-protected read of the field.
-    unsafe { core::ptr::read_volatile((task + offset) as *const u32) }
 }
 
 #[inline(always)]

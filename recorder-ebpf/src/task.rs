@@ -64,3 +64,27 @@ fn load_field(base: u64, offset: &'static u64) -> u64 {
         core::ptr::read_volatile((base + offset) as *const u64)
     }
 }
+
+/// The current task as a BTF-typed pointer: its fields can be loaded directly (see
+/// `task_field_u32`).
+#[inline(always)]
+pub(crate) fn current_task() -> u64 {
+    // SAFETY: the helper only returns the current task.
+    unsafe { aya_ebpf::helpers::generated::bpf_get_current_task_btf() as u64 }
+}
+
+/// A `u32` field of the task at an offset userspace resolved, loaded directly: `task` comes
+/// from `bpf_get_current_task_btf`, so the verifier knows its type, knows the offset (a
+/// frozen read-only global) and checks the access against `task_struct` itself. No helper
+/// call: bpf_probe_read_kernel cost more than the rest of the hot path together. 0 when the
+/// offset is unknown.
+#[inline(always)]
+pub(crate) fn task_field_u32(task: u64, offset: &'static u64) -> u32 {
+    // SAFETY: a volatile read of a global set once before load.
+    let offset = unsafe { core::ptr::read_volatile(offset) };
+    if offset == 0 {
+        return 0;
+    }
+    // SAFETY: the verifier turns the load into an exception-protected read of the field.
+    unsafe { core::ptr::read_volatile((task + offset) as *const u32) }
+}

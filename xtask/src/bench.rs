@@ -1179,9 +1179,7 @@ impl Bench {
             ratio.map(|r| r.median <= 1.03),
         ));
         let mut s = format!(
-            "## 3b. A longer realistic workload
-
-\
+            "## 3b. A longer realistic workload\n\n\
              `tar -czf` of /usr/include ({}; as recorded: {}). A C build of about a second is mostly \
              start-up for the recorder (benchmark 4); this run lasts a few seconds, like a small test suite. \
              Target: `leastpriv record -- tar` at most 1.03 × the archive alone. Result: **{}**, {}.\n\n",
@@ -2400,8 +2398,8 @@ per-CPU one-entry cache, asked before the cgroup test and keyed by the task's re
 `bpf_get_current_task_btf`, to read the task's `TS_COMPAT` status: the same number is another \
 syscall in the 32-bit table. That call is most of what is left above the floor. On these \
 CPUs every call and return pays for the return-stack mitigation (`spec_rstack_overflow: Safe \
-RET`), which is also why the recorder's programs read kernel structures by plain loads \
-through typed pointers wherever the verifier allows it. Dropping the call needs the kernel \
+RET`), which is also why `sys_enter` reads the task's structures by plain loads through \
+typed pointers (elsewhere they would cost more verification, at start-up, than they save). Dropping the call needs the kernel \
 to inline that helper, or a `tp_btf` program that reads the saved registers, which aya 0.14 \
 loads only after parsing the kernel's BTF a second time (tens of milliseconds of start-up). \
 The C build (benchmark 3) is another case. It is exec-heavy, so most of its syscalls are a \

@@ -205,7 +205,7 @@ impl KernelRecorder {
                 counts.insert((abi, nr), total);
             }
         }
-        // Calls each CPU's one-entry cache counted and has not handed on yet.
+        // Calls each CPU's syscall cache counted and has not handed on yet.
         let last: PerCpuArray<_, LastSyscall> = borrow_map(&self.ebpf, "LAST_SYSCALL")?;
         let per_cpu = last.get(&0, 0).map_err(|e| KernelError::Map {
             map: "LAST_SYSCALL",
@@ -360,8 +360,9 @@ impl FloorProgram {
         check_privileges()?;
         raise_memlock_limit();
         let mut ebpf = Ebpf::load(PROGRAMS).map_err(KernelError::Load)?;
-        attach_raw(&mut ebpf, "sys_enter_floor", "sys_enter")?;
-        attach_raw(&mut ebpf, "sys_exit_floor", "sys_exit")?;
+        load_in_parallel(&mut ebpf, &["sys_enter_floor", "sys_exit_floor"])?;
+        attach_loaded(&mut ebpf, "sys_enter_floor", "sys_enter")?;
+        attach_loaded(&mut ebpf, "sys_exit_floor", "sys_exit")?;
         Ok(FloorProgram { _ebpf: ebpf })
     }
 }
@@ -371,12 +372,6 @@ impl std::os::fd::AsRawFd for KernelRecorder {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.events.as_raw_fd()
     }
-}
-
-/// Loads a raw tracepoint program and attaches it (the link lives as long as `ebpf`).
-fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), KernelError> {
-    load_in_parallel(ebpf, &[name])?;
-    attach_loaded(ebpf, name, tracepoint)
 }
 
 /// Loads the named raw tracepoint programs, each on a thread of its own. The kernel verifies
