@@ -384,18 +384,27 @@ impl Recording {
 
     /// Parses recording text; `path` only names the source in errors.
     pub fn from_json(path: &Path, text: &str) -> Result<Recording, RecordingError> {
-        // Check the header first so that a file from another tool or a newer version gets a
-        // message about that rather than about some field deep inside.
+        // The header decides the message: a file from another tool or a newer version gets
+        // one about that rather than about some field deep inside. It is read from the whole
+        // recording, and parsed on its own only when the whole does not parse: a large
+        // recording is scanned once.
         #[derive(Deserialize)]
         struct Header {
             format: Option<String>,
             version: Option<u32>,
         }
-        let header: Header =
-            serde_json::from_str(text).map_err(|source| RecordingError::Parse {
-                path: path.into(),
-                source,
-            })?;
+        let parse_error = |source| RecordingError::Parse {
+            path: path.into(),
+            source,
+        };
+        let whole = serde_json::from_str::<Recording>(text);
+        let header = match &whole {
+            Ok(recording) => Header {
+                format: Some(recording.format.clone()),
+                version: Some(recording.version),
+            },
+            Err(_) => serde_json::from_str(text).map_err(parse_error)?,
+        };
         let format = header.format.unwrap_or_default();
         if format != FORMAT {
             return Err(RecordingError::WrongFormat {
@@ -412,10 +421,7 @@ impl Recording {
                 })
             }
         }
-        serde_json::from_str(text).map_err(|source| RecordingError::Parse {
-            path: path.into(),
-            source,
-        })
+        whole.map_err(parse_error)
     }
 
     /// The recording as pretty JSON with a final newline: stable bytes for stable input.
@@ -609,6 +615,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("version 7"), "{err}");
+        // A whole recording that parses is still held to its header.
+        let text = sample().to_json();
+        let newer = text.replacen("\"version\": 1", "\"version\": 2", 1);
+        assert_ne!(newer, text);
+        let err = Recording::from_json(path, &newer).unwrap_err();
+        assert!(err.to_string().contains("version 2"), "{err}");
+        let other = text.replacen("leastpriv-recording", "other-recording", 1);
+        let err = Recording::from_json(path, &other).unwrap_err();
+        assert!(
+            err.to_string().contains("not a leastpriv recording"),
+            "{err}"
+        );
         let err = Recording::from_json(path, "{not json").unwrap_err();
         assert!(
             err.to_string()

@@ -18,13 +18,14 @@
 //!   becomes a single `?` and a [`Note`].
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    borrow::Cow,
+    collections::{BTreeMap, BTreeSet, HashMap},
     fmt,
 };
 
 use crate::{
     policy::capabilities,
-    recording::{Access, FileAccess, Recording, SocketUse, Target},
+    recording::{Access, Executable, FileAccess, Recording, SocketUse, Target},
 };
 
 /// Default of `--glob-threshold`: this many files with the same access in one directory
@@ -252,8 +253,16 @@ pub struct FileRule {
     pub generalised: BTreeSet<Generalisation>,
     /// How many recorded paths the rule stands for.
     pub paths: usize,
-    /// The executables that made the accesses.
-    pub by: BTreeSet<String>,
+}
+
+impl FileRule {
+    /// Takes in another rule for the same pattern: AppArmor unions the permissions of every
+    /// rule that matches anyway.
+    fn absorb(&mut self, other: FileRule) {
+        self.perms = self.perms.union(other.perms);
+        self.generalised.extend(other.generalised);
+        self.paths += other.paths;
+    }
 }
 
 /// Where a file rule applies: its pattern, and whether only to files the task owns.
@@ -382,33 +391,7 @@ pub fn decide(
         .as_ref()
         .ok_or(AppArmorPolicyError::FilesNotRecorded)?;
     let mut notes = BTreeSet::new();
-
-    // Every recorded path (exact bytes) with its accesses: the files, and the programs
-    // executed by the names they were executed as (for a script that is the only record of
-    // its execution: the executed file the kernel reports is its interpreter).
-    let mut recorded: BTreeMap<Vec<u8>, Recorded> = BTreeMap::new();
-    for file in files {
-        let bytes = exact_bytes(file)?;
-        if !is_canonical(&bytes) {
-            notes.insert(Note::NotAPath { path: bytes });
-            continue;
-        }
-        let entry = recorded.entry(bytes).or_default();
-        entry.access.extend(file.access.iter().copied());
-        entry.by.extend(file.by.iter().cloned());
-    }
-    for executable in &recording.executables {
-        let bytes = executable.path.as_bytes();
-        // Names that are not UTF-8 are not exact here; the executed file is in `files`.
-        if executable.path.contains('\u{fffd}') || !is_canonical(bytes) {
-            continue;
-        }
-        recorded
-            .entry(bytes.to_vec())
-            .or_default()
-            .access
-            .insert(Access::Exec);
-    }
+    let recorded = recorded_paths(files, &recording.executables, &mut notes)?;
 
     let attachment = attachment(recording, files, &mut notes);
     let name = match &options.name {
@@ -421,40 +404,60 @@ pub fn decide(
     let made = made_paths(&recorded);
     let mut needs: Vec<Need> = recorded
         .iter()
-        .map(|(bytes, rec)| {
-            let is_dir = directories.contains(bytes.as_slice());
-            let mut path = bytes.clone();
-            if is_dir && path != b"/" {
+        .zip(directories)
+        .map(|(rec, is_dir)| {
+            let path = if is_dir && *rec.path != *b"/" {
+                let mut path = rec.path.to_vec();
                 path.push(b'/');
-            }
+                Cow::Owned(path)
+            } else {
+                Cow::Borrowed(&*rec.path)
+            };
             Need {
-                perms: perms_for(&rec.access),
-                owner: is_made(&rec.access) && !rec.access.contains(&Access::Chown),
+                perms: rec.perms,
+                owner: rec.access.intersects(CREATES) && !rec.access.contains(Access::Chown),
+                read: rec.access.contains(Access::Read),
                 path,
-                recorded: rec,
             }
         })
         .collect();
 
     let abstractions = include_abstractions(&mut needs);
 
-    let mut files_out: BTreeMap<FileKey, FileRule> = BTreeMap::new();
-    for need in &needs {
-        if need.perms.is_empty() {
-            continue;
-        }
-        let (pattern, generalised) = generalise(&need.path, need.perms, &made, &mut notes);
-        let rule = files_out
-            .entry(FileKey {
+    let pieces = in_parallel(&needs, |needs| {
+        let mut notes = BTreeSet::new();
+        let mut rules = Vec::with_capacity(needs.len());
+        for need in needs.iter().filter(|need| !need.perms.is_empty()) {
+            let (pattern, generalised) = generalise(&need.path, need.perms, &made, &mut notes);
+            let key = FileKey {
                 pattern,
                 owner: need.owner,
-            })
-            .or_default();
-        rule.perms = rule.perms.union(need.perms);
-        rule.generalised.extend(generalised);
-        rule.paths += 1;
-        rule.by.extend(need.recorded.by.iter().cloned());
+            };
+            let rule = FileRule {
+                perms: need.perms,
+                generalised,
+                paths: 1,
+            };
+            rules.push((key, rule));
+        }
+        (rules, notes)
+    });
+    drop(needs);
+    let mut files_out = Vec::new();
+    for (rules, piece_notes) in pieces {
+        files_out.extend(rules);
+        notes.extend(piece_notes);
     }
+    // Paths that generalise to one pattern become one rule. The paths come sorted and most
+    // patterns are literal, so this sort has little to do.
+    files_out.sort_by(|a, b| a.0.cmp(&b.0));
+    files_out.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1.absorb(std::mem::take(&mut later.1));
+        }
+        same
+    });
     let mut files_out = glob_directories(files_out, options.glob_threshold);
     drop_redundant_owner_rules(&mut files_out);
 
@@ -474,26 +477,153 @@ pub fn decide(
     })
 }
 
+/// `work` on consecutive pieces of `items`, one piece per core, results in order. The
+/// paths of a large recording are independent of each other; a small one stays on this
+/// thread.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    const SMALLEST_PIECE: usize = 50_000;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pieces = cores.min(items.len() / SMALLEST_PIECE).max(1);
+    if pieces == 1 {
+        return vec![work(items)];
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(pieces))
+            .map(|piece| scope.spawn(move || work(piece)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// Access kinds as bits: what is recorded about a path, without a set allocated for each
+/// of a million paths.
+#[derive(Debug, Default, Clone, Copy)]
+struct Accesses(u32);
+
+impl Accesses {
+    const fn of(kinds: &[Access]) -> Accesses {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < kinds.len() {
+            bits |= 1 << kinds[i] as u32;
+            i += 1;
+        }
+        Accesses(bits)
+    }
+
+    fn contains(self, kind: Access) -> bool {
+        self.0 & (1 << kind as u32) != 0
+    }
+
+    fn intersects(self, other: Accesses) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+/// Accesses that make (or remove) a name: the workload's own files.
+const MAKES_NAME: Accesses = Accesses::of(&[
+    Access::Create,
+    Access::Mkdir,
+    Access::Rmdir,
+    Access::Unlink,
+    Access::RenameFrom,
+    Access::RenameTo,
+    Access::Link,
+    Access::Symlink,
+]);
+
+/// Accesses that create the file: the workload owns it (unless it chowned it).
+const CREATES: Accesses = Accesses::of(&[
+    Access::Create,
+    Access::Mkdir,
+    Access::RenameTo,
+    Access::Symlink,
+]);
+
+/// Accesses that make or remove a directory.
+const DIRECTORY_OPS: Accesses = Accesses::of(&[Access::Mkdir, Access::Rmdir]);
+
 /// Everything recorded about one path.
-#[derive(Debug, Default)]
-struct Recorded {
-    access: BTreeSet<Access>,
-    by: BTreeSet<String>,
+#[derive(Debug)]
+struct Recorded<'r> {
+    /// Exact bytes, canonical.
+    path: Cow<'r, [u8]>,
+    access: Accesses,
+    /// The fewest permissions that cover `access`.
+    perms: Perms,
 }
 
 /// One recorded path with what it needs, before generalisation.
-struct Need<'a> {
+struct Need<'r> {
     /// Exact bytes, with a trailing `/` for a directory.
-    path: Vec<u8>,
+    path: Cow<'r, [u8]>,
     perms: Perms,
     owner: bool,
-    recorded: &'a Recorded,
+    /// Read (for the abstractions included when a file is read).
+    read: bool,
+}
+
+/// Every recorded path (exact bytes) once, sorted, with all its accesses: the files, and
+/// the programs executed by the names they were executed as (for a script that is the only
+/// record of its execution: the executed file the kernel reports is its interpreter).
+fn recorded_paths<'r>(
+    files: &'r [FileAccess],
+    executables: &'r [Executable],
+    notes: &mut BTreeSet<Note>,
+) -> Result<Vec<Recorded<'r>>, AppArmorPolicyError> {
+    let mut recorded = Vec::with_capacity(files.len() + executables.len());
+    for file in files {
+        let path = exact_bytes(file)?;
+        if !is_canonical(&path) {
+            notes.insert(Note::NotAPath {
+                path: path.into_owned(),
+            });
+            continue;
+        }
+        recorded.push(Recorded {
+            path,
+            access: Accesses::of(&file.access),
+            perms: perms_for(&file.access),
+        });
+    }
+    for executable in executables {
+        let path = executable.path.as_bytes();
+        // Names that are not UTF-8 are not exact here; the executed file is in `files`.
+        if executable.path.contains('\u{fffd}') || !is_canonical(path) {
+            continue;
+        }
+        recorded.push(Recorded {
+            path: Cow::Borrowed(path),
+            access: Accesses::of(&[Access::Exec]),
+            perms: perms_for(&[Access::Exec]),
+        });
+    }
+    // Recordings list their files sorted: the sort mostly confirms the order.
+    recorded.sort_by(|a, b| a.path.cmp(&b.path));
+    recorded.dedup_by(|later, kept| {
+        let same = later.path == kept.path;
+        if same {
+            kept.access.0 |= later.access.0;
+            kept.perms = kept.perms.union(later.perms);
+        }
+        same
+    });
+    Ok(recorded)
 }
 
 /// The path's exact bytes: `path_hex` when present, else the text.
-pub(crate) fn exact_bytes(file: &FileAccess) -> Result<Vec<u8>, AppArmorPolicyError> {
+pub(crate) fn exact_bytes(file: &FileAccess) -> Result<Cow<'_, [u8]>, AppArmorPolicyError> {
     let Some(hex) = &file.path_hex else {
-        return Ok(file.path.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(file.path.as_bytes()));
     };
     let bad = || AppArmorPolicyError::BadPathHex {
         path: file.path.clone(),
@@ -510,7 +640,8 @@ pub(crate) fn exact_bytes(file: &FileAccess) -> Result<Vec<u8>, AppArmorPolicyEr
                 .and_then(|s| u8::from_str_radix(s, 16).ok())
                 .ok_or_else(bad)
         })
-        .collect()
+        .collect::<Result<Vec<u8>, _>>()
+        .map(Cow::Owned)
 }
 
 /// Absolute, without empty, `.` or `..` components (a trailing `/` is allowed): the form the
@@ -527,63 +658,45 @@ pub(crate) fn is_canonical(path: &[u8]) -> bool {
         .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
-/// Paths known to be directories: made or removed as one, or with recorded paths below.
-fn directories(recorded: &BTreeMap<Vec<u8>, Recorded>) -> BTreeSet<Vec<u8>> {
-    let mut dirs = BTreeSet::new();
-    for (path, rec) in recorded {
+/// Which recorded paths (sorted, as from [`recorded_paths`]) are directories: made or
+/// removed as one, or with recorded paths below.
+fn directories(recorded: &[Recorded<'_>]) -> Vec<bool> {
+    let mut is_dir = vec![false; recorded.len()];
+    // Files of one directory come together: their ancestors are looked up once.
+    let mut ancestors_done: &[u8] = b"";
+    for (i, rec) in recorded.iter().enumerate() {
+        let path = &*rec.path;
         if path.ends_with(b"/") {
             // Recorded with a trailing slash: the slash is kept as it is.
             continue;
         }
-        if rec
-            .access
-            .iter()
-            .any(|a| matches!(a, Access::Mkdir | Access::Rmdir))
-        {
-            dirs.insert(path.clone());
+        if rec.access.intersects(DIRECTORY_OPS) {
+            is_dir[i] = true;
         }
+        let parent = &path[..path.iter().rposition(|&b| b == b'/').unwrap_or(0)];
+        if parent == ancestors_done {
+            continue;
+        }
+        ancestors_done = parent;
         // Every proper ancestor of a recorded path is a directory.
-        for (i, &b) in path.iter().enumerate().skip(1) {
+        for (end, &b) in path.iter().enumerate().skip(1) {
             if b == b'/' {
-                dirs.insert(path[..i].to_vec());
+                let ancestor = &path[..end];
+                if let Ok(at) = recorded.binary_search_by(|r| (*r.path).cmp(ancestor)) {
+                    is_dir[at] = true;
+                }
             }
         }
     }
-    dirs.retain(|d| recorded.contains_key(d));
-    dirs
-}
-
-/// Accesses that make (or remove) a name: the workload's own files.
-fn makes_name(access: &Access) -> bool {
-    matches!(
-        access,
-        Access::Create
-            | Access::Mkdir
-            | Access::Rmdir
-            | Access::Unlink
-            | Access::RenameFrom
-            | Access::RenameTo
-            | Access::Link
-            | Access::Symlink
-    )
-}
-
-/// The workload created this file (so it owns it, unless it chowned it).
-fn is_made(access: &BTreeSet<Access>) -> bool {
-    access.iter().any(|a| {
-        matches!(
-            a,
-            Access::Create | Access::Mkdir | Access::RenameTo | Access::Symlink
-        )
-    })
+    is_dir
 }
 
 /// Paths whose names the workload made or removed.
-fn made_paths(recorded: &BTreeMap<Vec<u8>, Recorded>) -> BTreeSet<Vec<u8>> {
+fn made_paths<'r>(recorded: &'r [Recorded<'_>]) -> BTreeSet<&'r [u8]> {
     recorded
         .iter()
-        .filter(|(_, rec)| rec.access.iter().any(makes_name))
-        .map(|(path, _)| path.strip_suffix(b"/").unwrap_or(path).to_vec())
+        .filter(|rec| rec.access.intersects(MAKES_NAME))
+        .map(|rec| rec.path.strip_suffix(b"/").unwrap_or(&rec.path))
         .collect()
 }
 
@@ -624,7 +737,7 @@ pub(crate) fn perms_for<'a>(access: impl IntoIterator<Item = &'a Access>) -> Per
 fn generalise(
     path: &[u8],
     perms: Perms,
-    made: &BTreeSet<Vec<u8>>,
+    made: &BTreeSet<&[u8]>,
     notes: &mut BTreeSet<Note>,
 ) -> (Pattern, BTreeSet<Generalisation>) {
     let mut rules = BTreeSet::new();
@@ -640,7 +753,7 @@ fn generalise(
     } else {
         body[1..].split(|&b| b == b'/').collect()
     };
-    let mut tokens = Vec::new();
+    let mut tokens = Vec::with_capacity(path.len() + 1);
     let mut i = 0;
     // `home`: /home/USER and /root are @{HOME} (which ends in '/').
     match comps.as_slice() {
@@ -671,15 +784,19 @@ fn generalise(
         _ => {}
     }
     let mut inexact = false;
+    // Where the component after the leading `/` ends in `body`.
+    let mut end = comps[..i].iter().map(|c| c.len() + 1).sum::<usize>();
     for (n, comp) in comps.iter().enumerate().skip(i) {
         tokens.push(Token::Byte(b'/'));
         let last = n + 1 == comps.len();
+        end += comp.len() + 1;
         // The path up to and including this component, to ask whether the workload made it.
-        let prefix = &body[..comps[..=n].iter().map(|c| c.len() + 1).sum::<usize>()];
+        let prefix = &body[..end];
         // Only a name the workload made itself: a random-looking directory it merely worked
         // in (a checkout in /tmp/ab12cd, say) stays literal, or the rule would widen to
         // every directory of that shape.
-        if let Some(random) = temp_name_random_part(comp).filter(|_| made.contains(prefix)) {
+        let made_here = made.contains(prefix);
+        if let Some(random) = made_here.then(|| temp_name_random_part(comp)).flatten() {
             literal(&comp[..random.start], &mut tokens, &mut inexact);
             tokens.extend(std::iter::repeat_n(Token::AnyChar, random.len()));
             literal(&comp[random.end..], &mut tokens, &mut inexact);
@@ -739,19 +856,22 @@ pub(crate) fn is_pid(s: &[u8]) -> bool {
 /// An optional extension (`.` and 1 to 8 letters or digits) stays literal.
 fn temp_name_random_part(comp: &[u8]) -> Option<std::ops::Range<usize>> {
     let alnum = |b: &u8| b.is_ascii_alphanumeric();
-    let mut candidates = vec![comp.len()];
+    // The name before an extension first, then the whole name.
+    let mut candidates = [None, Some(comp.len())];
     if let Some(dot) = comp.iter().rposition(|&b| b == b'.') {
         let ext = &comp[dot + 1..];
         if (1..=8).contains(&ext.len()) && ext.iter().all(alnum) {
-            candidates.insert(0, dot);
+            candidates[0] = Some(dot);
         }
     }
-    for end in candidates {
+    for end in candidates.into_iter().flatten() {
         let stem = &comp[..end];
-        // tmp / temp prefix.
-        let lower = stem.to_ascii_lowercase();
+        // tmp / temp prefix, in any case.
         for prefix in [&b"temp"[..], b"tmp"] {
-            if let Some(rest) = lower.strip_prefix(prefix) {
+            let rest = (stem.len() >= prefix.len()
+                && stem[..prefix.len()].eq_ignore_ascii_case(prefix))
+            .then(|| &stem[prefix.len()..]);
+            if let Some(rest) = rest {
                 let sep = usize::from(matches!(rest.first(), Some(b'.' | b'-' | b'_')));
                 let random = &rest[sep..];
                 if random.len() >= 6 && random.iter().all(|b| alnum(b) || *b == b'_') {
@@ -807,15 +927,17 @@ fn library_stem(comp: &[u8]) -> Option<&[u8]> {
 
 /// Replaces `threshold` or more files in one directory with the same permissions (and
 /// `owner`) by one `dir/*` rule. Directories and names holding a variable are not counted.
+/// `files` holds each pattern once.
 fn glob_directories(
-    files: BTreeMap<FileKey, FileRule>,
+    mut files: Vec<(FileKey, FileRule)>,
     threshold: usize,
 ) -> BTreeMap<FileKey, FileRule> {
     if threshold == 0 {
-        return files;
+        return files.into_iter().collect();
     }
-    let mut groups: BTreeMap<(Vec<Token>, bool, Perms), Vec<FileKey>> = BTreeMap::new();
-    for (key, rule) in &files {
+    let mut groups: HashMap<(&[Token], bool, Perms), Vec<usize>, foldhash::fast::FixedState> =
+        HashMap::default();
+    for (i, (key, rule)) in files.iter().enumerate() {
         let (dir, name) = key.pattern.split_last();
         if key.pattern.is_dir()
             || name.is_empty()
@@ -824,39 +946,45 @@ fn glob_directories(
             continue;
         }
         groups
-            .entry((dir.to_vec(), key.owner, rule.perms))
+            .entry((dir, key.owner, rule.perms))
             .or_default()
-            .push(key.clone());
+            .push(i);
     }
-    let mut files = files;
-    for ((dir, owner, _), members) in groups {
-        if members.len() < threshold {
-            continue;
+    let globs: Vec<(FileKey, Vec<usize>)> = groups
+        .into_iter()
+        .filter(|(_, members)| members.len() >= threshold)
+        .map(|((dir, owner, _), members)| {
+            let mut tokens = dir.to_vec();
+            tokens.push(Token::AnyRun);
+            let key = FileKey {
+                pattern: Pattern(tokens),
+                owner,
+            };
+            (key, members)
+        })
+        .collect();
+    let mut globbed = vec![false; files.len()];
+    let mut glob_rules = Vec::with_capacity(globs.len());
+    for (key, members) in globs {
+        let mut rule = FileRule::default();
+        for i in members {
+            rule.absorb(std::mem::take(&mut files[i].1));
+            globbed[i] = true;
         }
-        let mut tokens = dir;
-        tokens.push(Token::AnyRun);
-        let key = FileKey {
-            pattern: Pattern(tokens),
-            owner,
-        };
-        let mut globbed = FileRule::default();
-        for member in members {
-            let rule = files.remove(&member).expect("grouped from this map");
-            globbed.perms = globbed.perms.union(rule.perms);
-            globbed.generalised.extend(rule.generalised);
-            globbed.paths += rule.paths;
-            globbed.by.extend(rule.by);
-        }
-        globbed.generalised.insert(Generalisation::DirGlob);
-        // Two globs of one directory (different access sets) are one rule: AppArmor unions
-        // the permissions of every rule that matches anyway.
-        let rule = files.entry(key).or_default();
-        rule.perms = rule.perms.union(globbed.perms);
-        rule.generalised.extend(globbed.generalised);
-        rule.paths += globbed.paths;
-        rule.by.extend(globbed.by);
+        rule.generalised.insert(Generalisation::DirGlob);
+        glob_rules.push((key, rule));
     }
-    files
+    let mut out: BTreeMap<FileKey, FileRule> = files
+        .into_iter()
+        .zip(globbed)
+        .filter_map(|(file, globbed)| (!globbed).then_some(file))
+        .collect();
+    // Two globs of one directory (different access sets) are one rule. Absorbing is
+    // commutative, so the order the groups come in does not change the result.
+    for (key, rule) in glob_rules {
+        out.entry(key).or_default().absorb(rule);
+    }
+    out
 }
 
 /// An `owner` rule whose permissions the rule without `owner` already gives is left out; one
@@ -878,7 +1006,6 @@ fn drop_redundant_owner_rules(files: &mut BTreeMap<FileKey, FileRule>) {
             let plain = files.get_mut(&plain).expect("checked above");
             plain.generalised.extend(rule.generalised);
             plain.paths += rule.paths;
-            plain.by.extend(rule.by);
         }
     }
 }
@@ -901,7 +1028,7 @@ fn attachment(
     let executed: Vec<(&FileAccess, Vec<u8>)> = files
         .iter()
         .filter(|f| f.access.contains(&Access::Exec))
-        .filter_map(|f| exact_bytes(f).ok().map(|bytes| (f, bytes)))
+        .filter_map(|f| exact_bytes(f).ok().map(|bytes| (f, bytes.into_owned())))
         .filter(|(_, bytes)| is_canonical(bytes) && !bytes.contains(&0))
         .collect();
     let names: Vec<&str> = recording
@@ -1382,17 +1509,12 @@ pub(crate) const ABSTRACTIONS: &[Abstraction] = &[
 
 /// What the abstraction's rules grant on this exact path.
 pub(crate) fn granted_by(abstraction: &CompiledAbstraction, path: &[u8]) -> Perms {
-    abstraction
-        .rules
-        .iter()
-        .filter(|(glob, _)| glob.matches(path))
-        .fold(Perms::default(), |acc, (_, perms)| acc.union(*perms))
+    abstraction.rules.granted(path)
 }
 
 pub(crate) struct CompiledAbstraction {
     pub(crate) name: &'static str,
-    pub(crate) trigger: &'static Trigger,
-    pub(crate) rules: Vec<(glob::Glob, Perms)>,
+    pub(crate) rules: glob::Rules,
 }
 
 pub(crate) fn compiled_abstractions() -> Vec<CompiledAbstraction> {
@@ -1400,64 +1522,68 @@ pub(crate) fn compiled_abstractions() -> Vec<CompiledAbstraction> {
         .iter()
         .map(|a| CompiledAbstraction {
             name: a.name,
-            trigger: &a.trigger,
-            rules: a
-                .rules
-                .iter()
-                .map(|(g, p)| (glob::Glob::parse(g), Perms::parse(p)))
-                .collect(),
+            rules: glob::Rules::new([a.rules]),
         })
         .collect()
 }
 
 /// Chooses the abstractions and takes what they grant out of each need.
 fn include_abstractions(needs: &mut [Need<'_>]) -> BTreeMap<&'static str, AbstractionUse> {
-    let compiled = compiled_abstractions();
-    let base = &compiled[0];
+    // Each path is matched once against every abstraction's rules. Most paths of a large
+    // recording match none (`None`).
+    let rules = glob::Rules::new(ABSTRACTIONS.iter().map(|a| a.rules));
+    let grants: Vec<Option<Box<[Perms]>>> = in_parallel(needs, |needs| {
+        needs
+            .iter()
+            .map(|need| rules.granted_by_source(&need.path))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let base = 0;
+    debug_assert_eq!(ABSTRACTIONS[base].name, "base");
     let mut included = Vec::new();
-    for abstraction in &compiled {
+    for (i, abstraction) in ABSTRACTIONS.iter().enumerate() {
         let why = match abstraction.trigger {
             Trigger::Always => Some(Inclusion::Always),
             Trigger::Read(path) => needs
                 .iter()
-                .any(|n| n.path == path.as_bytes() && n.recorded.access.contains(&Access::Read))
+                .any(|n| n.read && *n.path == *path.as_bytes())
                 .then_some(Inclusion::Trigger(path)),
             Trigger::Covers => needs
                 .iter()
-                .any(|n| {
-                    let rest = n.perms.minus(granted_by(base, &n.path));
-                    !rest.is_empty() && rest.minus(granted_by(abstraction, &n.path)).is_empty()
+                .zip(&grants)
+                .filter_map(|(need, granted)| Some((need, granted.as_ref()?)))
+                .any(|(need, granted)| {
+                    let rest = need.perms.minus(granted[base]);
+                    !rest.is_empty() && rest.minus(granted[i]).is_empty()
                 })
                 .then_some(Inclusion::Covers),
         };
         if let Some(why) = why {
-            included.push((abstraction, why));
+            included.push((i, abstraction.name, why));
         }
     }
     let mut uses = BTreeMap::new();
-    for (abstraction, why) in &included {
-        uses.insert(
-            abstraction.name,
-            AbstractionUse {
-                why: *why,
-                covered: 0,
-            },
-        );
+    for &(_, name, why) in &included {
+        uses.insert(name, AbstractionUse { why, covered: 0 });
     }
-    for need in needs.iter_mut() {
+    for (need, granted) in needs.iter_mut().zip(&grants) {
         let mut covered_by = None;
-        for (abstraction, _) in &included {
-            let granted = granted_by(abstraction, &need.path);
-            if granted.is_empty() {
-                continue;
-            }
-            let rest = need.perms.minus(granted);
-            if rest != need.perms && covered_by.is_none() && rest.is_empty() {
-                covered_by = Some(abstraction.name);
-            }
-            need.perms = rest;
-            if need.perms.is_empty() {
-                break;
+        if let Some(granted) = granted {
+            for &(i, name, _) in &included {
+                if granted[i].is_empty() {
+                    continue;
+                }
+                let rest = need.perms.minus(granted[i]);
+                if rest != need.perms && covered_by.is_none() && rest.is_empty() {
+                    covered_by = Some(name);
+                }
+                need.perms = rest;
+                if need.perms.is_empty() {
+                    break;
+                }
             }
         }
         if need.perms.is_empty() {
@@ -1473,6 +1599,8 @@ fn include_abstractions(needs: &mut [Need<'_>]) -> BTreeMap<&'static str, Abstra
 
 /// AppArmor globs as the embedded abstraction rules use them, matched against exact paths.
 pub(crate) mod glob {
+    use super::Perms;
+
     /// One element of a glob, alternations already expanded.
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Item {
@@ -1496,9 +1624,47 @@ pub(crate) mod glob {
         Pid,
     }
 
-    /// A glob as the alternatives of its `{a,b}` groups, each a flat sequence.
+    /// One alternative of a glob: a flat sequence, and the literal bytes it starts with (a
+    /// cheap test that rules out most paths before matching).
     #[derive(Debug, Clone)]
-    pub struct Glob(Vec<Vec<Item>>);
+    struct Alternative {
+        literal: Vec<u8>,
+        items: Vec<Item>,
+    }
+
+    impl Alternative {
+        fn new(text: &[u8]) -> Alternative {
+            let items = items(text);
+            let literal = items
+                .iter()
+                .map_while(|item| match item {
+                    Item::Byte(b) => Some(*b),
+                    _ => None,
+                })
+                .collect();
+            Alternative { literal, items }
+        }
+
+        fn matches(&self, path: &[u8]) -> bool {
+            path.starts_with(&self.literal) && match_items(&self.items, path)
+        }
+
+        /// The first path component, when the literal start spells all of it (`usr` of
+        /// `/usr/lib/...`): only paths under that directory can match.
+        fn root(&self) -> Option<&[u8]> {
+            root(&self.literal)
+        }
+    }
+
+    /// The first component of an absolute path that has a second one.
+    fn root(path: &[u8]) -> Option<&[u8]> {
+        let rest = path.strip_prefix(b"/")?;
+        rest.iter().position(|&b| b == b'/').map(|end| &rest[..end])
+    }
+
+    /// A glob as the alternatives of its `{a,b}` groups.
+    #[derive(Debug, Clone)]
+    pub struct Glob(Vec<Alternative>);
 
     impl Glob {
         /// Parses an embedded rule (trusted text: panics on a malformed one).
@@ -1506,11 +1672,103 @@ pub(crate) mod glob {
             // `@{pid}` is a variable, not an alternation: a placeholder byte until `items`.
             let text = text.replace("@{pid}", "\u{1}");
             let expanded = expand(text.as_bytes());
-            Glob(expanded.iter().map(|alt| items(alt)).collect())
+            Glob(expanded.iter().map(|alt| Alternative::new(alt)).collect())
         }
 
+        #[cfg(test)]
         pub fn matches(&self, path: &[u8]) -> bool {
-            self.0.iter().any(|seq| match_items(seq, path))
+            self.0.iter().any(|alt| alt.matches(path))
+        }
+    }
+
+    /// Rules from one or more sources (abstractions), indexed by the first path component
+    /// each alternative names: a path is matched only against the alternatives under its
+    /// own first directory (and the few that do not name one). A million paths outside
+    /// every abstraction then cost one lookup each, not a match against every rule.
+    pub struct Rules {
+        rules: Vec<Rule>,
+        sources: usize,
+        /// First component → the rules under it, sorted by component.
+        by_root: Vec<(Vec<u8>, Vec<usize>)>,
+        /// Rules whose first component is not literal: tried on every path.
+        anywhere: Vec<usize>,
+    }
+
+    struct Rule {
+        alternative: Alternative,
+        perms: Perms,
+        /// Which source it came from.
+        source: usize,
+    }
+
+    impl Rules {
+        /// Compiles embedded (glob, permission letters) rules, source by source.
+        pub fn new<'a>(sources: impl IntoIterator<Item = &'a [(&'a str, &'a str)]>) -> Rules {
+            let mut rules = Vec::new();
+            let mut count = 0;
+            for (source, source_rules) in sources.into_iter().enumerate() {
+                count = source + 1;
+                for (glob, letters) in source_rules {
+                    let perms = Perms::parse(letters);
+                    rules.extend(Glob::parse(glob).0.into_iter().map(|alternative| Rule {
+                        alternative,
+                        perms,
+                        source,
+                    }));
+                }
+            }
+            let mut by_root: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
+            let mut anywhere = Vec::new();
+            for (i, rule) in rules.iter().enumerate() {
+                let Some(root) = rule.alternative.root() else {
+                    anywhere.push(i);
+                    continue;
+                };
+                match by_root.binary_search_by(|(r, _)| r.as_slice().cmp(root)) {
+                    Ok(at) => by_root[at].1.push(i),
+                    Err(at) => by_root.insert(at, (root.to_vec(), vec![i])),
+                }
+            }
+            Rules {
+                rules,
+                sources: count,
+                by_root,
+                anywhere,
+            }
+        }
+
+        /// The rules that match this exact path.
+        fn matching<'s>(&'s self, path: &'s [u8]) -> impl Iterator<Item = &'s Rule> + 's {
+            let under_root = root(path)
+                .and_then(|root| {
+                    self.by_root
+                        .binary_search_by(|(r, _)| r.as_slice().cmp(root))
+                        .ok()
+                })
+                .map_or(&[][..], |at| &self.by_root[at].1);
+            under_root
+                .iter()
+                .chain(&self.anywhere)
+                .map(|&i| &self.rules[i])
+                .filter(move |rule| rule.alternative.matches(path))
+        }
+
+        /// What the rules of every source grant on this exact path.
+        pub fn granted(&self, path: &[u8]) -> Perms {
+            self.matching(path)
+                .fold(Perms::default(), |acc, rule| acc.union(rule.perms))
+        }
+
+        /// What each source's rules grant on this exact path, by source; `None` when no
+        /// rule matches it.
+        pub fn granted_by_source(&self, path: &[u8]) -> Option<Box<[Perms]>> {
+            let mut granted: Option<Box<[Perms]>> = None;
+            for rule in self.matching(path) {
+                let by_source =
+                    granted.get_or_insert_with(|| vec![Perms::default(); self.sources].into());
+                by_source[rule.source] = by_source[rule.source].union(rule.perms);
+            }
+            granted
         }
     }
 
@@ -1649,7 +1907,7 @@ pub(crate) mod glob {
 
     #[cfg(test)]
     mod tests {
-        use super::Glob;
+        use super::{Glob, Perms, Rules};
 
         #[test]
         fn globs_match_like_apparmor() {
@@ -1679,6 +1937,53 @@ pub(crate) mod glob {
             assert!(g.matches(b"/tmp/a"));
             let g = Glob::parse("/usr/share/**/locale/**");
             assert!(g.matches(b"/usr/share/foo/bar/locale/de/x.mo"));
+        }
+
+        /// The index by first directory finds exactly what matching every rule finds, also
+        /// for rules that name no first directory and for paths that have none.
+        #[test]
+        fn indexed_rules_grant_what_every_rule_grants() {
+            let sources: [&[(&str, &str)]; 2] = [
+                &[
+                    ("/{usr/,}lib{,32,64}/**.so*", "mr"),
+                    ("/etc/ld.so.cache", "r"),
+                    ("/{,var/}run/*.pid", "w"),
+                    ("/**/", "r"),
+                    ("/*", "k"),
+                ],
+                &[("/usr/share/**", "r"), ("/proc/@{pid}/maps", "r")],
+            ];
+            let rules = Rules::new(sources);
+            let paths: [&[u8]; 11] = [
+                b"/usr/lib/x86_64-linux-gnu/libc.so.6",
+                b"/lib64/ld.so",
+                b"/etc/ld.so.cache",
+                b"/etc/ld.so.cache2",
+                b"/run/a.pid",
+                b"/var/run/a.pid",
+                b"/srv/data/",
+                b"/top",
+                b"/usr/share/doc/x",
+                b"/proc/42/maps",
+                b"relative/path",
+            ];
+            for path in paths {
+                let mut by_source = vec![Perms::default(); sources.len()];
+                for (source, source_rules) in sources.iter().enumerate() {
+                    for (glob, letters) in source_rules.iter() {
+                        if Glob::parse(glob).matches(path) {
+                            by_source[source] = by_source[source].union(Perms::parse(letters));
+                        }
+                    }
+                }
+                let all = by_source.iter().fold(Perms::default(), |a, p| a.union(*p));
+                let shown = path.escape_ascii();
+                assert_eq!(rules.granted(path), all, "{shown}");
+                let expected = (!all.is_empty()).then(|| by_source.into_boxed_slice());
+                assert_eq!(rules.granted_by_source(path), expected, "{shown}");
+            }
+            assert_eq!(rules.granted(b"/srv/data/"), Perms::parse("r"));
+            assert_eq!(rules.granted(b"/top"), Perms::parse("k"));
         }
     }
 }
@@ -1832,9 +2137,9 @@ mod tests {
     #[test]
     fn generalisation_rules() {
         let made = BTreeSet::from([
-            b"/tmp/tmpab12CD".to_vec(),
-            b"/tmp/dir.Xy12zw".to_vec(),
-            b"/tmp/ab12cd/work/made.txt".to_vec(),
+            &b"/tmp/tmpab12CD"[..],
+            b"/tmp/dir.Xy12zw",
+            b"/tmp/ab12cd/work/made.txt",
         ]);
         let notes = std::cell::RefCell::new(BTreeSet::new());
         let gen = |path: &str, perms: &str| {
@@ -1990,7 +2295,7 @@ mod tests {
     fn exact_bytes_come_from_path_hex() {
         let mut f = file("/tmp/a\u{fffd}", &[Access::Read]);
         f.path_hex = Some("2f746d702f61ff".into());
-        assert_eq!(exact_bytes(&f).unwrap(), b"/tmp/a\xff");
+        assert_eq!(*exact_bytes(&f).unwrap(), *b"/tmp/a\xff");
         f.path_hex = Some("2f7".into());
         assert!(matches!(
             exact_bytes(&f),

@@ -231,7 +231,6 @@ mod tests {
                 },
                 generalised: BTreeSet::from([Generalisation::DirGlob]),
                 paths: 21,
-                ..FileRule::default()
             },
         );
         let policy = AppArmorPolicy {

@@ -24,7 +24,10 @@
 //! and the variables of `tunables/global` (`@{HOME}`, `@{pid}`, `@{tid}`, `@{PROC}`, ...)
 //! or of the profile itself. Duplicate slashes are one, as in AppArmor.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    borrow::Cow,
+    collections::{BTreeMap, BTreeSet},
+};
 
 use crate::{
     diff::Permission,
@@ -1613,7 +1616,7 @@ impl Checker {
             .collect();
         let mut exact = Vec::new();
         for file in files {
-            match policy::exact_bytes(file) {
+            match policy::exact_bytes(file).map(Cow::into_owned) {
                 Ok(bytes) => {
                     all.insert(bytes.clone());
                     exact.push((file, bytes));
