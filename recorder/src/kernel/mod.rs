@@ -414,8 +414,7 @@ fn load_in_parallel(ebpf: &mut Ebpf, names: &[&'static str]) -> Result<(), Kerne
             .collect();
         loads
             .into_iter()
-            .map(|load| load.join().expect("loading a program does not panic"))
-            .collect()
+            .try_for_each(|load| load.join().expect("loading a program does not panic"))
     })
 }
 
