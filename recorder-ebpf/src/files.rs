@@ -407,8 +407,7 @@ pub extern "C" fn file_access(file: u64, bits: u32) -> i64 {
     if kind == 0 || kind == S_IFIFO || kind == S_IFSOCK {
         return 0;
     }
-    let mnt = read_u64(file + o.file_path + o.path_mnt);
-    let dentry = read_u64(file + o.file_path + o.path_dentry);
+    let (mnt, dentry) = read_path(file + o.file_path);
     let exe_inode = current_exe_inode();
     let key = SeenFileKey {
         dentry,
@@ -456,16 +455,12 @@ pub extern "C" fn named(dirfd: i64, name: u64, bits: u32) -> i64 {
     let (mnt, dentry) = if dirfd == AT_FDCWD {
         // SAFETY: bpf_get_current_task only returns the current task pointer.
         let fs = read_u64(unsafe { bpf_get_current_task() } + o.task_fs);
-        (
-            read_u64(fs + o.fs_pwd + o.path_mnt),
-            read_u64(fs + o.fs_pwd + o.path_dentry),
-        )
+        read_path(fs + o.fs_pwd)
     } else {
-        let dir = file_of_fd(dirfd);
-        (
-            read_u64(dir + o.file_path + o.path_mnt),
-            read_u64(dir + o.file_path + o.path_dentry),
-        )
+        match file_of_fd(dirfd) {
+            0 => (0, 0),
+            dir => read_path(dir + o.file_path),
+        }
     };
     if dentry == 0 {
         event.flags |= file_flags::NO_BASE;
@@ -549,6 +544,8 @@ fn send(event: &FileEvent) {
 pub struct Walk {
     dentry: u64,
     vfsmnt: u64,
+    /// The root dentry of `vfsmnt`, read when the walk enters that mount.
+    mnt_root: u64,
     pos: u64,
     /// 0 walking, 1 reached the root, 2 stopped early (truncated).
     done: u64,
@@ -571,9 +568,10 @@ pub extern "C" fn walk_path(dentry: u64, vfsmnt: u64) -> u64 {
     let o = offsets();
     // SAFETY: bpf_get_current_task only returns the current task pointer.
     let fs = read_u64(unsafe { bpf_get_current_task() } + o.task_fs);
+    let (root_mnt, root_dentry) = read_path(fs + o.fs_root);
     let mut ctx = WalkCtx {
-        root_mnt: read_u64(fs + o.fs_root + o.path_mnt),
-        root_dentry: read_u64(fs + o.fs_root + o.path_dentry),
+        root_mnt,
+        root_dentry,
     };
     let Some(walk) = WALK.get_ptr_mut(0) else {
         return WALK_TRUNCATED;
@@ -584,6 +582,7 @@ pub extern "C" fn walk_path(dentry: u64, vfsmnt: u64) -> u64 {
         walk.write_volatile(Walk {
             dentry,
             vfsmnt,
+            mnt_root: read_u64(vfsmnt + o.vfsmount_root),
             pos: 0,
             done: 0,
         });
@@ -642,6 +641,42 @@ impl Walk {
     }
 }
 
+/// The (mount, dentry) of a `struct path` at `addr`: one read where they come in that order,
+/// as on every kernel seen so far, else two (see `dentry_head`); zeros when unreadable.
+#[inline(always)]
+fn read_path(addr: u64) -> (u64, u64) {
+    let o = offsets();
+    if o.path_mnt == 0 && o.path_dentry == 8 {
+        // SAFETY: bpf_probe_read_kernel checks the address; unreadable reads as zeros.
+        let pair = unsafe { bpf_probe_read_kernel(addr as *const [u64; 2]) }.unwrap_or([0; 2]);
+        (pair[0], pair[1])
+    } else {
+        (read_u64(addr + o.path_mnt), read_u64(addr + o.path_dentry))
+    }
+}
+
+/// A dentry's parent, name length and name pointer: one read where the kernel keeps them
+/// together (`d_parent`, then `d_name` as hash: u32, len: u32, name: pointer, as on every
+/// kernel seen so far), else three. The offsets are read-only globals, so the verifier
+/// keeps only the branch this kernel takes.
+#[inline(always)]
+fn dentry_head(dentry: u64) -> (u64, u64, u64) {
+    let o = offsets();
+    if o.dentry_name == o.dentry_parent + 8 && o.qstr_len == 4 && o.qstr_name == 8 {
+        // SAFETY: bpf_probe_read_kernel checks the address; unreadable reads as zeros.
+        let head = unsafe { bpf_probe_read_kernel((dentry + o.dentry_parent) as *const [u64; 3]) }
+            .unwrap_or([0; 3]);
+        // (hash: u32, len: u32) little-endian: the length is the high half.
+        (head[0], head[1] >> 32, head[2])
+    } else {
+        (
+            read_u64(dentry + o.dentry_parent),
+            u64::from(read_u32(dentry + o.dentry_name + o.qstr_len)),
+            read_u64(dentry + o.dentry_name + o.qstr_name),
+        )
+    }
+}
+
 /// One step of the walk: a component written, a mount crossed, or the end reached.
 #[inline(always)]
 unsafe fn step(
@@ -660,7 +695,7 @@ unsafe fn step(
         put(&raw mut (*walk).done, 1);
         return;
     }
-    if dentry == read_u64(vfsmnt + o.vfsmount_root) {
+    if dentry == get(&raw const (*walk).mnt_root) {
         // At the root of this mount: continue from where it is mounted.
         let mount = vfsmnt - o.mount_mnt;
         let parent = read_u64(mount + o.mount_parent);
@@ -668,20 +703,24 @@ unsafe fn step(
             put(&raw mut (*walk).done, 1);
             return;
         }
+        let parent_mnt = parent + o.mount_mnt;
         put(
             &raw mut (*walk).dentry,
             read_u64(mount + o.mount_mountpoint),
         );
-        put(&raw mut (*walk).vfsmnt, parent + o.mount_mnt);
+        put(&raw mut (*walk).vfsmnt, parent_mnt);
+        put(
+            &raw mut (*walk).mnt_root,
+            read_u64(parent_mnt + o.vfsmount_root),
+        );
         return;
     }
-    let parent = read_u64(dentry + o.dentry_parent);
+    let (parent, len, name) = dentry_head(dentry);
     if parent == dentry {
         put(&raw mut (*walk).done, 1);
         return;
     }
-    let len = u64::from(read_u32(dentry + o.dentry_name + o.qstr_len)) & NAME_MAX;
-    let name = read_u64(dentry + o.dentry_name + o.qstr_name);
+    let len = len & NAME_MAX;
     let pos = get(&raw const (*walk).pos) & (PATH_BUF as u64 - 1);
     if pos + len + 1 >= PATH_BUF as u64 {
         put(&raw mut (*walk).done, 2);
