@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::{
     policy::capabilities,
     profile::apparmor_parse::{self, ParseError, ParsedProfile, PathPattern, UnknownVariables},
-    recording::Recording,
+    recording::{ExePath, Recording},
 };
 
 /// The kind name of AppArmor profiles (their file rules are patterns, rated as such).
@@ -65,7 +65,7 @@ pub struct Change {
     pub risk: Risk,
     /// Programs that caused it (from recordings).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub by: Vec<String>,
+    pub by: Vec<ExePath>,
 }
 
 /// The comparison of two policies of one kind.
@@ -89,7 +89,7 @@ impl PolicyDiff {
 }
 
 /// A policy reduced to permissions, each with the programs behind it.
-pub type Permissions = BTreeMap<Permission, BTreeSet<String>>;
+pub type Permissions = BTreeMap<Permission, BTreeSet<ExePath>>;
 
 /// What a recording shows the workload needs: syscalls per ABI, the capability add-list,
 /// files with their access kinds, sockets.
@@ -125,7 +125,7 @@ pub fn from_recording(recording: &Recording) -> Permissions {
             Some(hex) => format!("{} (bytes {hex})", file.path),
             None => file.path.clone(),
         };
-        for access in &file.access {
+        for access in file.access.iter() {
             let access = serde_json::to_value(access)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))

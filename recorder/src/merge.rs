@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::recording::{
-    CapabilityCheck, Executable, FileAccess, Host, LeftRunning, Lost, Recording, RunInfo,
+    Accesses, CapabilityCheck, Executable, FileAccess, Host, LeftRunning, Lost, Recording, RunInfo,
     SocketUse, SyscallEntry, Target, Tool, FORMAT, VERSION,
 };
 
@@ -51,8 +51,8 @@ fn item_runs(item_runs: &[String], recording_runs: &[String]) -> Vec<String> {
     }
 }
 
-fn union(into: &mut Vec<String>, more: &[String]) {
-    let set: BTreeSet<String> = into.drain(..).chain(more.iter().cloned()).collect();
+fn union<T: Ord + Clone>(into: &mut Vec<T>, more: &[T]) {
+    let set: BTreeSet<T> = into.drain(..).chain(more.iter().cloned()).collect();
     into.extend(set);
 }
 
@@ -110,16 +110,11 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
                 .or_insert_with(|| FileAccess {
                     path: file.path.clone(),
                     path_hex: file.path_hex.clone(),
-                    access: vec![],
+                    access: Accesses::default(),
                     by: vec![],
                     runs: vec![],
                 });
-            let access: BTreeSet<_> = merged
-                .access
-                .drain(..)
-                .chain(file.access.iter().copied())
-                .collect();
-            merged.access.extend(access);
+            merged.access = merged.access.union(file.access);
             union(&mut merged.by, &file.by);
             union(&mut merged.runs, &item_runs(&file.runs, &ids));
         }

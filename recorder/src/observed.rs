@@ -6,8 +6,8 @@ use crate::{
     capability_checks::{capability_name, classify, Audit, KernelSymbols},
     observation::{ArgValues, CapCheck, Observation},
     recording::{
-        Access, ArgumentValues, CapabilityCheck, Executable, FileAccess, SocketUse,
-        SyscallArguments,
+        Access, Accesses, ArgumentValues, CapabilityCheck, ExePath, Executable, FileAccess,
+        SocketUse, SyscallArguments,
     },
     syscalls::Abi,
 };
@@ -248,8 +248,8 @@ impl Observed {
         sockets
     }
 
-    fn names_of(&self, exes: impl Iterator<Item = u64>) -> Vec<String> {
-        let names: BTreeSet<String> = exes.flat_map(|exe| self.exe_names(exe)).collect();
+    fn names_of(&self, exes: impl Iterator<Item = u64>) -> Vec<ExePath> {
+        let names: BTreeSet<ExePath> = exes.flat_map(|exe| self.exe_names(exe)).collect();
         names.into_iter().collect()
     }
 
@@ -269,8 +269,8 @@ impl Observed {
     pub fn makers(
         &self,
         syscalls_by_exe: &BTreeMap<u64, Vec<(Abi, i64)>>,
-    ) -> BTreeMap<(Abi, i64), BTreeSet<String>> {
-        let mut makers: BTreeMap<(Abi, i64), BTreeSet<String>> = BTreeMap::new();
+    ) -> BTreeMap<(Abi, i64), BTreeSet<ExePath>> {
+        let mut makers: BTreeMap<(Abi, i64), BTreeSet<ExePath>> = BTreeMap::new();
         for (exe, syscalls) in syscalls_by_exe {
             let names = self.exe_names(*exe);
             for key in syscalls {
@@ -287,13 +287,13 @@ impl Observed {
 impl Observed {
     /// The program an inode address stands for: its path as resolved at exec, else the names
     /// it was executed as, else the "started before" marker.
-    fn exe_names(&self, exe: u64) -> Vec<String> {
+    fn exe_names(&self, exe: u64) -> Vec<ExePath> {
         if let Some(path) = self.resolved_exe.get(&exe) {
-            return vec![display_path(path)];
+            return vec![display_path(path).into()];
         }
         match self.paths_of_exe.get(&exe) {
-            Some(paths) => paths.iter().map(|p| display_path(p)).collect(),
-            None => vec![UNKNOWN_EXECUTABLE.to_owned()],
+            Some(paths) => paths.iter().map(|p| display_path(p).into()).collect(),
+            None => vec![UNKNOWN_EXECUTABLE.into()],
         }
     }
 
@@ -335,10 +335,12 @@ impl Observed {
         groups
             .into_values()
             .map(|mut g| {
-                for list in [&mut g.via, &mut g.syscalls, &mut g.by] {
+                for list in [&mut g.via, &mut g.syscalls] {
                     list.sort();
                     list.dedup();
                 }
+                g.by.sort();
+                g.by.dedup();
                 g
             })
             .collect()
@@ -349,7 +351,7 @@ impl Observed {
     /// The recorded argument values per ABI and syscall, with names and makers.
     pub fn arguments(&self, values: &[ArgValues]) -> BTreeMap<Abi, Vec<SyscallArguments>> {
         // (ABI, number) → values → (calls, makers).
-        type ByValues = BTreeMap<Vec<u64>, (u64, BTreeSet<String>)>;
+        type ByValues = BTreeMap<Vec<u64>, (u64, BTreeSet<ExePath>)>;
         let mut grouped: BTreeMap<(Abi, i64), ByValues> = BTreeMap::new();
         for v in values {
             let entry = grouped
@@ -396,8 +398,8 @@ impl Observed {
     }
 }
 
-/// Access bits (`recorder_common::access`) as the Recording's access kinds, in order.
-fn accesses(bits: u32) -> Vec<Access> {
+/// Access bits (`recorder_common::access`) as the Recording's access kinds.
+fn accesses(bits: u32) -> Accesses {
     use recorder_common::access as bit;
     [
         (bit::READ, Access::Read),
@@ -495,7 +497,7 @@ mod tests {
         let makers = observed.makers(&by_exe);
         let execve: Vec<&str> = makers[&(Abi::X86_64, 59)]
             .iter()
-            .map(String::as_str)
+            .map(ExePath::as_str)
             .collect();
         assert_eq!(
             execve,

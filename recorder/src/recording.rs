@@ -135,7 +135,7 @@ pub struct SyscallEntry {
     pub count: u64,
     /// Executables that made it (paths, sorted), for review: "which binary needs this?".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub by: Vec<String>,
+    pub by: Vec<ExePath>,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -158,7 +158,7 @@ pub struct ArgumentValues {
     /// The same values by name where they have one (`AF_INET`, `CLONE_NEWUSER`, `TIOCSTI`).
     pub names: Vec<String>,
     pub count: u64,
-    pub by: Vec<String>,
+    pub by: Vec<ExePath>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
 }
@@ -196,6 +196,239 @@ pub enum Access {
     Lock,
 }
 
+/// A set of access kinds, as bits: a recording of a million files holds one per file, and a
+/// list allocated for each cost more than the file's path. Serialised as the sorted list of
+/// kind names (`["read", "write"]`); read from a list in any order.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Accesses(u32);
+
+impl Accesses {
+    /// Every kind, in the order sets are listed.
+    const ALL: [Access; 16] = [
+        Access::Read,
+        Access::Write,
+        Access::Append,
+        Access::Exec,
+        Access::MmapExec,
+        Access::Create,
+        Access::Unlink,
+        Access::RenameFrom,
+        Access::RenameTo,
+        Access::Mkdir,
+        Access::Rmdir,
+        Access::Link,
+        Access::Symlink,
+        Access::Chmod,
+        Access::Chown,
+        Access::Lock,
+    ];
+
+    pub const fn of(kinds: &[Access]) -> Accesses {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < kinds.len() {
+            bits |= 1 << kinds[i] as u32;
+            i += 1;
+        }
+        Accesses(bits)
+    }
+
+    pub fn contains(self, kind: Access) -> bool {
+        self.0 & (1 << kind as u32) != 0
+    }
+
+    pub fn intersects(self, other: Accesses) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn insert(&mut self, kind: Access) {
+        self.0 |= 1 << kind as u32;
+    }
+
+    pub fn union(self, other: Accesses) -> Accesses {
+        Accesses(self.0 | other.0)
+    }
+
+    /// The kinds in the set, in `Access` order.
+    pub fn iter(self) -> impl Iterator<Item = Access> {
+        Self::ALL
+            .into_iter()
+            .filter(move |&kind| self.contains(kind))
+    }
+}
+
+impl FromIterator<Access> for Accesses {
+    fn from_iter<I: IntoIterator<Item = Access>>(kinds: I) -> Accesses {
+        let mut set = Accesses::default();
+        for kind in kinds {
+            set.insert(kind);
+        }
+        set
+    }
+}
+
+impl Serialize for Accesses {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Accesses {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Accesses, D::Error> {
+        struct Kinds;
+        impl<'de> serde::de::Visitor<'de> for Kinds {
+            type Value = Accesses;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of access kinds")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Accesses, A::Error> {
+                let mut set = Accesses::default();
+                while let Some(kind) = seq.next_element::<Access>()? {
+                    set.insert(kind);
+                }
+                Ok(set)
+            }
+        }
+        deserializer.deserialize_seq(Kinds)
+    }
+}
+
+/// An executable's path in a `by` list. A recording names the same few executables for up to
+/// millions of files and syscalls, so while a recording is read each distinct path is stored
+/// once and shared (see [`Recording::from_json`]). Data from the workload: never trusted.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExePath(std::sync::Arc<str>);
+
+impl ExePath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ExePath {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for ExePath {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ExePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for ExePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ExePath {
+    fn from(path: &str) -> ExePath {
+        ExePath(path.into())
+    }
+}
+
+impl From<String> for ExePath {
+    fn from(path: String) -> ExePath {
+        ExePath(path.into())
+    }
+}
+
+impl From<ExePath> for String {
+    fn from(path: ExePath) -> String {
+        path.as_str().to_owned()
+    }
+}
+
+impl PartialEq<str> for ExePath {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for ExePath {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl Serialize for ExePath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExePath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ExePath, D::Error> {
+        struct Path;
+        impl serde::de::Visitor<'_> for Path {
+            type Value = ExePath;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an executable's path")
+            }
+            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<ExePath, E> {
+                Ok(exe_paths::shared(path))
+            }
+        }
+        deserializer.deserialize_str(Path)
+    }
+}
+
+/// The executable paths seen while one recording is read, so that each is stored once.
+mod exe_paths {
+    use std::{cell::RefCell, collections::HashSet, sync::Arc};
+
+    use super::ExePath;
+
+    thread_local! {
+        static SEEN: RefCell<Option<HashSet<Arc<str>>>> = const { RefCell::new(None) };
+    }
+
+    /// Shares paths between the `ExePath`s made on this thread until it is dropped.
+    pub(super) struct Sharing(());
+
+    pub(super) fn share() -> Sharing {
+        SEEN.with_borrow_mut(|seen| *seen = Some(HashSet::new()));
+        Sharing(())
+    }
+
+    impl Drop for Sharing {
+        fn drop(&mut self) {
+            SEEN.with_borrow_mut(|seen| *seen = None);
+        }
+    }
+
+    /// `path` as an ExePath: the one already made for it while sharing, else a new one.
+    pub(super) fn shared(path: &str) -> ExePath {
+        SEEN.with_borrow_mut(|seen| match seen {
+            Some(seen) => match seen.get(path) {
+                Some(known) => ExePath(known.clone()),
+                None => {
+                    let new: Arc<str> = path.into();
+                    seen.insert(new.clone());
+                    ExePath(new)
+                }
+            },
+            None => ExePath(path.into()),
+        })
+    }
+}
+
 /// One file (or directory) and every way it was accessed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileAccess {
@@ -205,10 +438,10 @@ pub struct FileAccess {
     /// The exact path bytes in hex, present only when `path` is not the exact text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hex: Option<String>,
-    /// Access kinds, sorted.
-    pub access: Vec<Access>,
+    /// Access kinds.
+    pub access: Accesses,
     /// The executables that made the accesses (sorted).
-    pub by: Vec<String>,
+    pub by: Vec<ExePath>,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -223,7 +456,7 @@ pub struct SocketUse {
     #[serde(rename = "type")]
     pub kind: String,
     pub protocol: u32,
-    pub by: Vec<String>,
+    pub by: Vec<ExePath>,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -245,7 +478,7 @@ pub struct CapabilityCheck {
     /// The syscalls in progress, as `abi:name` (sorted).
     pub syscalls: Vec<String>,
     /// The executables that made them (sorted).
-    pub by: Vec<String>,
+    pub by: Vec<ExePath>,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -397,7 +630,9 @@ impl Recording {
             path: path.into(),
             source,
         };
+        let sharing = exe_paths::share();
         let whole = serde_json::from_str::<Recording>(text);
+        drop(sharing);
         let header = match &whole {
             Ok(recording) => Header {
                 format: Some(recording.format.clone()),
@@ -458,7 +693,7 @@ impl Recording {
         let counts = syscalls.iter().map(|&k| (k, 1)).collect();
         let makers = syscalls
             .iter()
-            .map(|&k| (k, ["/bin/x".to_string()].into()))
+            .map(|&k| (k, [ExePath::from("/bin/x")].into()))
             .collect();
         Recording {
             format: FORMAT.into(),
@@ -523,7 +758,7 @@ pub fn write_atomically_with(
 /// Turns per-(ABI, number) counts, and who made each, into the recording's sorted lists.
 pub fn syscall_entries(
     counts: &BTreeMap<(Abi, i64), u64>,
-    makers: &BTreeMap<(Abi, i64), std::collections::BTreeSet<String>>,
+    makers: &BTreeMap<(Abi, i64), std::collections::BTreeSet<ExePath>>,
 ) -> BTreeMap<Abi, Vec<SyscallEntry>> {
     let mut by_abi: BTreeMap<Abi, Vec<SyscallEntry>> = BTreeMap::new();
     for (&(abi, nr), &count) in counts {
@@ -654,5 +889,39 @@ mod tests {
             .write(&dir.path().join("missing/rec.json"))
             .unwrap_err();
         assert!(err.to_string().contains("missing/rec.json"), "{err}");
+    }
+
+    #[test]
+    fn access_sets_read_any_order_and_write_sorted() {
+        let set: Accesses = serde_json::from_str(r#"["write", "read", "write", "exec"]"#).unwrap();
+        assert!(set.contains(Access::Read) && set.contains(Access::Exec));
+        assert!(!set.contains(Access::Append));
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            r#"["read","write","exec"]"#
+        );
+        let err = serde_json::from_str::<Accesses>(r#"["read", "fly"]"#).unwrap_err();
+        assert!(err.to_string().contains("fly"), "{err}");
+        assert!(serde_json::from_str::<Accesses>("[]").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_recording_stores_each_executable_path_once() {
+        let mut recording = sample();
+        let file = |path: &str| FileAccess {
+            path: path.into(),
+            path_hex: None,
+            access: Accesses::of(&[Access::Read]),
+            by: vec!["/usr/bin/app".into()],
+            runs: vec![],
+        };
+        recording.files = Some(vec![file("/etc/a"), file("/etc/b")]);
+        let read = Recording::from_json(Path::new("rec.json"), &recording.to_json()).unwrap();
+        assert_eq!(read, recording);
+        let files = read.files.unwrap();
+        assert!(std::sync::Arc::ptr_eq(&files[0].by[0].0, &files[1].by[0].0));
+        // Outside a recording being read, nothing is held on to.
+        let again: ExePath = serde_json::from_str(r#""/usr/bin/app""#).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&again.0, &files[0].by[0].0));
     }
 }

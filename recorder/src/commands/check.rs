@@ -8,6 +8,7 @@ use leastpriv::{
     enforce::{capabilities::ExactCapabilities, seccomp::would_deny},
     policy::capabilities as capability_policy,
     profile::{apparmor_parse, seccomp as seccomp_profile},
+    recording::ExePath,
 };
 
 use super::{
@@ -95,8 +96,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
             Ok(needed) => {
                 for (name, by) in &needed.add {
                     if !allowed.contains_key(&Permission::Capability { name: name.clone() }) {
-                        let by: Vec<String> = by.iter().cloned().collect();
-                        missing.push(line(&capabilities_path, &format!("capability {name}"), &by));
+                        missing.push(line(&capabilities_path, &format!("capability {name}"), by));
                     }
                 }
             }
@@ -109,8 +109,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
             eprintln!("leastpriv: warning: {}: {note}", path.display());
         }
         for (permission, by) in &report.missing {
-            let by: Vec<String> = by.iter().cloned().collect();
-            missing.push(line(path, &permission.describe(), &by));
+            missing.push(line(path, &permission.describe(), by));
         }
     }
     if missing.is_empty() {
@@ -158,7 +157,8 @@ fn apparmor_file(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
 }
 
 /// One missing permission, with where it is missing and who needed it (escaped: workload data).
-fn line(profile: &Path, what: &str, by: &[String]) -> String {
+fn line<'a>(profile: &Path, what: &str, by: impl IntoIterator<Item = &'a ExePath>) -> String {
+    let by: Vec<&str> = by.into_iter().map(ExePath::as_str).collect();
     let by = if by.is_empty() {
         String::new()
     } else {

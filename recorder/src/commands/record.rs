@@ -458,7 +458,7 @@ fn escalating_programs(files: &[FileAccess]) -> Vec<EscalatingProgram> {
     let mut out = Vec::new();
     for file in files
         .iter()
-        .filter(|f| f.access.contains(&leastpriv::recording::Access::Exec) && f.path_hex.is_none())
+        .filter(|f| f.access.contains(leastpriv::recording::Access::Exec) && f.path_hex.is_none())
     {
         let Ok(meta) = std::fs::metadata(&file.path) else {
             continue;

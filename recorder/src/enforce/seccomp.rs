@@ -8,7 +8,10 @@ use libseccomp::{
 };
 use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator};
 
-use crate::{recording::Recording, syscalls::Abi};
+use crate::{
+    recording::{ExePath, Recording},
+    syscalls::Abi,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnforceError {
@@ -216,7 +219,7 @@ pub struct Denial {
     /// What the profile would have done, e.g. `SCMP_ACT_ERRNO(EPERM)`, or why.
     pub verdict: String,
     /// The executables that made it.
-    pub by: Vec<String>,
+    pub by: Vec<ExePath>,
 }
 
 /// Every recorded syscall the profile would have denied, in ABI then number order. A rule with

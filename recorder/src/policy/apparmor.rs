@@ -25,7 +25,7 @@ use std::{
 
 use crate::{
     policy::capabilities,
-    recording::{Access, Executable, FileAccess, Recording, SocketUse, Target},
+    recording::{Access, Accesses, ExePath, Executable, FileAccess, Recording, SocketUse, Target},
 };
 
 /// Default of `--glob-threshold`: this many files with the same access in one directory
@@ -365,9 +365,9 @@ pub struct AppArmorPolicy {
     /// Included abstractions by name (`base`, `nameservice`, ...).
     pub abstractions: BTreeMap<&'static str, AbstractionUse>,
     /// Lowercase names without `CAP_` → the executables that needed them.
-    pub capabilities: BTreeMap<String, BTreeSet<String>>,
+    pub capabilities: BTreeMap<String, BTreeSet<ExePath>>,
     /// (domain, type) such as (`inet`, `stream`) → the executables that created them.
-    pub network: BTreeMap<(&'static str, &'static str), BTreeSet<String>>,
+    pub network: BTreeMap<(&'static str, &'static str), BTreeSet<ExePath>>,
     pub files: BTreeMap<FileKey, FileRule>,
     /// How many recorded paths were turned into rules or left to abstractions.
     pub recorded_paths: usize,
@@ -504,31 +504,6 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -
     })
 }
 
-/// Access kinds as bits: what is recorded about a path, without a set allocated for each
-/// of a million paths.
-#[derive(Debug, Default, Clone, Copy)]
-struct Accesses(u32);
-
-impl Accesses {
-    const fn of(kinds: &[Access]) -> Accesses {
-        let mut bits = 0;
-        let mut i = 0;
-        while i < kinds.len() {
-            bits |= 1 << kinds[i] as u32;
-            i += 1;
-        }
-        Accesses(bits)
-    }
-
-    fn contains(self, kind: Access) -> bool {
-        self.0 & (1 << kind as u32) != 0
-    }
-
-    fn intersects(self, other: Accesses) -> bool {
-        self.0 & other.0 != 0
-    }
-}
-
 /// Accesses that make (or remove) a name: the workload's own files.
 const MAKES_NAME: Accesses = Accesses::of(&[
     Access::Create,
@@ -591,8 +566,8 @@ fn recorded_paths<'r>(
         }
         recorded.push(Recorded {
             path,
-            access: Accesses::of(&file.access),
-            perms: perms_for(&file.access),
+            access: file.access,
+            perms: perms_for(file.access),
         });
     }
     for executable in executables {
@@ -604,7 +579,7 @@ fn recorded_paths<'r>(
         recorded.push(Recorded {
             path: Cow::Borrowed(path),
             access: Accesses::of(&[Access::Exec]),
-            perms: perms_for(&[Access::Exec]),
+            perms: perms_for(Accesses::of(&[Access::Exec])),
         });
     }
     // Recordings list their files sorted: the sort mostly confirms the order.
@@ -612,7 +587,7 @@ fn recorded_paths<'r>(
     recorded.dedup_by(|later, kept| {
         let same = later.path == kept.path;
         if same {
-            kept.access.0 |= later.access.0;
+            kept.access = kept.access.union(later.access);
             kept.perms = kept.perms.union(later.perms);
         }
         same
@@ -702,9 +677,9 @@ fn made_paths<'r>(recorded: &'r [Recorded<'_>]) -> BTreeSet<&'r [u8]> {
 
 /// The fewest permissions that cover the recorded accesses (AppArmor's own mapping: creating,
 /// deleting, renaming, chmod and chown are `w`; the old name of a rename also needs `r`).
-pub(crate) fn perms_for<'a>(access: impl IntoIterator<Item = &'a Access>) -> Perms {
+pub(crate) fn perms_for(access: Accesses) -> Perms {
     let mut p = Perms::default();
-    for a in access {
+    for a in access.iter() {
         match a {
             Access::Read => p.read = true,
             Access::Append => p.append = true,
@@ -1027,7 +1002,7 @@ fn attachment(
     // A NUL cannot be matched (docs/apparmor.md); such a name is no attachment.
     let executed: Vec<(&FileAccess, Vec<u8>)> = files
         .iter()
-        .filter(|f| f.access.contains(&Access::Exec))
+        .filter(|f| f.access.contains(Access::Exec))
         .filter_map(|f| exact_bytes(f).ok().map(|bytes| (f, bytes.into_owned())))
         .filter(|(_, bytes)| is_canonical(bytes) && !bytes.contains(&0))
         .collect();
@@ -1153,7 +1128,7 @@ fn default_name(attachment: Option<&[u8]>, target: &Target) -> String {
 fn capability_rules(
     recording: &Recording,
     notes: &mut BTreeSet<Note>,
-) -> BTreeMap<String, BTreeSet<String>> {
+) -> BTreeMap<String, BTreeSet<ExePath>> {
     let Ok(policy) = capabilities::decide(recording) else {
         notes.insert(Note::CapabilitiesNotRecorded);
         return BTreeMap::new();
@@ -1226,12 +1201,12 @@ const TYPES: &[&str] = &["stream", "dgram", "seqpacket", "rdm", "raw", "packet"]
 fn network_rules(
     sockets: Option<&[SocketUse]>,
     notes: &mut BTreeSet<Note>,
-) -> BTreeMap<(&'static str, &'static str), BTreeSet<String>> {
+) -> BTreeMap<(&'static str, &'static str), BTreeSet<ExePath>> {
     let Some(sockets) = sockets else {
         notes.insert(Note::SocketsNotRecorded);
         return BTreeMap::new();
     };
-    let mut rules: BTreeMap<_, BTreeSet<String>> = BTreeMap::new();
+    let mut rules: BTreeMap<_, BTreeSet<ExePath>> = BTreeMap::new();
     for socket in sockets {
         let family = socket
             .family
@@ -2050,7 +2025,7 @@ mod tests {
 
     #[test]
     fn accesses_become_the_fewest_permissions() {
-        let perms = |a: &[Access]| perms_for(a);
+        let perms = |a: &[Access]| perms_for(Accesses::of(a));
         assert_eq!(perms(&[Access::Read]), Perms::parse("r"));
         assert_eq!(perms(&[Access::Append]), Perms::parse("a"));
         assert_eq!(perms(&[Access::Append, Access::Create]), Perms::parse("w"));

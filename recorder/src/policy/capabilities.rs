@@ -9,7 +9,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{capability_checks::Audit, recording::Recording};
+use crate::{
+    capability_checks::Audit,
+    recording::{ExePath, Recording},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CapabilityPolicyError {
@@ -21,7 +24,7 @@ pub enum CapabilityPolicyError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapabilityPolicy {
     /// `CAP_NET_BIND_SERVICE` → the executables whose granted, audited checks need it.
-    pub add: BTreeMap<String, BTreeSet<String>>,
+    pub add: BTreeMap<String, BTreeSet<ExePath>>,
     /// Checked but not added (probes, denied checks), for the summary.
     pub not_needed: BTreeSet<String>,
 }

@@ -14,13 +14,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{recording::Recording, syscalls::Abi};
+use crate::{
+    recording::{ExePath, Recording},
+    syscalls::Abi,
+};
 
 /// Why a syscall is in the profile.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
     /// Seen in the recording, made by these executables.
-    Recorded { by: Vec<String> },
+    Recorded { by: Vec<ExePath> },
     /// A vDSO call, allowed by default.
     Vdso,
     /// Made by the container runtime after it installs the filter.

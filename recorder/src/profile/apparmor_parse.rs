@@ -35,7 +35,7 @@ use crate::{
         apparmor::{self as policy, Perms},
         capabilities,
     },
-    recording::{Access, Recording},
+    recording::{Access, Accesses, ExePath, Recording},
 };
 
 /// A profile that cannot be read, with the line where that became clear.
@@ -1439,7 +1439,7 @@ pub struct Checker {
 pub struct CheckReport {
     /// Each missing permission (a file access, a socket, a capability) with the programs that
     /// needed it.
-    pub missing: BTreeMap<Permission, BTreeSet<String>>,
+    pub missing: BTreeMap<Permission, BTreeSet<ExePath>>,
     pub notes: Vec<String>,
 }
 
@@ -1652,8 +1652,8 @@ impl Checker {
                 Some(hex) => format!("{} (bytes {hex})", file.path),
                 None => file.path.clone(),
             };
-            for access in &file.access {
-                let needed = policy::perms_for([access]);
+            for access in file.access.iter() {
+                let needed = policy::perms_for(Accesses::of(&[access]));
                 if needed.minus(granted).is_empty() && needed.minus(denied) == needed {
                     continue;
                 }
@@ -2142,7 +2142,7 @@ mod tests {
                 .unwrap();
         let checker = profile.checker();
         let ok = |path: &[u8], access: Access| {
-            policy::perms_for([&access])
+            policy::perms_for(Accesses::of(&[access]))
                 .minus(checker.file(path).0)
                 .is_empty()
         };
