@@ -924,7 +924,7 @@ mod tests {
                         values,
                         names: names.iter().map(|n| (*n).to_owned()).collect(),
                         count: 1,
-                        by: vec!["/bin/x".into()],
+                        by: ["/bin/x".into()].into(),
                         runs: vec![],
                     }],
                 }],

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::recording::{
-    Accesses, CapabilityCheck, Executable, FileAccess, Host, LeftRunning, Lost, Recording, RunInfo,
-    SocketUse, SyscallEntry, Target, Tool, FORMAT, VERSION,
+    Accesses, CapabilityCheck, ExePaths, Executable, FileAccess, Host, LeftRunning, Lost,
+    Recording, RunInfo, SocketUse, SyscallEntry, Target, Tool, FORMAT, VERSION,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +51,16 @@ fn item_runs(item_runs: &[String], recording_runs: &[String]) -> Vec<String> {
     }
 }
 
-fn union<T: Ord + Clone>(into: &mut Vec<T>, more: &[T]) {
-    let set: BTreeSet<T> = into.drain(..).chain(more.iter().cloned()).collect();
-    into.extend(set);
+fn union<T, List>(into: &mut List, more: &[T])
+where
+    T: Ord + Clone,
+    List: Default + IntoIterator<Item = T> + FromIterator<T>,
+{
+    let set: BTreeSet<T> = std::mem::take(into)
+        .into_iter()
+        .chain(more.iter().cloned())
+        .collect();
+    *into = set.into_iter().collect();
 }
 
 /// Merges recordings. `ids` names a recording that has no run id of its own (made before
@@ -95,7 +102,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
                         nr: entry.nr,
                         name: entry.name.clone(),
                         count: 0,
-                        by: vec![],
+                        by: ExePaths::new(),
                         runs: vec![],
                     });
                 merged.count += entry.count;
@@ -111,7 +118,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
                     path: file.path.clone(),
                     path_hex: file.path_hex.clone(),
                     access: Accesses::default(),
-                    by: vec![],
+                    by: ExePaths::new(),
                     runs: vec![],
                 });
             merged.access = merged.access.union(file.access);
@@ -122,7 +129,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
             any_sockets = true;
             let key = (socket.family.clone(), socket.kind.clone(), socket.protocol);
             let merged = sockets.entry(key).or_insert_with(|| SocketUse {
-                by: vec![],
+                by: ExePaths::new(),
                 runs: vec![],
                 ..socket.clone()
             });
@@ -136,7 +143,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
                 count: 0,
                 via: vec![],
                 syscalls: vec![],
-                by: vec![],
+                by: ExePaths::new(),
                 runs: vec![],
                 ..check.clone()
             });

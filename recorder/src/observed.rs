@@ -6,8 +6,8 @@ use crate::{
     capability_checks::{capability_name, classify, Audit, KernelSymbols},
     observation::{ArgValues, CapCheck, Observation},
     recording::{
-        Access, Accesses, ArgumentValues, CapabilityCheck, ExePath, Executable, FileAccess,
-        SocketUse, SyscallArguments,
+        Access, Accesses, ArgumentValues, CapabilityCheck, ExePath, ExePaths, Executable,
+        FileAccess, SocketUse, SyscallArguments,
     },
     syscalls::Abi,
 };
@@ -248,7 +248,7 @@ impl Observed {
         sockets
     }
 
-    fn names_of(&self, exes: impl Iterator<Item = u64>) -> Vec<ExePath> {
+    fn names_of(&self, exes: impl Iterator<Item = u64>) -> ExePaths {
         let names: BTreeSet<ExePath> = exes.flat_map(|exe| self.exe_names(exe)).collect();
         names.into_iter().collect()
     }
@@ -319,7 +319,7 @@ impl Observed {
                     count: 0,
                     via: vec![],
                     syscalls: vec![],
-                    by: vec![],
+                    by: ExePaths::new(),
                     runs: vec![],
                 });
             group.count += check.count;

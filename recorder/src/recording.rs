@@ -134,8 +134,8 @@ pub struct SyscallEntry {
     /// How many times it was called.
     pub count: u64,
     /// Executables that made it (paths, sorted), for review: "which binary needs this?".
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub by: Vec<ExePath>,
+    #[serde(default, skip_serializing_if = "ExePaths::is_empty")]
+    pub by: ExePaths,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -158,7 +158,7 @@ pub struct ArgumentValues {
     /// The same values by name where they have one (`AF_INET`, `CLONE_NEWUSER`, `TIOCSTI`).
     pub names: Vec<String>,
     pub count: u64,
-    pub by: Vec<ExePath>,
+    pub by: ExePaths,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
 }
@@ -389,21 +389,26 @@ impl<'de> Deserialize<'de> for ExePath {
     }
 }
 
+/// The executables that made something: usually one, so it is held inline.
+pub type ExePaths = smallvec::SmallVec<[ExePath; 1]>;
+
 /// The executable paths seen while one recording is read, so that each is stored once.
 mod exe_paths {
     use std::{cell::RefCell, collections::HashSet, sync::Arc};
 
     use super::ExePath;
 
+    type Seen = HashSet<Arc<str>, foldhash::fast::RandomState>;
+
     thread_local! {
-        static SEEN: RefCell<Option<HashSet<Arc<str>>>> = const { RefCell::new(None) };
+        static SEEN: RefCell<Option<Seen>> = const { RefCell::new(None) };
     }
 
     /// Shares paths between the `ExePath`s made on this thread until it is dropped.
     pub(super) struct Sharing(());
 
     pub(super) fn share() -> Sharing {
-        SEEN.with_borrow_mut(|seen| *seen = Some(HashSet::new()));
+        SEEN.with_borrow_mut(|seen| *seen = Some(Seen::default()));
         Sharing(())
     }
 
@@ -441,7 +446,7 @@ pub struct FileAccess {
     /// Access kinds.
     pub access: Accesses,
     /// The executables that made the accesses (sorted).
-    pub by: Vec<ExePath>,
+    pub by: ExePaths,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -456,7 +461,7 @@ pub struct SocketUse {
     #[serde(rename = "type")]
     pub kind: String,
     pub protocol: u32,
-    pub by: Vec<ExePath>,
+    pub by: ExePaths,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -478,7 +483,7 @@ pub struct CapabilityCheck {
     /// The syscalls in progress, as `abi:name` (sorted).
     pub syscalls: Vec<String>,
     /// The executables that made them (sorted).
-    pub by: Vec<ExePath>,
+    pub by: ExePaths,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<String>,
@@ -608,10 +613,11 @@ pub enum RecordingError {
 impl Recording {
     /// Reads and validates a recording file.
     pub fn read(path: &Path) -> Result<Recording, RecordingError> {
-        let text = fs::read_to_string(path).map_err(|source| RecordingError::Read {
+        let read_error = |source| RecordingError::Read {
             path: path.into(),
             source,
-        })?;
+        };
+        let text = read_text(path).map_err(read_error)?;
         Self::from_json(path, &text)
     }
 
@@ -723,6 +729,33 @@ impl Recording {
             lost: Lost::default(),
         }
     }
+}
+
+/// A whole text file. A large one is read into memory backed by huge pages where the kernel
+/// has them: a recording of a million files is over 100 MB, and faulting it in 4 KiB at a
+/// time cost more than reading it.
+fn read_text(path: &Path) -> io::Result<String> {
+    use std::io::Read as _;
+    const HUGE_PAGE: usize = 2 << 20;
+    let mut file = fs::File::open(path)?;
+    let size = file.metadata().map_or(0, |m| m.len() as usize);
+    let mut bytes = Vec::with_capacity(size + 1);
+    if size >= 4 * HUGE_PAGE {
+        let start = bytes.as_mut_ptr() as usize;
+        let aligned = start.next_multiple_of(HUGE_PAGE);
+        let end = (start + size) / HUGE_PAGE * HUGE_PAGE;
+        // SAFETY: the range lies inside `bytes`' allocation; the advice only changes how the
+        // kernel backs it, and failing is harmless.
+        unsafe {
+            libc::madvise(
+                aligned as *mut libc::c_void,
+                end - aligned,
+                libc::MADV_HUGEPAGE,
+            );
+        }
+    }
+    file.read_to_end(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
@@ -912,7 +945,7 @@ mod tests {
             path: path.into(),
             path_hex: None,
             access: Accesses::of(&[Access::Read]),
-            by: vec!["/usr/bin/app".into()],
+            by: ["/usr/bin/app".into()].into(),
             runs: vec![],
         };
         recording.files = Some(vec![file("/etc/a"), file("/etc/b")]);

@@ -263,7 +263,7 @@ pub fn would_deny(profile: &LinuxSeccomp, recording: &Recording) -> Vec<Denial> 
                     nr: entry.nr,
                     name: entry.name.clone(),
                     verdict,
-                    by: entry.by.clone(),
+                    by: entry.by.to_vec(),
                 });
             }
         }

@@ -445,7 +445,12 @@ pub fn decide(
     drop(needs);
     let mut files_out = Vec::new();
     for (rules, piece_notes) in pieces {
-        files_out.extend(rules);
+        // The first piece is kept as it is: a million rules are not moved twice.
+        if files_out.is_empty() {
+            files_out = rules;
+        } else {
+            files_out.extend(rules);
+        }
         notes.extend(piece_notes);
     }
     // Paths that generalise to one pattern become one rule. The paths come sorted and most
@@ -910,8 +915,11 @@ fn glob_directories(
     if threshold == 0 {
         return files.into_iter().collect();
     }
-    let mut groups: HashMap<(&[Token], bool, Perms), Vec<usize>, foldhash::fast::FixedState> =
-        HashMap::default();
+    type Group<'k> = (&'k [Token], bool, Perms);
+    let mut groups: HashMap<Group, Vec<usize>, foldhash::fast::FixedState> = HashMap::default();
+    // Rules come sorted, so a directory's files mostly follow one another: a run of them is
+    // gathered before its directory is hashed, once.
+    let mut run: Option<(Group, Vec<usize>)> = None;
     for (i, (key, rule)) in files.iter().enumerate() {
         let (dir, name) = key.pattern.split_last();
         if key.pattern.is_dir()
@@ -920,10 +928,18 @@ fn glob_directories(
         {
             continue;
         }
-        groups
-            .entry((dir, key.owner, rule.perms))
-            .or_default()
-            .push(i);
+        let group = (dir, key.owner, rule.perms);
+        match &mut run {
+            Some((run_group, members)) if *run_group == group => members.push(i),
+            _ => {
+                if let Some((run_group, members)) = run.replace((group, vec![i])) {
+                    groups.entry(run_group).or_default().extend(members);
+                }
+            }
+        }
+    }
+    if let Some((run_group, members)) = run {
+        groups.entry(run_group).or_default().extend(members);
     }
     let globs: Vec<(FileKey, Vec<usize>)> = groups
         .into_iter()

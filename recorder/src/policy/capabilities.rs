@@ -78,7 +78,7 @@ mod tests {
             count: 1,
             via: vec![],
             syscalls: vec![],
-            by: vec!["/bin/x".into()],
+            by: ["/bin/x".into()].into(),
             runs: vec![],
         }
     }

@@ -140,7 +140,7 @@ mod tests {
                     count: 1,
                     via: vec![],
                     syscalls: vec![],
-                    by: vec![],
+                    by: Default::default(),
                     runs: vec![],
                 })
                 .collect(),

@@ -172,7 +172,7 @@ pub fn decide(recording: &Recording, options: SeccompOptions) -> SeccompPolicy {
                         .entry(name.clone())
                         .or_default()
                         .insert(Reason::Recorded {
-                            by: entry.by.clone(),
+                            by: entry.by.to_vec(),
                         });
                 }
                 None => policy.unnamed.push((abi, entry.nr)),
@@ -373,7 +373,7 @@ mod tests {
                     values: vals.clone(),
                     names: vec![],
                     count: 1,
-                    by: vec![],
+                    by: Default::default(),
                     runs: vec![],
                 }],
             })
