@@ -445,12 +445,7 @@ pub fn decide(
     drop(needs);
     let mut files_out = Vec::new();
     for (rules, piece_notes) in pieces {
-        // The first piece is kept as it is: a million rules are not moved twice.
-        if files_out.is_empty() {
-            files_out = rules;
-        } else {
-            files_out.extend(rules);
-        }
+        concatenate(&mut files_out, rules);
         notes.extend(piece_notes);
     }
     // Paths that generalise to one pattern become one rule. The paths come sorted and most
@@ -485,7 +480,7 @@ pub fn decide(
 /// `work` on consecutive pieces of `items`, one piece per core, results in order. The
 /// paths of a large recording are independent of each other; a small one stays on this
 /// thread.
-fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+fn in_parallel<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a [T]) -> R + Sync) -> Vec<R> {
     const SMALLEST_PIECE: usize = 50_000;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pieces = cores.min(items.len() / SMALLEST_PIECE).max(1);
@@ -507,6 +502,16 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -
             })
             .collect()
     })
+}
+
+/// Appends `piece` to `whole`; the first piece is taken as it is, so a million items are not
+/// moved twice.
+fn concatenate<T>(whole: &mut Vec<T>, piece: Vec<T>) {
+    if whole.is_empty() {
+        *whole = piece;
+    } else {
+        whole.extend(piece);
+    }
 }
 
 /// Accesses that make (or remove) a name: the workload's own files.
@@ -560,21 +565,31 @@ fn recorded_paths<'r>(
     executables: &'r [Executable],
     notes: &mut BTreeSet<Note>,
 ) -> Result<Vec<Recorded<'r>>, AppArmorPolicyError> {
-    let mut recorded = Vec::with_capacity(files.len() + executables.len());
-    for file in files {
-        let path = exact_bytes(file)?;
-        if !is_canonical(&path) {
-            notes.insert(Note::NotAPath {
-                path: path.into_owned(),
+    let pieces = in_parallel(files, |files| {
+        let mut recorded = Vec::with_capacity(files.len());
+        let mut not_paths = Vec::new();
+        for file in files {
+            let path = exact_bytes(file)?;
+            if !is_canonical(&path) {
+                not_paths.push(path.into_owned());
+                continue;
+            }
+            recorded.push(Recorded {
+                path,
+                access: file.access,
+                perms: perms_for(file.access),
             });
-            continue;
         }
-        recorded.push(Recorded {
-            path,
-            access: file.access,
-            perms: perms_for(file.access),
-        });
+        Ok((recorded, not_paths))
+    });
+    let mut recorded = Vec::new();
+    // Pieces in order: the first bad file is the one reported.
+    for piece in pieces {
+        let (piece, not_paths) = piece?;
+        notes.extend(not_paths.into_iter().map(|path| Note::NotAPath { path }));
+        concatenate(&mut recorded, piece);
     }
+    recorded.reserve(executables.len());
     for executable in executables {
         let path = executable.path.as_bytes();
         // Names that are not UTF-8 are not exact here; the executed file is in `files`.
