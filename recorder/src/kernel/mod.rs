@@ -74,6 +74,14 @@ impl KernelRecorder {
     pub fn start(cgroup: &Cgroup) -> Result<KernelRecorder, KernelError> {
         check_privileges()?;
         raise_memlock_limit();
+        // aya's loader parses the kernel's BTF as it is made (16–19 ms), though none is given
+        // to it below: that is done on another core while our own offsets are looked up
+        // (read from a cache, or on a kernel not seen before, from BTF: about 250 ms).
+        let loader = std::thread::spawn(|| {
+            let mut loader = EbpfLoader::new();
+            loader.btf(None);
+            loader
+        });
         let offsets = Offsets::from_running_kernel()?;
         let tracefs = tracefs::ensure_mounted()?;
         // The capability tracepoint is optional: without it, say so and record the rest. Its
@@ -97,8 +105,10 @@ impl KernelRecorder {
         // No kernel BTF for aya: Rust programs carry no CO-RE relocations (the offsets come
         // from our own BTF lookup above), and parsing vmlinux BTF a second time would double
         // start-up time and memory.
-        let mut ebpf = EbpfLoader::new()
-            .btf(None)
+        let mut loader = loader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let mut ebpf = loader
             .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
             .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
             .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
