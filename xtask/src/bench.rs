@@ -2422,10 +2422,11 @@ read into huge pages: about 250 MB where it was 470, and two allocations per fil
 was four. That parse (serde_json, one core) is the seccomp generator's whole time. The \
 AppArmor generator then works once per path, mostly on both cores: it converts and sorts \
 the paths, matches each against only the abstraction rules under its first directory, \
-generalises it into a pattern, and merges the patterns into directory globs. About half of \
-its own time is new memory being faulted in (a million patterns and rules), the rest is \
-comparing and hashing patterns token by token. What would close the rest: patterns kept as \
-bytes (compared with `memcmp`) rather than tokens, and the parse split over both cores. \
+generalises it into a pattern (held as bytes, so that sorting, merging and grouping \
+compare them with `memcmp`), and merges the patterns into directory globs. About half of \
+its own time is new memory being faulted in (a million patterns and rules). What would \
+close the rest: the parse split over both cores, and fewer passes over the paths, each of \
+which touches a million items. \
 A faster JSON parser is no help here: sonic-rs without `target-cpu=native` (which a \
 portable binary cannot assume) parsed this recording more slowly than serde_json.\n\
 - **Under an enforced profile (benchmark 9).** A filter with no rules costs the same as the \

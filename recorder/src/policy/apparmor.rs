@@ -84,6 +84,9 @@ pub enum Var {
 }
 
 impl Var {
+    /// Every variable, in order (`Var as u8` indexes it).
+    const ALL: [Var; 3] = [Var::Home, Var::Pid, Var::Tid];
+
     /// The name between `@{` and `}`.
     pub fn name(self) -> &'static str {
         match self {
@@ -106,38 +109,104 @@ pub enum Token {
     AnyRun,
 }
 
+impl Token {
+    /// The token as two bytes whose order is the tokens' order, compared as bytes.
+    const fn code(self) -> [u8; 2] {
+        match self {
+            Token::Byte(b) => [0, b],
+            Token::Var(var) => [1, var as u8],
+            Token::AnyChar => [2, 0],
+            Token::AnyRun => [3, 0],
+        }
+    }
+
+    fn from_code(code: &[u8]) -> Token {
+        match code {
+            [0, b] => Token::Byte(*b),
+            [1, var] => Token::Var(Var::ALL[usize::from(*var)]),
+            [2, _] => Token::AnyChar,
+            _ => Token::AnyRun,
+        }
+    }
+}
+
 /// A path as AppArmor should match it. Made of literal bytes except where a generalisation
 /// rule put a variable or a glob; a trailing `/` means a directory.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Pattern(pub Vec<Token>);
+///
+/// Held as each token's two-byte code: comparing, sorting and hashing the patterns of a
+/// million paths are then operations on bytes (`memcmp`), not token by token, and order
+/// exactly as the tokens do.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pattern(Vec<u8>);
 
 impl Pattern {
     /// A pattern that matches exactly these bytes.
     pub fn literal(bytes: &[u8]) -> Pattern {
-        Pattern(bytes.iter().map(|&b| Token::Byte(b)).collect())
+        let mut pattern = Pattern::with_capacity(bytes.len());
+        pattern.extend(bytes.iter().map(|&b| Token::Byte(b)));
+        pattern
     }
 
-    pub fn tokens(&self) -> &[Token] {
-        &self.0
+    fn with_capacity(tokens: usize) -> Pattern {
+        Pattern(Vec::with_capacity(2 * tokens))
+    }
+
+    pub fn push(&mut self, token: Token) {
+        self.0.extend_from_slice(&token.code());
+    }
+
+    pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
+        self.0.chunks_exact(2).map(Token::from_code)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn last(&self) -> Option<Token> {
+        self.0.chunks_exact(2).next_back().map(Token::from_code)
     }
 
     pub fn is_dir(&self) -> bool {
-        self.0.last() == Some(&Token::Byte(b'/'))
+        self.last() == Some(Token::Byte(b'/'))
     }
 
     /// Whether the pattern holds no variable or glob.
     pub fn is_literal(&self) -> bool {
-        self.0.iter().all(|t| matches!(t, Token::Byte(_)))
+        self.tokens().all(|t| matches!(t, Token::Byte(_)))
     }
 
-    /// Split after the last `/`: (directory part, last component).
-    fn split_last(&self) -> (&[Token], &[Token]) {
+    /// Split after the last `/`, as codes: (directory part, last component).
+    fn split_last(&self) -> (&[u8], &[u8]) {
+        let slash = Token::Byte(b'/').code();
         let cut = self
             .0
-            .iter()
-            .rposition(|t| *t == Token::Byte(b'/'))
-            .map_or(0, |i| i + 1);
+            .chunks_exact(2)
+            .rposition(|code| code == slash)
+            .map_or(0, |i| 2 * (i + 1));
         self.0.split_at(cut)
+    }
+}
+
+impl Extend<Token> for Pattern {
+    fn extend<I: IntoIterator<Item = Token>>(&mut self, tokens: I) {
+        for token in tokens {
+            self.push(token);
+        }
+    }
+}
+
+impl FromIterator<Token> for Pattern {
+    fn from_iter<I: IntoIterator<Item = Token>>(tokens: I) -> Pattern {
+        let mut pattern = Pattern::default();
+        pattern.extend(tokens);
+        pattern
+    }
+}
+
+impl std::fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_list().entries(self.tokens()).finish()
     }
 }
 
@@ -748,7 +817,7 @@ fn generalise(
     } else {
         body[1..].split(|&b| b == b'/').collect()
     };
-    let mut tokens = Vec::with_capacity(path.len() + 1);
+    let mut tokens = Pattern::with_capacity(path.len() + 1);
     let mut i = 0;
     // `home`: /home/USER and /root are @{HOME} (which ends in '/').
     match comps.as_slice() {
@@ -806,7 +875,7 @@ fn generalise(
             literal(comp, &mut tokens, &mut inexact);
         }
     }
-    if is_dir || tokens.is_empty() || tokens.last() == Some(&Token::Var(Var::Home)) {
+    if is_dir || tokens.is_empty() || tokens.last() == Some(Token::Var(Var::Home)) {
         // A directory (also the root, and a home directory itself) ends in a slash.
         tokens.push(Token::Byte(b'/'));
     }
@@ -815,12 +884,12 @@ fn generalise(
             path: path.to_vec(),
         });
     }
-    (Pattern(tokens), rules)
+    (tokens, rules)
 }
 
 /// Literal bytes; NUL, which AppArmor cannot match, becomes one `?` (which never matches a
 /// NUL either: the narrowest pattern there is).
-fn literal(bytes: &[u8], tokens: &mut Vec<Token>, inexact: &mut bool) {
+fn literal(bytes: &[u8], tokens: &mut Pattern, inexact: &mut bool) {
     for &b in bytes {
         if b == 0 {
             *inexact = true;
@@ -930,7 +999,7 @@ fn glob_directories(
     if threshold == 0 {
         return files.into_iter().collect();
     }
-    type Group<'k> = (&'k [Token], bool, Perms);
+    type Group<'k> = (&'k [u8], bool, Perms);
     let mut groups: HashMap<Group, Vec<usize>, foldhash::fast::FixedState> = HashMap::default();
     // Rules come sorted, so a directory's files mostly follow one another: a run of them is
     // gathered before its directory is hashed, once.
@@ -939,7 +1008,9 @@ fn glob_directories(
         let (dir, name) = key.pattern.split_last();
         if key.pattern.is_dir()
             || name.is_empty()
-            || name.iter().any(|t| matches!(t, Token::Var(_)))
+            || name
+                .chunks_exact(2)
+                .any(|code| matches!(Token::from_code(code), Token::Var(_)))
         {
             continue;
         }
@@ -960,10 +1031,10 @@ fn glob_directories(
         .into_iter()
         .filter(|(_, members)| members.len() >= threshold)
         .map(|((dir, owner, _), members)| {
-            let mut tokens = dir.to_vec();
+            let mut tokens = Pattern(dir.to_vec());
             tokens.push(Token::AnyRun);
             let key = FileKey {
-                pattern: Pattern(tokens),
+                pattern: tokens,
                 owner,
             };
             (key, members)
@@ -2045,6 +2116,50 @@ mod tests {
     }
 
     #[test]
+    fn patterns_order_compare_and_split_as_their_tokens_do() {
+        let byte = |b: u8| Token::Byte(b);
+        let alphabet = [
+            byte(0),
+            byte(b'/'),
+            byte(b'a'),
+            byte(0xff),
+            Token::Var(Var::Home),
+            Token::Var(Var::Pid),
+            Token::Var(Var::Tid),
+            Token::AnyChar,
+            Token::AnyRun,
+        ];
+        // Every sequence of up to two tokens, and some longer ones.
+        let mut sequences: Vec<Vec<Token>> = vec![vec![]];
+        for &a in &alphabet {
+            sequences.push(vec![a]);
+            for &b in &alphabet {
+                sequences.push(vec![a, b]);
+                sequences.push(vec![byte(b'/'), a, byte(b'/'), b]);
+            }
+        }
+        for x in &sequences {
+            let px: Pattern = x.iter().copied().collect();
+            assert_eq!(px.tokens().collect::<Vec<_>>(), *x);
+            assert_eq!(px.is_dir(), x.last() == Some(&byte(b'/')), "{x:?}");
+            let (dir, name) = px.split_last();
+            let cut = x
+                .iter()
+                .rposition(|&t| t == byte(b'/'))
+                .map_or(0, |i| i + 1);
+            assert_eq!(
+                (dir.len() / 2, name.len() / 2),
+                (cut, x.len() - cut),
+                "{x:?}"
+            );
+            for y in &sequences {
+                let py: Pattern = y.iter().copied().collect();
+                assert_eq!(px.cmp(&py), x.cmp(y), "{x:?} against {y:?}");
+            }
+        }
+    }
+
+    #[test]
     fn a_recording_without_files_is_an_error() {
         let err = decide(&recording(None), &AppArmorOptions::default()).unwrap_err();
         assert!(matches!(err, AppArmorPolicyError::FilesNotRecorded));
@@ -2156,10 +2271,9 @@ mod tests {
                 &mut notes.borrow_mut(),
             );
             let text: String = pattern
-                .0
-                .iter()
+                .tokens()
                 .map(|t| match t {
-                    Token::Byte(b) => char::from(*b).to_string(),
+                    Token::Byte(b) => char::from(b).to_string(),
                     Token::Var(v) => format!("@{{{}}}", v.name()),
                     Token::AnyChar => "?".into(),
                     Token::AnyRun => "*".into(),
@@ -2284,7 +2398,7 @@ mod tests {
         };
         let policy = decide(&rec, &options(5)).unwrap();
         let key = FileKey {
-            pattern: Pattern([p("/srv/www/").0, vec![Token::AnyRun]].concat()),
+            pattern: p("/srv/www/").tokens().chain([Token::AnyRun]).collect(),
             owner: false,
         };
         assert_eq!(rules(&policy).len(), 2);

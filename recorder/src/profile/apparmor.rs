@@ -97,7 +97,7 @@ pub fn quote(pattern: &Pattern) -> String {
     let mut out = String::from("\"");
     for token in pattern.tokens() {
         match token {
-            Token::Byte(b) => escape_byte(*b, &mut out),
+            Token::Byte(b) => escape_byte(b, &mut out),
             Token::Var(var) => {
                 let _ = write!(out, "@{{{}}}", var.name());
             }
@@ -174,7 +174,7 @@ mod tests {
         let mut tokens = vec![Token::Var(Var::Home)];
         tokens.extend(b"/t".iter().map(|&b| Token::Byte(b)));
         tokens.extend([Token::AnyChar, Token::AnyRun]);
-        assert_eq!(quote(&Pattern(tokens)), "\"@{HOME}/t?*\"");
+        assert_eq!(quote(&tokens.into_iter().collect()), "\"@{HOME}/t?*\"");
     }
 
     #[test]
@@ -215,13 +215,11 @@ mod tests {
         );
         files.insert(
             FileKey {
-                pattern: Pattern(
-                    b"/tmp/"
-                        .iter()
-                        .map(|&b| Token::Byte(b))
-                        .chain([Token::AnyRun])
-                        .collect(),
-                ),
+                pattern: b"/tmp/"
+                    .iter()
+                    .map(|&b| Token::Byte(b))
+                    .chain([Token::AnyRun])
+                    .collect(),
                 owner: true,
             },
             FileRule {
