@@ -423,10 +423,19 @@ impl Bench {
             let stopped = match held {
                 Some((bg, _)) => {
                     let name = bg.name().to_owned();
-                    let stopped = bg.stop()?;
-                    if matches!(config.attach, Attach::Floor | Attach::Recorder)
-                        && !stopped.status.success()
-                    {
+                    let ours = matches!(config.attach, Attach::Floor | Attach::Recorder);
+                    let stopped = match bg.stop() {
+                        Ok(stopped) => stopped,
+                        // Another tool that hangs on its way out (bpftrace did, once in a few
+                        // hundred samples) has been killed: the sample is taken again.
+                        Err(err) if !ours && retries < MAX_RETRIES => {
+                            retries += 1;
+                            step!("  {}: {err:#}; taking it again", config.label);
+                            continue;
+                        }
+                        Err(err) => return Err(err),
+                    };
+                    if ours && !stopped.status.success() {
                         bail!(
                             "{name} exited with {}; see {}",
                             stopped.status,
