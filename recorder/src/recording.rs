@@ -349,18 +349,6 @@ impl From<String> for ExePath {
     }
 }
 
-impl From<ExePath> for String {
-    fn from(path: ExePath) -> String {
-        path.as_str().to_owned()
-    }
-}
-
-impl PartialEq<str> for ExePath {
-    fn eq(&self, other: &str) -> bool {
-        *self.0 == *other
-    }
-}
-
 impl PartialEq<&str> for ExePath {
     fn eq(&self, other: &&str) -> bool {
         *self.0 == **other
