@@ -1583,7 +1583,7 @@ impl Bench {
              in {}.{}\n\n\
              The target (under one second) is stated for a recording of a million files: the same recording with {} \
              files, written as compact JSON, {HUGE_RUNS} runs of each generator in turn (`/usr/bin/time -f '%e %M'`), median wall time. Result: {}, **{}**. \
-             The seccomp generator reads the files only to skip them; the AppArmor one turns each file into a rule or a \
+             The seccomp generator parses the files with the rest of the recording and uses none of them; the AppArmor one turns each file into a rule or a \
              generalisation, and matches it against the rules of the abstractions it may include.\n\n{}\n\
              On the {} files of the large recording, against the small one:\n\n",
             large.json.len() as f64 / 1e6,
