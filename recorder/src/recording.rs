@@ -594,6 +594,8 @@ pub enum RecordingError {
     WrongFormat { path: PathBuf, found: String },
     #[error("{path} is a version {found} recording; this leastpriv reads version {VERSION}")]
     UnsupportedVersion { path: PathBuf, found: u32 },
+    #[error("{path} changed while it was being read; read it again once it is written")]
+    Changed { path: PathBuf },
     #[error("cannot write recording {path}")]
     Write { path: PathBuf, source: io::Error },
 }
@@ -605,8 +607,12 @@ impl Recording {
             path: path.into(),
             source,
         };
-        let text = read_text(path).map_err(read_error)?;
-        Self::from_json(path, &text)
+        let text = RecordingText::open(path).map_err(read_error)?;
+        let recording = Self::from_json(path, text.as_str().map_err(read_error)?)?;
+        if text.changed().map_err(read_error)? {
+            return Err(RecordingError::Changed { path: path.into() });
+        }
+        Ok(recording)
     }
 
     /// Parses recording text; `path` only names the source in errors.
@@ -719,31 +725,65 @@ impl Recording {
     }
 }
 
-/// A whole text file. A large one is read into memory backed by huge pages where the kernel
-/// has them: a recording of a million files is over 100 MB, and faulting it in 4 KiB at a
-/// time cost more than reading it.
-fn read_text(path: &Path) -> io::Result<String> {
-    use std::io::Read as _;
-    const HUGE_PAGE: usize = 2 << 20;
-    let mut file = fs::File::open(path)?;
-    let size = file.metadata().map_or(0, |m| m.len() as usize);
-    let mut bytes = Vec::with_capacity(size + 1);
-    if size >= 4 * HUGE_PAGE {
-        let start = bytes.as_mut_ptr() as usize;
-        let aligned = start.next_multiple_of(HUGE_PAGE);
-        let end = (start + size) / HUGE_PAGE * HUGE_PAGE;
-        // SAFETY: the range lies inside `bytes`' allocation; the advice only changes how the
-        // kernel backs it, and failing is harmless.
-        unsafe {
-            libc::madvise(
-                aligned as *mut libc::c_void,
-                end - aligned,
-                libc::MADV_HUGEPAGE,
-            );
+/// A recording's text. A large one is mapped rather than read: a recording of a million
+/// files is over 100 MB: faulting in fresh memory for a copy of it cost a seventh of
+/// generating a seccomp profile from it, while the file's pages are usually in the page cache
+/// already.
+enum RecordingText {
+    Read(Vec<u8>),
+    Mapped {
+        map: memmap2::Mmap,
+        file: fs::File,
+        /// The file's size and modification time when it was mapped.
+        when_mapped: (u64, Option<std::time::SystemTime>),
+    },
+}
+
+impl RecordingText {
+    /// Smaller files are read: mapping costs more than copying them.
+    const SMALLEST_MAPPED: u64 = 4 << 20;
+
+    fn open(path: &Path) -> io::Result<RecordingText> {
+        let mut file = fs::File::open(path)?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() || metadata.len() < Self::SMALLEST_MAPPED {
+            let mut bytes = Vec::new();
+            io::Read::read_to_end(&mut file, &mut bytes)?;
+            return Ok(RecordingText::Read(bytes));
+        }
+        // SAFETY: the map is only read, and only while `file` is open. Recordings are written
+        // by renaming a finished file over the old one (`write_atomically`), which leaves these
+        // pages as they are. A file changed in place while it is read is refused once it has
+        // been parsed (`changed`); one truncated meanwhile ends the process with SIGBUS, before
+        // any output is written.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(RecordingText::Mapped {
+            map,
+            when_mapped: (metadata.len(), metadata.modified().ok()),
+            file,
+        })
+    }
+
+    fn as_str(&self) -> io::Result<&str> {
+        let bytes = match self {
+            RecordingText::Read(bytes) => bytes,
+            RecordingText::Mapped { map, .. } => &map[..],
+        };
+        std::str::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// Whether a mapped file's size or modification time is no longer what it was.
+    fn changed(&self) -> io::Result<bool> {
+        match self {
+            RecordingText::Read(_) => Ok(false),
+            RecordingText::Mapped {
+                file, when_mapped, ..
+            } => {
+                let now = file.metadata()?;
+                Ok((now.len(), now.modified().ok()) != *when_mapped)
+            }
         }
     }
-    file.read_to_end(&mut bytes)?;
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
@@ -924,6 +964,42 @@ mod tests {
         let err = serde_json::from_str::<Accesses>(r#"["read", "fly"]"#).unwrap_err();
         assert!(err.to_string().contains("fly"), "{err}");
         assert!(serde_json::from_str::<Accesses>("[]").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_large_recording_is_mapped_and_read_the_same_as_a_small_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.json");
+        let mut recording = sample();
+        let files = (0..60_000)
+            .map(|i| FileAccess {
+                path: format!("/srv/data/item-{i:06}"),
+                path_hex: None,
+                access: Accesses::of(&[Access::Read]),
+                by: ["/usr/bin/app".into()].into(),
+                runs: vec![],
+            })
+            .collect();
+        recording.files = Some(files);
+        recording.write(&path).unwrap();
+        assert!(fs::metadata(&path).unwrap().len() >= RecordingText::SMALLEST_MAPPED);
+        let text = RecordingText::open(&path).unwrap();
+        assert!(matches!(text, RecordingText::Mapped { .. }));
+        assert!(!text.changed().unwrap());
+        assert_eq!(Recording::read(&path).unwrap(), recording);
+
+        // Changed in place while mapped: noticed.
+        let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"\n").unwrap();
+        assert!(text.changed().unwrap());
+
+        // Replaced by a rename, as recordings are written: the mapped text is the old one.
+        drop(text);
+        let text = RecordingText::open(&path).unwrap();
+        let before = text.as_str().unwrap().to_owned();
+        sample().write(&path).unwrap();
+        assert_eq!(text.as_str().unwrap(), before);
+        assert!(!text.changed().unwrap());
     }
 
     #[test]
