@@ -460,7 +460,8 @@ pub fn decide(
         .as_ref()
         .ok_or(AppArmorPolicyError::FilesNotRecorded)?;
     let mut notes = BTreeSet::new();
-    let recorded = recorded_paths(files, &recording.executables, &mut notes)?;
+    let mut recorded = recorded_paths(files, &recording.executables, &mut notes)?;
+    let recorded_count = recorded.len();
 
     let attachment = attachment(recording, files, &mut notes);
     let name = match &options.name {
@@ -469,41 +470,28 @@ pub fn decide(
         None => default_name(attachment.as_deref(), &recording.target),
     };
 
+    // A directory is matched with its trailing slash from here on.
     let directories = directories(&recorded);
+    for (rec, is_dir) in recorded.iter_mut().zip(directories) {
+        if is_dir && *rec.path != *b"/" {
+            rec.path.to_mut().push(b'/');
+        }
+    }
+
+    let abstractions = include_abstractions(&mut recorded);
+
     let made = made_paths(&recorded);
-    let mut needs: Vec<Need> = recorded
-        .iter()
-        .zip(directories)
-        .map(|(rec, is_dir)| {
-            let path = if is_dir && *rec.path != *b"/" {
-                let mut path = rec.path.to_vec();
-                path.push(b'/');
-                Cow::Owned(path)
-            } else {
-                Cow::Borrowed(&*rec.path)
-            };
-            Need {
-                perms: rec.perms,
-                owner: rec.access.intersects(CREATES) && !rec.access.contains(Access::Chown),
-                read: rec.access.contains(Access::Read),
-                path,
-            }
-        })
-        .collect();
-
-    let abstractions = include_abstractions(&mut needs);
-
-    let pieces = in_parallel(&needs, |needs| {
+    let pieces = in_parallel(&recorded, |_, recorded| {
         let mut notes = BTreeSet::new();
-        let mut rules = Vec::with_capacity(needs.len());
-        for need in needs.iter().filter(|need| !need.perms.is_empty()) {
-            let (pattern, generalised) = generalise(&need.path, need.perms, &made, &mut notes);
+        let mut rules = Vec::with_capacity(recorded.len());
+        for rec in recorded.iter().filter(|rec| !rec.perms.is_empty()) {
+            let (pattern, generalised) = generalise(&rec.path, rec.perms, &made, &mut notes);
             let key = FileKey {
                 pattern,
-                owner: need.owner,
+                owner: rec.is_owned(),
             };
             let rule = FileRule {
-                perms: need.perms,
+                perms: rec.perms,
                 generalised,
                 paths: 1,
             };
@@ -511,7 +499,8 @@ pub fn decide(
         }
         (rules, notes)
     });
-    drop(needs);
+    drop(made);
+    drop(recorded);
     let mut files_out = Vec::new();
     for (rules, piece_notes) in pieces {
         concatenate(&mut files_out, rules);
@@ -541,35 +530,44 @@ pub fn decide(
         capabilities,
         network,
         files: files_out,
-        recorded_paths: recorded.len(),
+        recorded_paths: recorded_count,
         notes,
     })
 }
 
-/// `work` on consecutive pieces of `items`, one piece per core, results in order. The
-/// paths of a large recording are independent of each other; a small one stays on this
-/// thread.
-fn in_parallel<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a [T]) -> R + Sync) -> Vec<R> {
+/// `work` on consecutive pieces of `items` (given with the index of the piece's first item),
+/// one piece per core, results in order. The paths of a large recording are independent of
+/// each other; a small one stays on this thread, as does the last piece of a large one.
+fn in_parallel<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    work: impl Fn(usize, &'a [T]) -> R + Sync,
+) -> Vec<R> {
     const SMALLEST_PIECE: usize = 50_000;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pieces = cores.min(items.len() / SMALLEST_PIECE).max(1);
-    if pieces == 1 {
-        return vec![work(items)];
+    let pieces = cores.min(items.len() / SMALLEST_PIECE);
+    if pieces <= 1 {
+        return vec![work(0, items)];
     }
+    let size = items.len().div_ceil(pieces);
+    let (others, last) = items.split_at(size * (pieces - 1));
     let work = &work;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(items.len().div_ceil(pieces))
-            .map(|piece| scope.spawn(move || work(piece)))
+        let handles: Vec<_> = others
+            .chunks(size)
+            .enumerate()
+            .map(|(n, piece)| scope.spawn(move || work(n * size, piece)))
             .collect();
-        handles
+        let last = work(others.len(), last);
+        let mut results: Vec<R> = handles
             .into_iter()
             .map(|handle| {
                 handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
-            .collect()
+            .collect();
+        results.push(last);
+        results
     })
 }
 
@@ -606,24 +604,23 @@ const CREATES: Accesses = Accesses::of(&[
 /// Accesses that make or remove a directory.
 const DIRECTORY_OPS: Accesses = Accesses::of(&[Access::Mkdir, Access::Rmdir]);
 
-/// Everything recorded about one path.
+/// Everything recorded about one path, and what it needs.
 #[derive(Debug)]
 struct Recorded<'r> {
-    /// Exact bytes, canonical.
+    /// Exact bytes, canonical; once [`decide`] has found the directories, a directory's with
+    /// a trailing `/`.
     path: Cow<'r, [u8]>,
     access: Accesses,
-    /// The fewest permissions that cover `access`.
+    /// The fewest permissions that cover `access`, less (once the abstractions are chosen)
+    /// what they grant.
     perms: Perms,
 }
 
-/// One recorded path with what it needs, before generalisation.
-struct Need<'r> {
-    /// Exact bytes, with a trailing `/` for a directory.
-    path: Cow<'r, [u8]>,
-    perms: Perms,
-    owner: bool,
-    /// Read (for the abstractions included when a file is read).
-    read: bool,
+impl Recorded<'_> {
+    /// Created by the workload (and not given away by a chown): an `owner` rule.
+    fn is_owned(&self) -> bool {
+        self.access.intersects(CREATES) && !self.access.contains(Access::Chown)
+    }
 }
 
 /// Every recorded path (exact bytes) once, sorted, with all its accesses: the files, and
@@ -634,7 +631,7 @@ fn recorded_paths<'r>(
     executables: &'r [Executable],
     notes: &mut BTreeSet<Note>,
 ) -> Result<Vec<Recorded<'r>>, AppArmorPolicyError> {
-    let pieces = in_parallel(files, |files| {
+    let pieces = in_parallel(files, |_, files| {
         let mut recorded = Vec::with_capacity(files.len());
         let mut not_paths = Vec::new();
         for file in files {
@@ -1604,15 +1601,16 @@ pub(crate) fn compiled_abstractions() -> Vec<CompiledAbstraction> {
         .collect()
 }
 
-/// Chooses the abstractions and takes what they grant out of each need.
-fn include_abstractions(needs: &mut [Need<'_>]) -> BTreeMap<&'static str, AbstractionUse> {
+/// Chooses the abstractions and takes what they grant out of each path's permissions.
+fn include_abstractions(needs: &mut [Recorded<'_>]) -> BTreeMap<&'static str, AbstractionUse> {
     // Each path is matched once against every abstraction's rules. Most paths of a large
-    // recording match none (`None`).
+    // recording match none: only the others are listed, by index.
     let rules = glob::Rules::new(ABSTRACTIONS.iter().map(|a| a.rules));
-    let grants: Vec<Option<Box<[Perms]>>> = in_parallel(needs, |needs| {
+    let grants: Vec<(usize, Box<[Perms]>)> = in_parallel(needs, |start, needs| {
         needs
             .iter()
-            .map(|need| rules.granted_by_source(&need.path))
+            .enumerate()
+            .filter_map(|(i, need)| Some((start + i, rules.granted_by_source(&need.path)?)))
             .collect::<Vec<_>>()
     })
     .into_iter()
@@ -1626,14 +1624,12 @@ fn include_abstractions(needs: &mut [Need<'_>]) -> BTreeMap<&'static str, Abstra
             Trigger::Always => Some(Inclusion::Always),
             Trigger::Read(path) => needs
                 .iter()
-                .any(|n| n.read && *n.path == *path.as_bytes())
+                .any(|n| n.access.contains(Access::Read) && *n.path == *path.as_bytes())
                 .then_some(Inclusion::Trigger(path)),
-            Trigger::Covers => needs
+            Trigger::Covers => grants
                 .iter()
-                .zip(&grants)
-                .filter_map(|(need, granted)| Some((need, granted.as_ref()?)))
-                .any(|(need, granted)| {
-                    let rest = need.perms.minus(granted[base]);
+                .any(|(at, granted)| {
+                    let rest = needs[*at].perms.minus(granted[base]);
                     !rest.is_empty() && rest.minus(granted[i]).is_empty()
                 })
                 .then_some(Inclusion::Covers),
@@ -1646,7 +1642,11 @@ fn include_abstractions(needs: &mut [Need<'_>]) -> BTreeMap<&'static str, Abstra
     for &(_, name, why) in &included {
         uses.insert(name, AbstractionUse { why, covered: 0 });
     }
-    for (need, granted) in needs.iter_mut().zip(&grants) {
+    let mut grants = grants.iter().peekable();
+    for (at, need) in needs.iter_mut().enumerate() {
+        let granted = grants
+            .next_if(|(granted_at, _)| *granted_at == at)
+            .map(|(_, g)| g);
         let mut covered_by = None;
         if let Some(granted) = granted {
             for &(i, name, _) in &included {
