@@ -110,32 +110,54 @@ pub enum Token {
 }
 
 impl Token {
-    /// The token as two bytes whose order is the tokens' order, compared as bytes.
-    const fn code(self) -> [u8; 2] {
+    /// Starts the two-byte code of every token but a byte below it. It is the greatest byte,
+    /// so the tokens it starts order after the bytes, as the tokens do.
+    const ESCAPE: u8 = 0xff;
+
+    /// Appends the token's code: its byte, or [`Self::ESCAPE`] and a byte that orders the
+    /// tokens. That second byte is never `/` or the escape itself, so every `/` in a code is a
+    /// `/` token and every escape starts a token.
+    fn encode(self, code: &mut Vec<u8>) {
         match self {
-            Token::Byte(b) => [0, b],
-            Token::Var(var) => [1, var as u8],
-            Token::AnyChar => [2, 0],
-            Token::AnyRun => [3, 0],
+            Token::Byte(b) if b < Self::ESCAPE => code.push(b),
+            Token::Byte(_) => code.extend([Self::ESCAPE, 0]),
+            Token::Var(var) => code.extend([Self::ESCAPE, 1 + var as u8]),
+            Token::AnyChar => code.extend([Self::ESCAPE, 4]),
+            Token::AnyRun => code.extend([Self::ESCAPE, 5]),
         }
     }
 
-    fn from_code(code: &[u8]) -> Token {
+    /// The first token of a non-empty code, and its length.
+    fn decode(code: &[u8]) -> (Token, usize) {
         match code {
-            [0, b] => Token::Byte(*b),
-            [1, var] => Token::Var(Var::ALL[usize::from(*var)]),
-            [2, _] => Token::AnyChar,
-            _ => Token::AnyRun,
+            [Self::ESCAPE, 0, ..] => (Token::Byte(Self::ESCAPE), 2),
+            [Self::ESCAPE, n @ 1..=3, ..] => (Token::Var(Var::ALL[usize::from(*n - 1)]), 2),
+            [Self::ESCAPE, 4, ..] => (Token::AnyChar, 2),
+            [Self::ESCAPE, ..] => (Token::AnyRun, 2),
+            [b, ..] => (Token::Byte(*b), 1),
+            [] => unreachable!("decoding an empty code"),
         }
+    }
+
+    /// Every token of a code.
+    fn decode_all(mut code: &[u8]) -> impl Iterator<Item = Token> + '_ {
+        std::iter::from_fn(move || {
+            if code.is_empty() {
+                return None;
+            }
+            let (token, len) = Token::decode(code);
+            code = &code[len..];
+            Some(token)
+        })
     }
 }
 
 /// A path as AppArmor should match it. Made of literal bytes except where a generalisation
 /// rule put a variable or a glob; a trailing `/` means a directory.
 ///
-/// Held as each token's two-byte code: comparing, sorting and hashing the patterns of a
-/// million paths are then operations on bytes (`memcmp`), not token by token, and order
-/// exactly as the tokens do.
+/// Held as its tokens' codes ([`Token::encode`]), a byte for each byte: comparing, sorting and
+/// hashing the patterns of a million paths are then operations on bytes (`memcmp`), not token
+/// by token, and order exactly as the tokens do.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pattern(Vec<u8>);
 
@@ -147,16 +169,17 @@ impl Pattern {
         pattern
     }
 
+    /// Room for this many tokens that are bytes.
     fn with_capacity(tokens: usize) -> Pattern {
-        Pattern(Vec::with_capacity(2 * tokens))
+        Pattern(Vec::with_capacity(tokens))
     }
 
     pub fn push(&mut self, token: Token) {
-        self.0.extend_from_slice(&token.code());
+        token.encode(&mut self.0);
     }
 
     pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
-        self.0.chunks_exact(2).map(Token::from_code)
+        Token::decode_all(&self.0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -164,7 +187,12 @@ impl Pattern {
     }
 
     fn last(&self) -> Option<Token> {
-        self.0.chunks_exact(2).next_back().map(Token::from_code)
+        // A second byte is never the escape: an escape before the last byte starts its token.
+        match self.0.as_slice() {
+            [.., Token::ESCAPE, _] => Some(Token::decode(&self.0[self.0.len() - 2..]).0),
+            [.., b] => Some(Token::Byte(*b)),
+            [] => None,
+        }
     }
 
     pub fn is_dir(&self) -> bool {
@@ -178,12 +206,7 @@ impl Pattern {
 
     /// Split after the last `/`, as codes: (directory part, last component).
     fn split_last(&self) -> (&[u8], &[u8]) {
-        let slash = Token::Byte(b'/').code();
-        let cut = self
-            .0
-            .chunks_exact(2)
-            .rposition(|code| code == slash)
-            .map_or(0, |i| 2 * (i + 1));
+        let cut = self.0.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
         self.0.split_at(cut)
     }
 }
@@ -302,6 +325,15 @@ pub enum Generalisation {
 }
 
 impl Generalisation {
+    /// Every rule, in order (`Generalisation as u8` indexes it).
+    const ALL: [Generalisation; 5] = [
+        Generalisation::Home,
+        Generalisation::ProcPid,
+        Generalisation::TempName,
+        Generalisation::LibraryVersion,
+        Generalisation::DirGlob,
+    ];
+
     /// The name used in the profile's comments and in docs/apparmor.md.
     pub fn name(self) -> &'static str {
         match self {
@@ -314,12 +346,51 @@ impl Generalisation {
     }
 }
 
+/// A set of generalisation rules, as bits: a million file rules each carry one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Generalisations(u8);
+
+impl Generalisations {
+    pub fn insert(&mut self, rule: Generalisation) {
+        self.0 |= 1 << rule as u8;
+    }
+
+    pub fn contains(self, rule: Generalisation) -> bool {
+        self.0 & (1 << rule as u8) != 0
+    }
+
+    pub fn union(self, other: Generalisations) -> Generalisations {
+        Generalisations(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The rules in order.
+    pub fn iter(self) -> impl Iterator<Item = Generalisation> {
+        Generalisation::ALL
+            .into_iter()
+            .filter(move |&rule| self.contains(rule))
+    }
+}
+
+impl FromIterator<Generalisation> for Generalisations {
+    fn from_iter<I: IntoIterator<Item = Generalisation>>(rules: I) -> Generalisations {
+        let mut set = Generalisations::default();
+        for rule in rules {
+            set.insert(rule);
+        }
+        set
+    }
+}
+
 /// One file rule and the evidence for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileRule {
     pub perms: Perms,
     /// The generalisation rules that made the pattern (empty: the recorded path itself).
-    pub generalised: BTreeSet<Generalisation>,
+    pub generalised: Generalisations,
     /// How many recorded paths the rule stands for.
     pub paths: usize,
 }
@@ -329,7 +400,7 @@ impl FileRule {
     /// rule that matches anyway.
     fn absorb(&mut self, other: FileRule) {
         self.perms = self.perms.union(other.perms);
-        self.generalised.extend(other.generalised);
+        self.generalised = self.generalised.union(other.generalised);
         self.paths += other.paths;
     }
 }
@@ -800,8 +871,8 @@ fn generalise(
     perms: Perms,
     made: &BTreeSet<&[u8]>,
     notes: &mut BTreeSet<Note>,
-) -> (Pattern, BTreeSet<Generalisation>) {
-    let mut rules = BTreeSet::new();
+) -> (Pattern, Generalisations) {
+    let mut rules = Generalisations::default();
     let is_dir = path.len() > 1 && path.ends_with(b"/");
     let body = if is_dir {
         &path[..path.len() - 1]
@@ -1005,9 +1076,7 @@ fn glob_directories(
         let (dir, name) = key.pattern.split_last();
         if key.pattern.is_dir()
             || name.is_empty()
-            || name
-                .chunks_exact(2)
-                .any(|code| matches!(Token::from_code(code), Token::Var(_)))
+            || Token::decode_all(name).any(|token| matches!(token, Token::Var(_)))
         {
             continue;
         }
@@ -1078,7 +1147,7 @@ fn drop_redundant_owner_rules(files: &mut BTreeMap<FileKey, FileRule>) {
         if rule.perms.is_empty() {
             let rule = files.remove(&key).expect("listed above");
             let plain = files.get_mut(&plain).expect("checked above");
-            plain.generalised.extend(rule.generalised);
+            plain.generalised = plain.generalised.union(rule.generalised);
             plain.paths += rule.paths;
         }
     }
@@ -2120,8 +2189,11 @@ mod tests {
         let byte = |b: u8| Token::Byte(b);
         let alphabet = [
             byte(0),
+            byte(1),
+            byte(5),
             byte(b'/'),
             byte(b'a'),
+            byte(0xfe),
             byte(0xff),
             Token::Var(Var::Home),
             Token::Var(Var::Pid),
@@ -2148,8 +2220,11 @@ mod tests {
                 .rposition(|&t| t == byte(b'/'))
                 .map_or(0, |i| i + 1);
             assert_eq!(
-                (dir.len() / 2, name.len() / 2),
-                (cut, x.len() - cut),
+                (
+                    Token::decode_all(dir).collect::<Vec<_>>(),
+                    Token::decode_all(name).collect::<Vec<_>>()
+                ),
+                (x[..cut].to_vec(), x[cut..].to_vec()),
                 "{x:?}"
             );
             for y in &sequences {
@@ -2281,10 +2356,7 @@ mod tests {
                 .collect();
             (
                 text,
-                rules
-                    .into_iter()
-                    .map(Generalisation::name)
-                    .collect::<Vec<_>>(),
+                rules.iter().map(Generalisation::name).collect::<Vec<_>>(),
             )
         };
         assert_eq!(
@@ -2406,7 +2478,7 @@ mod tests {
         assert_eq!(policy.files[&key].perms, Perms::parse("r"));
         assert!(policy.files[&key]
             .generalised
-            .contains(&Generalisation::DirGlob));
+            .contains(Generalisation::DirGlob));
         assert_eq!(rules(&decide(&rec, &options(6)).unwrap()).len(), 6);
         assert_eq!(rules(&decide(&rec, &options(0)).unwrap()).len(), 6);
     }

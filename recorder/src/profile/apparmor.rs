@@ -227,7 +227,7 @@ mod tests {
                     write: true,
                     ..Perms::default()
                 },
-                generalised: BTreeSet::from([Generalisation::DirGlob]),
+                generalised: [Generalisation::DirGlob].into_iter().collect(),
                 paths: 21,
             },
         );
