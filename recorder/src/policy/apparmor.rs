@@ -117,7 +117,7 @@ impl Token {
     /// Appends the token's code: its byte, or [`Self::ESCAPE`] and a byte that orders the
     /// tokens. That second byte is never `/` or the escape itself, so every `/` in a code is a
     /// `/` token and every escape starts a token.
-    fn encode(self, code: &mut Vec<u8>) {
+    fn encode(self, code: &mut Codes) {
         match self {
             Token::Byte(b) if b < Self::ESCAPE => code.push(b),
             Token::Byte(_) => code.extend([Self::ESCAPE, 0]),
@@ -159,7 +159,11 @@ impl Token {
 /// hashing the patterns of a million paths are then operations on bytes (`memcmp`), not token
 /// by token, and order exactly as the tokens do.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Pattern(Vec<u8>);
+pub struct Pattern(Codes);
+
+/// A pattern's codes: those of most paths are held inline, so a million patterns are not a
+/// million allocations.
+type Codes = smallvec::SmallVec<[u8; 40]>;
 
 impl Pattern {
     /// A pattern that matches exactly these bytes.
@@ -171,7 +175,7 @@ impl Pattern {
 
     /// Room for this many tokens that are bytes.
     fn with_capacity(tokens: usize) -> Pattern {
-        Pattern(Vec::with_capacity(tokens))
+        Pattern(Codes::with_capacity(tokens))
     }
 
     pub fn push(&mut self, token: Token) {
@@ -1097,7 +1101,7 @@ fn glob_directories(
         .into_iter()
         .filter(|(_, members)| members.len() >= threshold)
         .map(|((dir, owner, _), members)| {
-            let mut tokens = Pattern(dir.to_vec());
+            let mut tokens = Pattern(Codes::from_slice(dir));
             tokens.push(Token::AnyRun);
             let key = FileKey {
                 pattern: tokens,
