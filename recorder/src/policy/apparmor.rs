@@ -169,7 +169,7 @@ impl Pattern {
     /// A pattern that matches exactly these bytes.
     pub fn literal(bytes: &[u8]) -> Pattern {
         let mut pattern = Pattern::with_capacity(bytes.len());
-        pattern.extend(bytes.iter().map(|&b| Token::Byte(b)));
+        pattern.push_bytes(bytes);
         pattern
     }
 
@@ -180,6 +180,15 @@ impl Pattern {
 
     pub fn push(&mut self, token: Token) {
         token.encode(&mut self.0);
+    }
+
+    /// Pushes each byte as a [`Token::Byte`]: copied whole when none needs an escape.
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        if bytes.contains(&Token::ESCAPE) {
+            self.extend(bytes.iter().map(|&b| Token::Byte(b)));
+        } else {
+            self.0.extend_from_slice(bytes);
+        }
     }
 
     pub fn tokens(&self) -> impl Iterator<Item = Token> + '_ {
@@ -962,13 +971,12 @@ fn generalise(
 /// Literal bytes; NUL, which AppArmor cannot match, becomes one `?` (which never matches a
 /// NUL either: the narrowest pattern there is).
 fn literal(bytes: &[u8], tokens: &mut Pattern, inexact: &mut bool) {
-    for &b in bytes {
-        if b == 0 {
+    for (n, run) in bytes.split(|&b| b == 0).enumerate() {
+        if n > 0 {
             *inexact = true;
             tokens.push(Token::AnyChar);
-        } else {
-            tokens.push(Token::Byte(b));
         }
+        tokens.push_bytes(run);
     }
 }
 
@@ -2485,6 +2493,35 @@ mod tests {
             .contains(Generalisation::DirGlob));
         assert_eq!(rules(&decide(&rec, &options(6)).unwrap()).len(), 6);
         assert_eq!(rules(&decide(&rec, &options(0)).unwrap()).len(), 6);
+    }
+
+    #[test]
+    fn nul_becomes_one_any_char_and_other_bytes_stay_exact() {
+        let made = BTreeSet::new();
+        let mut notes = BTreeSet::new();
+        let path = b"/srv/a\0b\0\0/\xffc\xff";
+        let (pattern, rules) = generalise(path, Perms::parse("r"), &made, &mut notes);
+        let byte = |b: u8| Token::Byte(b);
+        let expected: Vec<Token> = b"/srv/a"
+            .iter()
+            .map(|&b| byte(b))
+            .chain([Token::AnyChar, byte(b'b'), Token::AnyChar, Token::AnyChar])
+            .chain([byte(b'/'), byte(0xff), byte(b'c'), byte(0xff)])
+            .collect();
+        assert_eq!(pattern.tokens().collect::<Vec<_>>(), expected);
+        assert!(rules.is_empty());
+        assert_eq!(
+            notes.into_iter().collect::<Vec<_>>(),
+            vec![Note::Inexact {
+                path: path.to_vec()
+            }]
+        );
+        let literal = Pattern::literal(b"/a\xff/b");
+        assert_eq!(
+            literal.tokens().collect::<Vec<_>>(),
+            [b'/', b'a', 0xff, b'/', b'b'].map(byte)
+        );
+        assert_eq!(literal.split_last().1, b"b");
     }
 
     #[test]
