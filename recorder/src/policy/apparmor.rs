@@ -19,7 +19,7 @@
 
 use std::{
     borrow::Cow,
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{hash_map::Entry, BTreeMap, BTreeSet, HashMap},
     fmt,
 };
 
@@ -1080,30 +1080,51 @@ fn glob_directories(
         return files.into_iter().collect();
     }
     type Group<'k> = (&'k [u8], bool, Perms);
-    let mut groups: HashMap<Group, Vec<usize>, foldhash::fast::FixedState> = HashMap::default();
+    type Groups<'k> = HashMap<Group<'k>, Vec<usize>, foldhash::fast::FixedState>;
+    let mut groups: Groups = HashMap::default();
+    /// A run's files by permissions (a directory's files have few sets of them).
+    type ByPerms = Vec<(Perms, Vec<usize>)>;
+    fn gather<'k>(groups: &mut Groups<'k>, (dir, owner): (&'k [u8], bool), run: ByPerms) {
+        for (perms, members) in run {
+            match groups.entry((dir, owner, perms)) {
+                Entry::Vacant(entry) => {
+                    entry.insert(members);
+                }
+                Entry::Occupied(entry) => entry.into_mut().extend(members),
+            }
+        }
+    }
     // Rules come sorted, so a directory's files mostly follow one another: a run of them is
-    // gathered before its directory is hashed, once.
-    let mut run: Option<(Group, Vec<usize>)> = None;
+    // gathered before its directory is hashed, once for each set of permissions.
+    let mut run: Option<((&[u8], bool), ByPerms)> = None;
     for (i, (key, rule)) in files.iter().enumerate() {
         let (dir, name) = key.pattern.split_last();
         if key.pattern.is_dir()
             || name.is_empty()
-            || Token::decode_all(name).any(|token| matches!(token, Token::Var(_)))
+            || (name.contains(&Token::ESCAPE)
+                && Token::decode_all(name).any(|token| matches!(token, Token::Var(_))))
         {
             continue;
         }
-        let group = (dir, key.owner, rule.perms);
+        let place = (dir, key.owner);
         match &mut run {
-            Some((run_group, members)) if *run_group == group => members.push(i),
+            Some((run_place, by_perms)) if *run_place == place => {
+                match by_perms.iter_mut().find(|(perms, _)| *perms == rule.perms) {
+                    Some((_, members)) => members.push(i),
+                    None => by_perms.push((rule.perms, vec![i])),
+                }
+            }
             _ => {
-                if let Some((run_group, members)) = run.replace((group, vec![i])) {
-                    groups.entry(run_group).or_default().extend(members);
+                if let Some((run_place, by_perms)) =
+                    run.replace((place, vec![(rule.perms, vec![i])]))
+                {
+                    gather(&mut groups, run_place, by_perms);
                 }
             }
         }
     }
-    if let Some((run_group, members)) = run {
-        groups.entry(run_group).or_default().extend(members);
+    if let Some((run_place, by_perms)) = run {
+        gather(&mut groups, run_place, by_perms);
     }
     let globs: Vec<(FileKey, Vec<usize>)> = groups
         .into_iter()
@@ -2522,6 +2543,38 @@ mod tests {
             [b'/', b'a', 0xff, b'/', b'b'].map(byte)
         );
         assert_eq!(literal.split_last().1, b"b");
+    }
+
+    #[test]
+    fn a_directory_glob_counts_its_files_across_interleaved_accesses_and_subdirectories() {
+        let mut files: Vec<FileAccess> = (0..10)
+            .map(|i| {
+                let access: &[Access] = if i % 2 == 0 {
+                    &[Access::Read]
+                } else {
+                    &[Access::Read, Access::Write]
+                };
+                file(&format!("/srv/d/f{i:02}"), access)
+            })
+            .collect();
+        files.push(file("/srv/d/m/x", &[Access::Read]));
+        files.extend((0..3).map(|i| file(&format!("/srv/d/z{i}"), &[Access::Read])));
+        let rec = recording(Some(files));
+        let options = AppArmorOptions {
+            glob_threshold: 6,
+            ..AppArmorOptions::default()
+        };
+        let policy = decide(&rec, &options).unwrap();
+        let glob = FileKey {
+            pattern: p("/srv/d/").tokens().chain([Token::AnyRun]).collect(),
+            owner: false,
+        };
+        // Eight read-only files (five before the subdirectory's, three after) are one glob; the
+        // five written ones stay below the threshold, each a rule.
+        assert_eq!(policy.files[&glob].paths, 8);
+        assert_eq!(policy.files[&glob].perms, Perms::parse("r"));
+        assert_eq!(rules(&policy).len(), 1 + 5 + 1);
+        assert!(policy.files.keys().any(|k| k.pattern == p("/srv/d/m/x")));
     }
 
     #[test]
