@@ -725,10 +725,9 @@ impl Recording {
     }
 }
 
-/// A recording's text. A large one is mapped rather than read: a recording of a million
-/// files is over 100 MB: faulting in fresh memory for a copy of it cost a seventh of
-/// generating a seccomp profile from it, while the file's pages are usually in the page cache
-/// already.
+/// A recording's text. A large one is mapped rather than read. A recording of a million files
+/// is over 100 MB, and faulting in fresh memory for a copy of it cost a seventh of generating
+/// a seccomp profile from it, while the file's pages are usually in the page cache already.
 enum RecordingText {
     Read(Vec<u8>),
     Mapped {

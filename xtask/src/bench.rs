@@ -2447,8 +2447,8 @@ bit set and its executables inline, each distinct executable path stored once. T
 generator then works once per path, mostly on both cores: it converts and sorts the paths, \
 marks directories and takes what the abstractions grant in place, generalises each path \
 into a pattern (a byte per byte, held inline up to 40 bytes, compared with `memcmp`), and \
-merges the patterns into directory globs. Its peak memory fell from 392 to 265 MiB this \
-session. Splitting the parse of `files` over both cores (the array borrowed as raw \
+merges the patterns into directory globs. Its peak memory fell from 392 to 265 MiB on \
+2026-12-03. Splitting the parse of `files` over both cores (the array borrowed as raw \
 text and cut between elements) was measured twice and dropped: 1.5 times the CPU time for \
 the same wall time, as the parse is bound by memory, not instructions. What would close the \
 rest: fewer passes over the paths (each touches a million items), and a reader that hands \

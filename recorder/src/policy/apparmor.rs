@@ -133,9 +133,9 @@ impl Token {
             [Self::ESCAPE, 0, ..] => (Token::Byte(Self::ESCAPE), 2),
             [Self::ESCAPE, n @ 1..=3, ..] => (Token::Var(Var::ALL[usize::from(*n - 1)]), 2),
             [Self::ESCAPE, 4, ..] => (Token::AnyChar, 2),
-            [Self::ESCAPE, ..] => (Token::AnyRun, 2),
+            [Self::ESCAPE, 5, ..] => (Token::AnyRun, 2),
+            [Self::ESCAPE, ..] | [] => unreachable!("only `encode` makes codes"),
             [b, ..] => (Token::Byte(*b), 1),
-            [] => unreachable!("decoding an empty code"),
         }
     }
 
