@@ -102,9 +102,11 @@ pub struct LastSyscall {
     pub outside_regs: u64,
     /// `CACHE_GENERATION` when that task was found outside.
     pub outside_generation: u64,
-    /// `thread_info.status & TS_COMPAT` at entry: the same id means another syscall in the
-    /// 32-bit table.
-    pub compat: u32,
+    /// Where the task made the call: the user instruction pointer and code segment saved in
+    /// `regs`. With the task and the id, they fix the ABI for every call but a hostile one
+    /// (see `sys_enter`), so a hit needs no look at the task's `TS_COMPAT` status.
+    pub user_ip: u64,
+    pub user_cs: u32,
     /// `abi * MAX_SYSCALL_NR + nr`, or `NO_SYSCALL`.
     pub index: u32,
     /// The `FILE_OPS` entry for `index` (a cached entry is only used when this is 0).

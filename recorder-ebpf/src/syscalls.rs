@@ -5,14 +5,15 @@
 //!
 //! The hot paths are a task repeating the syscall it made last on this CPU (loops, polling,
 //! reads and writes) and a task outside the target making syscalls of its own. `LAST_SYSCALL`
-//! answers both with one lookup and a few compares, before the cgroup test, and only a new
-//! (task, program, syscall) goes through classification, counting and attribution.
+//! answers both with one lookup and a few compares, before the cgroup test and with no helper
+//! call, and only a new (task, program, syscall) goes through classification, counting and
+//! attribution.
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
-    macros::{map, raw_tracepoint},
+    macros::{btf_tracepoint, map, raw_tracepoint},
     maps::{HashMap, PerCpuArray, PerCpuHashMap},
-    programs::RawTracePointContext,
+    programs::{BtfTracePointContext, RawTracePointContext},
 };
 use recorder_common::{
     abi, lost, ExeSyscalls, LastSyscall, OddSyscallKey, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR,
@@ -65,8 +66,28 @@ static NO_SYSCALLS: ExeSyscalls = ExeSyscalls {
     bits: [0; EXE_SYSCALL_WORDS],
 };
 
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+/// `__USER_CS` and `__USER32_CS`, the code segments of 64-bit and 32-bit user code.
+const USER_CS: u32 = 0x33;
+const USER32_CS: u32 = 0x23;
+
+/// Every syscall's entry. A BTF tracepoint (`tp_btf`), not a raw one: its first argument comes
+/// as a typed `struct pt_regs *`, so the saved user registers are plain loads, and a cache hit
+/// makes no helper call (on these CPUs each call and return pays for the return-stack
+/// mitigation; reading the task's `TS_COMPAT` that way was most of a hit's cost).
+///
+/// A hit is the same task (register frame, no fork since), program (no exec since), syscall
+/// id, instruction address and code segment. Those fix the ABI, which the id alone does not
+/// (the same number is another call in the 32-bit table):
+/// - from 32-bit code (`USER32_CS`) every syscall is a 32-bit one;
+/// - from 64-bit code (`USER_CS`) `syscall` is a 64-bit (or x32, told by the id) one and
+///   `int $0x80` a 32-bit one. Both are two bytes long: at the same address they can only
+///   follow each other if the program rewrote its own code between the two calls. Such a
+///   call is counted as the cached one: under-recorded, so denied by the profile, never an
+///   allowed call that was not made;
+/// - any other segment (from the task's own LDT, which `modify_ldt` can change between calls)
+///   is never served from the cache.
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let Some(last) = LAST_SYSCALL.get_ptr_mut(0) else {
         return 0;
     };
@@ -83,10 +104,9 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     if last.outside_regs == regs && last.outside_generation == generation {
         return 0;
     }
-    // A hit is the same task (frame, no fork since), program (no exec since), ABI and
-    // syscall.
     if last.regs == regs && last.id == id && last.op == 0 && last.generation == generation {
-        if last.compat == compat_status(current_task()) {
+        let (user_ip, user_cs) = user_position(regs);
+        if last.user_ip == user_ip && last.user_cs == user_cs {
             last.hits += 1;
             return 0;
         }
@@ -110,7 +130,6 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         NO_SYSCALL
     };
     let (op, has_values) = if index != NO_SYSCALL {
-        let regs: u64 = ctx.arg(0);
         (
             crate::files::note_entry(index, abi, regs),
             crate::arguments::note_values(index, abi, regs, exe),
@@ -119,9 +138,11 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         (0, false)
     };
     flush(last);
-    // Never served from the cache: odd numbers (they must reach their own map every time) and
-    // syscalls whose argument values are recorded (each call may pass new ones).
-    let op = if index == NO_SYSCALL || has_values {
+    // Never served from the cache: odd numbers (they must reach their own map every time),
+    // syscalls whose argument values are recorded (each call may pass new ones) and calls from
+    // a segment whose mode can change (see above).
+    let (user_ip, user_cs) = user_position(regs);
+    let op = if index == NO_SYSCALL || has_values || (user_cs != USER_CS && user_cs != USER32_CS) {
         u32::MAX
     } else {
         u32::from(op)
@@ -130,11 +151,29 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     last.task = task;
     last.generation = generation;
     last.id = id;
-    last.compat = compat;
+    last.user_ip = user_ip;
+    last.user_cs = user_cs;
     last.index = index;
     last.hits = 0;
     last.op = op;
     0
+}
+
+/// The user instruction pointer and code segment saved in the register frame (`pt_regs.ip`
+/// and `pt_regs.cs`, at offsets fixed by the x86-64 entry code). `regs` is the typed pointer
+/// of the tracepoint's argument: the verifier checks these loads against `struct pt_regs`.
+#[inline(always)]
+fn user_position(regs: u64) -> (u64, u32) {
+    const IP: u64 = 128;
+    const CS: u64 = 136;
+    // SAFETY: loads from the register frame the kernel passed, checked by the verifier and
+    // guarded against faults.
+    unsafe {
+        (
+            core::ptr::read_volatile((regs + IP) as *const u64),
+            u32::from(core::ptr::read_volatile((regs + CS) as *const u16)),
+        )
+    }
 }
 
 #[inline(always)]

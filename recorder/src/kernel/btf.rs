@@ -26,6 +26,9 @@ pub struct Offsets {
     pub binprm_filename: u64,
     /// Everything the file programs walk.
     pub files: recorder_common::FileOffsets,
+    /// The BTF type id of `btf_trace_sys_enter`, the typedef a `tp_btf` program on
+    /// `sys_enter` is loaded against (see [`typedef_at`]).
+    pub sys_enter_typedef: u32,
 }
 
 /// Where resolved offsets are kept per kernel build: parsing the kernel's BTF takes most of
@@ -71,6 +74,7 @@ impl Offsets {
             self.mm_exe_file,
             self.file_inode,
             self.binprm_filename,
+            u64::from(self.sys_enter_typedef),
         ];
         // SAFETY: FileOffsets is repr(C) and made of u64 fields only: no padding.
         let files = unsafe {
@@ -83,7 +87,7 @@ impl Offsets {
     }
 
     fn from_words(words: &[u64]) -> Option<Offsets> {
-        let (head, files) = words.split_at_checked(5)?;
+        let (head, files) = words.split_at_checked(6)?;
         if files.len() != size_of::<recorder_common::FileOffsets>() / 8 {
             return None;
         }
@@ -97,6 +101,7 @@ impl Offsets {
             mm_exe_file: head[2],
             file_inode: head[3],
             binprm_filename: head[4],
+            sys_enter_typedef: u32::try_from(head[5]).ok()?,
             files,
         })
     }
@@ -145,12 +150,60 @@ impl Offsets {
             file_inode: member_offset(&btf, "file", "f_inode")?,
             binprm_filename: member_offset(&btf, "linux_binprm", "filename")?,
             files: file_offsets(&btf)?,
+            sys_enter_typedef: typedef_id(&btf, "btf_trace_sys_enter")?,
         })
     }
 }
 
+/// The type id of typedef `name`.
+fn typedef_id(btf: &Btf, name: &str) -> Result<u32, KernelError> {
+    let ids = btf.resolve_ids_by_name(name).unwrap_or_default();
+    ids.into_iter()
+        .find(|&id| matches!(btf.resolve_type_by_id(id), Ok(Type::Typedef(_))))
+        .ok_or_else(|| KernelError::Btf {
+            what: format!("typedef {name} not found in {VMLINUX_BTF}"),
+        })
+}
+
+/// BTF for aya that holds typedef `name` at type id `id` and nothing else of note.
+///
+/// aya loads a `tp_btf` program only given a parsed `aya::Btf`, and reads from it nothing but
+/// the id of the tracepoint's typedef, which the kernel then resolves in its own BTF. Parsing
+/// all of vmlinux BTF for that added half again to start-up time, and 11 MiB of memory. The id is
+/// already known (found with the offsets, and cached with them), so aya gets this instead: the
+/// ids before it are placeholders (pointers to void, 12 bytes each), then the typedef.
+pub fn typedef_at(id: u32, name: &str) -> Result<aya::Btf, KernelError> {
+    const KIND_PTR: u32 = 2;
+    const KIND_TYPEDEF: u32 = 8;
+    const HEADER_LEN: u32 = 24;
+    let placeholders = id.checked_sub(1).ok_or_else(|| KernelError::Btf {
+        what: format!("typedef {name} has type id 0, which is void"),
+    })?;
+    let type_len = (placeholders + 1) * 12;
+    let strings = format!("\0{name}\0");
+    let mut bytes = Vec::with_capacity((HEADER_LEN + type_len) as usize + strings.len());
+    bytes.extend_from_slice(&0xeb9f_u16.to_ne_bytes());
+    bytes.extend_from_slice(&[1, 0]); // version, flags
+    for word in [HEADER_LEN, 0, type_len, type_len, strings.len() as u32] {
+        bytes.extend_from_slice(&word.to_ne_bytes());
+    }
+    let mut push_type = |name_offset: u32, kind: u32| {
+        for word in [name_offset, kind << 24, 0] {
+            bytes.extend_from_slice(&word.to_ne_bytes());
+        }
+    };
+    for _ in 0..placeholders {
+        push_type(0, KIND_PTR);
+    }
+    push_type(1, KIND_TYPEDEF);
+    bytes.extend_from_slice(strings.as_bytes());
+    aya::Btf::parse(&bytes, aya::Endianness::default()).map_err(|e| KernelError::Btf {
+        what: format!("cannot make BTF naming {name}: {e}"),
+    })
+}
+
 /// First line of a cache file; a new layout needs a new tag.
-const CACHE_FORMAT: &str = "leastpriv kernel offsets v4";
+const CACHE_FORMAT: &str = "leastpriv kernel offsets v5";
 
 /// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
 fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {
@@ -218,4 +271,63 @@ fn find_member(btf: &Btf, st: &btf_rs::Struct, member: &str, base_bits: u32) -> 
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use aya_obj::btf::BtfKind;
+
+    use super::*;
+
+    #[test]
+    fn stand_in_btf_names_the_typedef_at_its_id() {
+        for id in [1, 2, 11_330, 100_000] {
+            let btf = typedef_at(id, "btf_trace_sys_enter").unwrap();
+            let found = btf.id_by_type_name_kind("btf_trace_sys_enter", BtfKind::Typedef);
+            assert_eq!(found.unwrap(), id);
+            assert!(btf
+                .id_by_type_name_kind("btf_trace_sys_exit", BtfKind::Typedef)
+                .is_err());
+        }
+        let err = typedef_at(0, "btf_trace_sys_enter").unwrap_err();
+        assert!(err.to_string().contains("type id 0"), "{err}");
+    }
+
+    /// The id found with the offsets is the one aya finds in a full parse of the kernel's BTF.
+    #[test]
+    fn sys_enter_typedef_matches_the_kernels_btf() {
+        if !Path::new(VMLINUX_BTF).exists() {
+            assert!(
+                std::env::var_os("LEASTPRIV_REQUIRE_BPF").is_none_or(|v| v != "1"),
+                "{VMLINUX_BTF} is missing, and LEASTPRIV_REQUIRE_BPF=1"
+            );
+            println!("SKIP sys_enter_typedef_matches_the_kernels_btf: {VMLINUX_BTF} is missing");
+            return;
+        }
+        let offsets = Offsets::from_btf(Path::new(VMLINUX_BTF)).unwrap();
+        let full = aya::Btf::from_sys_fs().unwrap();
+        let id = full
+            .id_by_type_name_kind("btf_trace_sys_enter", BtfKind::Typedef)
+            .unwrap();
+        assert_eq!(offsets.sys_enter_typedef, id);
+        let cached = Offsets::from_words(&offsets.to_words()).unwrap();
+        assert_eq!(cached, offsets);
+    }
+
+    #[test]
+    fn cached_offsets_of_another_layout_are_refused() {
+        let words: Vec<u64> =
+            (1..=5 + size_of::<recorder_common::FileOffsets>() as u64 / 8).collect();
+        assert!(Offsets::from_words(&words).is_none(), "one word short");
+        let mut words: Vec<u64> =
+            (1..=6 + size_of::<recorder_common::FileOffsets>() as u64 / 8).collect();
+        let offsets = Offsets::from_words(&words).unwrap();
+        assert_eq!(offsets.sys_enter_typedef, 6);
+        assert_eq!(offsets.to_words(), words);
+        words[5] = u64::from(u32::MAX) + 1;
+        assert!(
+            Offsets::from_words(&words).is_none(),
+            "a type id beyond u32"
+        );
+    }
 }

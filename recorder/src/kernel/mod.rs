@@ -13,7 +13,7 @@ use std::{
 
 use aya::{
     maps::{CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
-    programs::RawTracePoint,
+    programs::{BtfTracePoint, Program, RawTracePoint},
     Ebpf, EbpfLoader,
 };
 use recorder_common::{
@@ -147,24 +147,24 @@ impl KernelRecorder {
             })?;
         }
 
-        // Raw tracepoints only: cheaper per event than classic ones, and quick to detach.
-        // Exec first, so that by the time syscalls are counted every exec is also seen; the
-        // syscall cache's invalidations before the cache itself; exit before entry, so that a
-        // call noted at entry finds its exit program attached.
-        let mut hooks = vec![("sched_process_exec", "sched_process_exec")];
+        // Raw and BTF tracepoints only: cheaper per event than classic ones, and quick to
+        // detach. Exec first, so that by the time syscalls are counted every exec is also
+        // seen; the syscall cache's invalidations before the cache itself; exit before entry,
+        // so that a call noted at entry finds its exit program attached.
+        let sys_enter_btf = btf::typedef_at(offsets.sys_enter_typedef, "btf_trace_sys_enter")?;
+        let mut hooks = vec![Hook::raw("sched_process_exec", "sched_process_exec")];
         if cap_layout.is_ok() {
-            hooks.push(("cap_capable", "cap_capable"));
+            hooks.push(Hook::raw("cap_capable", "cap_capable"));
         }
         hooks.extend([
-            ("cache_on_fork", "sched_process_fork"),
-            ("cache_on_migration", "cgroup_attach_task"),
-            ("sys_exit", "sys_exit"),
-            ("sys_enter", "sys_enter"),
+            Hook::raw("cache_on_fork", "sched_process_fork"),
+            Hook::raw("cache_on_migration", "cgroup_attach_task"),
+            Hook::raw("sys_exit", "sys_exit"),
+            Hook::btf("sys_enter", "sys_enter", &sys_enter_btf),
         ]);
-        let names: Vec<&'static str> = hooks.iter().map(|(name, _)| *name).collect();
-        load_in_parallel(&mut ebpf, &names)?;
-        for (name, tracepoint) in hooks {
-            attach_loaded(&mut ebpf, name, tracepoint)?;
+        load_in_parallel(&mut ebpf, &hooks)?;
+        for hook in &hooks {
+            attach_loaded(&mut ebpf, hook)?;
         }
 
         Ok(KernelRecorder {
@@ -369,10 +369,17 @@ impl FloorProgram {
     pub fn attach() -> Result<FloorProgram, KernelError> {
         check_privileges()?;
         raise_memlock_limit();
+        let offsets = Offsets::from_running_kernel()?;
+        let sys_enter_btf = btf::typedef_at(offsets.sys_enter_typedef, "btf_trace_sys_enter")?;
         let mut ebpf = Ebpf::load(PROGRAMS).map_err(KernelError::Load)?;
-        load_in_parallel(&mut ebpf, &["sys_enter_floor", "sys_exit_floor"])?;
-        attach_loaded(&mut ebpf, "sys_enter_floor", "sys_enter")?;
-        attach_loaded(&mut ebpf, "sys_exit_floor", "sys_exit")?;
+        let hooks = [
+            Hook::btf("sys_enter_floor", "sys_enter", &sys_enter_btf),
+            Hook::raw("sys_exit_floor", "sys_exit"),
+        ];
+        load_in_parallel(&mut ebpf, &hooks)?;
+        for hook in &hooks {
+            attach_loaded(&mut ebpf, hook)?;
+        }
         Ok(FloorProgram { _ebpf: ebpf })
     }
 }
@@ -384,43 +391,81 @@ impl std::os::fd::AsRawFd for KernelRecorder {
     }
 }
 
-/// Loads the named raw tracepoint programs, each on a thread of its own. The kernel verifies
-/// each program on its own and several at once, and verifying is most of start-up: on two
-/// CPUs, the others are done while `sys_exit`, the largest, is verified.
-fn load_in_parallel(ebpf: &mut Ebpf, names: &[&'static str]) -> Result<(), KernelError> {
-    let mut wanted: Vec<(&'static str, &mut RawTracePoint)> = Vec::new();
-    for (found, program) in ebpf.programs_mut() {
-        if let Some(&name) = names.iter().find(|name| **name == found) {
-            let program = program.try_into().map_err(|source| KernelError::Program {
-                action: "use",
-                program: name,
-                source,
-            })?;
-            wanted.push((name, program));
+/// A kernel program and the tracepoint it goes on.
+struct Hook<'a> {
+    program: &'static str,
+    tracepoint: &'static str,
+    /// For a BTF tracepoint (`tp_btf`): BTF naming the tracepoint's typedef. `None` for a
+    /// raw tracepoint.
+    btf: Option<&'a aya::Btf>,
+}
+
+impl<'a> Hook<'a> {
+    fn raw(program: &'static str, tracepoint: &'static str) -> Hook<'a> {
+        Hook {
+            program,
+            tracepoint,
+            btf: None,
         }
     }
-    if let Some(&missing) = names
-        .iter()
-        .find(|name| !wanted.iter().any(|(found, _)| found == *name))
-    {
-        return Err(KernelError::Program {
-            action: "find",
-            program: missing,
-            source: aya::programs::ProgramError::NotLoaded,
-        });
+
+    fn btf(program: &'static str, tracepoint: &'static str, btf: &'a aya::Btf) -> Hook<'a> {
+        Hook {
+            program,
+            tracepoint,
+            btf: Some(btf),
+        }
+    }
+
+    fn error(&self, action: &'static str) -> impl Fn(aya::programs::ProgramError) -> KernelError {
+        let program = self.program;
+        move |source| KernelError::Program {
+            action,
+            program,
+            source,
+        }
+    }
+
+    /// Loads the program (the kernel verifies it).
+    fn load(&self, program: &mut Program) -> Result<(), KernelError> {
+        match self.btf {
+            None => {
+                let program: &mut RawTracePoint = program.try_into().map_err(self.error("use"))?;
+                program.load().map_err(self.error("load"))
+            }
+            Some(btf) => {
+                let program: &mut BtfTracePoint = program.try_into().map_err(self.error("use"))?;
+                program
+                    .load(self.tracepoint, btf)
+                    .map_err(self.error("load"))
+            }
+        }
+    }
+}
+
+/// Loads the hooks' programs, each on a thread of its own. The kernel verifies each program on
+/// its own and several at once, and verifying is most of start-up: on two CPUs, the others are
+/// done while `sys_exit`, the largest, is verified.
+fn load_in_parallel(ebpf: &mut Ebpf, hooks: &[Hook<'_>]) -> Result<(), KernelError> {
+    let mut wanted: Vec<(&Hook<'_>, &mut Program)> = Vec::new();
+    for (found, program) in ebpf.programs_mut() {
+        if let Some(hook) = hooks.iter().find(|hook| hook.program == found) {
+            wanted.push((hook, program));
+        }
+    }
+    if let Some(missing) = hooks.iter().find(|hook| {
+        !wanted
+            .iter()
+            .any(|(found, _)| found.program == hook.program)
+    }) {
+        return Err(missing.error("find")(
+            aya::programs::ProgramError::NotLoaded,
+        ));
     }
     std::thread::scope(|scope| {
         let loads: Vec<_> = wanted
             .into_iter()
-            .map(|(name, program)| {
-                scope.spawn(move || {
-                    program.load().map_err(|source| KernelError::Program {
-                        action: "load",
-                        program: name,
-                        source,
-                    })
-                })
-            })
+            .map(|(hook, program)| scope.spawn(move || hook.load(program)))
             .collect();
         loads
             .into_iter()
@@ -428,16 +473,20 @@ fn load_in_parallel(ebpf: &mut Ebpf, names: &[&'static str]) -> Result<(), Kerne
     })
 }
 
-/// Attaches a loaded raw tracepoint program (the link lives as long as `ebpf`).
-fn attach_loaded(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), KernelError> {
-    let program: &mut RawTracePoint = program(ebpf, name)?;
-    program
-        .attach(tracepoint)
-        .map_err(|source| KernelError::Program {
-            action: "attach",
-            program: name,
-            source,
-        })?;
+/// Attaches a loaded program (the link lives as long as `ebpf`).
+fn attach_loaded(ebpf: &mut Ebpf, hook: &Hook<'_>) -> Result<(), KernelError> {
+    match hook.btf {
+        None => {
+            let program: &mut RawTracePoint = program(ebpf, hook.program)?;
+            program
+                .attach(hook.tracepoint)
+                .map_err(hook.error("attach"))?;
+        }
+        Some(_) => {
+            let program: &mut BtfTracePoint = program(ebpf, hook.program)?;
+            program.attach().map_err(hook.error("attach"))?;
+        }
+    }
     Ok(())
 }
 
