@@ -2418,27 +2418,33 @@ fn machine(root: &Path, bin: &Path) -> Vec<(String, String)> {
 const CLOSING_THE_GAPS: &str = "## What would close the gaps\n\n\
 - **In the recorded cgroup (benchmarks 1 and 3).** A repeated syscall is served from a \
 per-CPU one-entry cache, asked before the cgroup test and keyed by the task's register frame \
-(the tracepoint's own argument). A hit costs the lookup, a few compares and one helper call, \
-`bpf_get_current_task_btf`, to read the task's `TS_COMPAT` status: the same number is another \
-syscall in the 32-bit table. That call is most of what is left above the floor. On these \
-CPUs every call and return pays for the return-stack mitigation (`spec_rstack_overflow: Safe \
-RET`), which is also why `sys_enter` reads the task's structures by plain loads through \
-typed pointers (elsewhere they would cost more verification, at start-up, than they save). Dropping the call needs the kernel \
-to inline that helper, or a `tp_btf` program that reads the saved registers, which aya 0.14 \
-loads only after parsing the kernel's BTF a second time (tens of milliseconds of start-up). \
-The C build (benchmark 3) is another case. It is exec-heavy, so most of its syscalls are a \
-new (task, program, syscall) and take the full path. Its file calls walk their paths on \
-`sys_exit`, and every `mmap` and `brk` makes a capability check (the memory accounting's \
-`CAP_SYS_ADMIN` probe), each of which reads a kernel stack. The run-time table above has \
-these costs per syscall. Its end-to-end figure also carries start-up and exit (benchmark 4) \
-on a build of about a second; benchmark 3b shows a workload of a few seconds.\n\
+(the tracepoint's own argument). `sys_enter` is a BTF tracepoint (`tp_btf`, which `bpftool \
+perf show` lists as a raw tracepoint): the frame comes as a typed pointer, so a hit compares \
+the saved instruction address and code segment, plain loads, to know the ABI is unchanged. \
+Until fada66e a hit called `bpf_get_current_task_btf` to read the task's `TS_COMPAT` \
+status instead, and on these CPUs every call and return pays for the return-stack mitigation \
+(`spec_rstack_overflow: Safe RET`): the program's run time per call was 97 ns against the \
+empty floor program's 67 ns, and benchmark 1 was missed at 1.07 to 1.08. The C build \
+(benchmark 3) is another case. Its end-to-end figure carries start-up and exit (benchmark \
+4) on a build of about 1.7 s: that alone is near 4%, more than the target leaves, while the \
+hot path alone (the cgroup-mode row) is within noise of the floor. Most of start-up is aya's \
+`EbpfLoader::new()` parsing the kernel's BTF (16 to 19 ms, on a second core while our own \
+offsets are read, but no program can load before it ends; aya 0.14 has no way to skip it), \
+then the verifier (the load times above, on one thread each) and the process's own start \
+and exit. Exec-heavy work also takes the full path more often: most of its syscalls are a \
+new (task, program, syscall), its file calls walk their paths on `sys_exit`, and every \
+`mmap` and `brk` makes a capability check (the memory accounting's `CAP_SYS_ADMIN` probe), \
+each of which reads a kernel stack. The run-time table above has these costs per syscall. \
+Benchmark 3b shows a workload of a few seconds.\n\
 - **Everywhere else (benchmark 2).** A task outside the target is remembered as such in the \
 same per-CPU entry, so its syscalls cost the lookup and two compares on `sys_enter`, with no \
 helper call, and one load on `sys_exit`. A fork or a cgroup migration anywhere on the \
 machine starts a new cache generation, and the next syscall asks \
 `bpf_current_task_under_cgroup` once. Per-syscall `syscalls:sys_enter_*` tracepoints would \
 cost others nothing, but the kernel skips them for 32-bit tasks, which must be recorded \
-too.\n\
+too. Splitting `sys_exit` into a one-load program that tail-calls the rest only while file \
+calls are pending was measured on 2026-12-03 (run time per call, three runs each) and made \
+no difference beyond the runs' own spread of about 5 ns: dropped.\n\
 - **Generating from a million files (benchmark 7).** Both generators first parse the whole \
 recording, on one core. A recording this large is mapped, not copied: on these VMs faulting \
 in fresh memory costs about 1.4 ms per MB of system time, and a copy of the 115 MB text was \
