@@ -81,9 +81,9 @@ const USER32_CS: u32 = 0x23;
 /// - from 32-bit code (`USER32_CS`) every syscall is a 32-bit one;
 /// - from 64-bit code (`USER_CS`) `syscall` is a 64-bit (or x32, told by the id) one and
 ///   `int $0x80` a 32-bit one. Both are two bytes long: at the same address they can only
-///   follow each other if the program rewrote its own code between the two calls. Such a
-///   call is counted as the cached one: under-recorded, so denied by the profile, never an
-///   allowed call that was not made;
+///   follow each other if the code there changed between the two calls (the program
+///   rewrote it, or a debugger did). Such a call is counted as the cached one:
+///   under-recorded, so denied by the profile, never an allowed call that was not made;
 /// - any other segment (from the task's own LDT, which `modify_ldt` can change between calls)
 ///   is never served from the cache.
 #[btf_tracepoint(function = "sys_enter")]
