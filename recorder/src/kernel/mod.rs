@@ -417,6 +417,7 @@ impl<'a> Hook<'a> {
         }
     }
 
+    /// Names this hook's program and what was being done to it in aya's error.
     fn error(&self, action: &'static str) -> impl Fn(aya::programs::ProgramError) -> KernelError {
         let program = self.program;
         move |source| KernelError::Program {
@@ -444,8 +445,8 @@ impl<'a> Hook<'a> {
 }
 
 /// Loads the hooks' programs, each on a thread of its own. The kernel verifies each program on
-/// its own and several at once, and verifying is most of start-up: on two CPUs, the others are
-/// done while `sys_exit`, the largest, is verified.
+/// its own and several at once, and verifying is much of start-up: on two CPUs, the small ones
+/// are done while `sys_enter` and `sys_exit`, the slowest to verify, are.
 fn load_in_parallel(ebpf: &mut Ebpf, hooks: &[Hook<'_>]) -> Result<(), KernelError> {
     let mut wanted: Vec<(&Hook<'_>, &mut Program)> = Vec::new();
     for (found, program) in ebpf.programs_mut() {
