@@ -53,7 +53,7 @@ impl Offsets {
             metadata.len()
         );
         let cache = Path::new(CACHE_DIR).join(format!("{}.offsets", release.replace('/', "_")));
-        if let Some(offsets) = Self::read_cache(&cache, &key) {
+        if let Some(offsets) = Self::read_cache(&cache, &key, metadata.len()) {
             return Ok(offsets);
         }
         let offsets = Self::from_btf(path)?;
@@ -106,7 +106,10 @@ impl Offsets {
         })
     }
 
-    fn read_cache(cache: &Path, key: &str) -> Option<Offsets> {
+    /// The cached offsets, if the cache is of this layout and this kernel build. A type id
+    /// that BTF of `btf_len` bytes cannot reach (each type takes `TYPE_LEN` bytes at least) is
+    /// not believed: the stand-in BTF for it would take that much memory.
+    fn read_cache(cache: &Path, key: &str, btf_len: u64) -> Option<Offsets> {
         let text = std::fs::read_to_string(cache).ok()?;
         let mut lines = text.lines();
         if lines.next()? != CACHE_FORMAT || lines.next()? != key {
@@ -119,6 +122,7 @@ impl Offsets {
             .collect::<Result<_, _>>()
             .ok()?;
         Self::from_words(&words)
+            .filter(|offsets| u64::from(offsets.sys_enter_typedef) * u64::from(TYPE_LEN) <= btf_len)
     }
 
     fn write_cache(self, cache: &Path, key: &str) -> std::io::Result<()> {
@@ -150,10 +154,21 @@ impl Offsets {
             file_inode: member_offset(&btf, "file", "f_inode")?,
             binprm_filename: member_offset(&btf, "linux_binprm", "filename")?,
             files: file_offsets(&btf)?,
-            sys_enter_typedef: typedef_id(&btf, "btf_trace_sys_enter")?,
+            sys_enter_typedef: typedef_id(&btf, SYS_ENTER_TYPEDEF)?,
         })
     }
+
+    /// The BTF aya loads the `sys_enter` program against (see [`typedef_at`]).
+    pub fn sys_enter_btf(&self) -> Result<aya::Btf, KernelError> {
+        typedef_at(self.sys_enter_typedef, SYS_ENTER_TYPEDEF)
+    }
 }
+
+/// Bytes of a BTF type without extra data (name, info, size or type): the smallest there is.
+const TYPE_LEN: u32 = 12;
+
+/// The typedef a BTF tracepoint on `sys_enter` is typed by.
+const SYS_ENTER_TYPEDEF: &str = "btf_trace_sys_enter";
 
 /// The type id of typedef `name`.
 fn typedef_id(btf: &Btf, name: &str) -> Result<u32, KernelError> {
@@ -171,15 +186,19 @@ fn typedef_id(btf: &Btf, name: &str) -> Result<u32, KernelError> {
 /// the id of the tracepoint's typedef, which the kernel then resolves in its own BTF. Parsing
 /// all of vmlinux BTF for that added half again to start-up time, and 11 MiB of memory. The id is
 /// already known (found with the offsets, and cached with them), so aya gets this instead: the
-/// ids before it are placeholders (pointers to void, 12 bytes each), then the typedef.
-pub fn typedef_at(id: u32, name: &str) -> Result<aya::Btf, KernelError> {
+/// ids before it are placeholders (pointers to void, `TYPE_LEN` bytes each), then the typedef.
+fn typedef_at(id: u32, name: &str) -> Result<aya::Btf, KernelError> {
     const KIND_PTR: u32 = 2;
     const KIND_TYPEDEF: u32 = 8;
     const HEADER_LEN: u32 = 24;
     let placeholders = id.checked_sub(1).ok_or_else(|| KernelError::Btf {
         what: format!("typedef {name} has type id 0, which is void"),
     })?;
-    let type_len = (placeholders + 1) * 12;
+    // BTF gives its type section a u32 length: no id beyond that is real (a cache file could
+    // still say so).
+    let type_len = id.checked_mul(TYPE_LEN).ok_or_else(|| KernelError::Btf {
+        what: format!("typedef {name} has type id {id}, more types than BTF can hold"),
+    })?;
     let strings = format!("\0{name}\0");
     let mut bytes = Vec::with_capacity((HEADER_LEN + type_len) as usize + strings.len());
     bytes.extend_from_slice(&0xeb9f_u16.to_ne_bytes());
@@ -282,15 +301,17 @@ mod tests {
     #[test]
     fn stand_in_btf_names_the_typedef_at_its_id() {
         for id in [1, 2, 11_330, 100_000] {
-            let btf = typedef_at(id, "btf_trace_sys_enter").unwrap();
+            let btf = typedef_at(id, SYS_ENTER_TYPEDEF).unwrap();
             let found = btf.id_by_type_name_kind("btf_trace_sys_enter", BtfKind::Typedef);
             assert_eq!(found.unwrap(), id);
             assert!(btf
                 .id_by_type_name_kind("btf_trace_sys_exit", BtfKind::Typedef)
                 .is_err());
         }
-        let err = typedef_at(0, "btf_trace_sys_enter").unwrap_err();
+        let err = typedef_at(0, SYS_ENTER_TYPEDEF).unwrap_err();
         assert!(err.to_string().contains("type id 0"), "{err}");
+        let err = typedef_at(u32::MAX / TYPE_LEN + 1, SYS_ENTER_TYPEDEF).unwrap_err();
+        assert!(err.to_string().contains("more types than BTF"), "{err}");
     }
 
     /// The id found with the offsets is the one aya finds in a full parse of the kernel's BTF.
@@ -312,6 +333,35 @@ mod tests {
         assert_eq!(offsets.sys_enter_typedef, id);
         let cached = Offsets::from_words(&offsets.to_words()).unwrap();
         assert_eq!(cached, offsets);
+    }
+
+    #[test]
+    fn a_cached_type_id_beyond_the_kernels_btf_is_not_believed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("kernel.offsets");
+        let words = |id: u64| -> String {
+            let mut words: Vec<u64> =
+                (1..=6 + size_of::<recorder_common::FileOffsets>() as u64 / 8).collect();
+            words[5] = id;
+            words
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let read = |id: u64, btf_len: u64| {
+            std::fs::write(&cache, format!("{CACHE_FORMAT}\nkey\n{}\n", words(id))).unwrap();
+            Offsets::read_cache(&cache, "key", btf_len)
+        };
+        assert_eq!(read(11_330, 12 * 11_330).unwrap().sys_enter_typedef, 11_330);
+        assert!(read(11_331, 12 * 11_330).is_none());
+        assert!(read(4_000_000_000, 6_000_000).is_none());
+        assert!(read(11_330, 6_000_000).is_some());
+        std::fs::write(&cache, format!("{CACHE_FORMAT}\nother\n{}\n", words(1))).unwrap();
+        assert!(
+            Offsets::read_cache(&cache, "key", 6_000_000).is_none(),
+            "another kernel"
+        );
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl KernelRecorder {
 
         // Made while aya's loader is still parsing: 1 ms on this kernel, 14 ms for an id of
         // 150,000.
-        let sys_enter_btf = btf::typedef_at(offsets.sys_enter_typedef, "btf_trace_sys_enter")?;
+        let sys_enter_btf = offsets.sys_enter_btf()?;
 
         // No kernel BTF for aya: Rust programs carry no CO-RE relocations (the offsets come
         // from our own BTF lookup above), and parsing vmlinux BTF a second time would double
@@ -165,10 +165,7 @@ impl KernelRecorder {
             Hook::raw("sys_exit", "sys_exit"),
             Hook::btf("sys_enter", "sys_enter", &sys_enter_btf),
         ]);
-        load_in_parallel(&mut ebpf, &hooks)?;
-        for hook in &hooks {
-            attach_loaded(&mut ebpf, hook)?;
-        }
+        load_and_attach(&mut ebpf, &hooks)?;
 
         Ok(KernelRecorder {
             ebpf,
@@ -372,17 +369,13 @@ impl FloorProgram {
     pub fn attach() -> Result<FloorProgram, KernelError> {
         check_privileges()?;
         raise_memlock_limit();
-        let offsets = Offsets::from_running_kernel()?;
-        let sys_enter_btf = btf::typedef_at(offsets.sys_enter_typedef, "btf_trace_sys_enter")?;
+        let sys_enter_btf = Offsets::from_running_kernel()?.sys_enter_btf()?;
         let mut ebpf = Ebpf::load(PROGRAMS).map_err(KernelError::Load)?;
         let hooks = [
             Hook::btf("sys_enter_floor", "sys_enter", &sys_enter_btf),
             Hook::raw("sys_exit_floor", "sys_exit"),
         ];
-        load_in_parallel(&mut ebpf, &hooks)?;
-        for hook in &hooks {
-            attach_loaded(&mut ebpf, hook)?;
-        }
+        load_and_attach(&mut ebpf, &hooks)?;
         Ok(FloorProgram { _ebpf: ebpf })
     }
 }
@@ -445,6 +438,12 @@ impl<'a> Hook<'a> {
             }
         }
     }
+}
+
+/// Loads the hooks' programs, then attaches them in the order given.
+fn load_and_attach(ebpf: &mut Ebpf, hooks: &[Hook<'_>]) -> Result<(), KernelError> {
+    load_in_parallel(ebpf, hooks)?;
+    hooks.iter().try_for_each(|hook| attach_loaded(ebpf, hook))
 }
 
 /// Loads the hooks' programs, each on a thread of its own. The kernel verifies each program on
