@@ -2427,11 +2427,14 @@ status instead, and on these CPUs every call and return pays for the return-stac
 empty floor program's 67 ns, and benchmark 1 was missed at 1.07 to 1.08. The C build \
 (benchmark 3) is another case. Its end-to-end figure carries start-up and exit (benchmark \
 4) on a build of about 1.7 s: that alone is near 4%, more than the target leaves, while the \
-hot path alone (the cgroup-mode row) is within noise of the floor. Most of start-up is aya's \
-`EbpfLoader::new()` parsing the kernel's BTF (16 to 19 ms, on a second core while our own \
-offsets are read, but no program can load before it ends; aya 0.14 has no way to skip it), \
-then the verifier (the load times above, on one thread each) and the process's own start \
-and exit. Exec-heavy work also takes the full path more often: most of its syscalls are a \
+hot path alone (the cgroup-mode row) is within noise of the floor. Until 2026-12-03, half of \
+start-up was aya's `EbpfLoader::new()` reading and parsing the kernel's BTF (30 to 40 ms, and \
+10 MiB), which leastpriv does not use and aya 0.14 has no way to skip; the loader is now made \
+on a thread that a seccomp filter keeps from opening files, so that read fails at once \
+(start-up 71 to 36 ms and peak 25.8 to 16.2 MiB, paired, 21 runs). What is left is mostly the \
+verifier (the load times above, on one thread each; about 4 of `sys_enter`'s 10 ms are the verifier \
+searching the kernel's BTF by name, several times for each typed pointer load on the way to \
+the executable), map creation, and the process's own start and exit. Exec-heavy work also takes the full path more often: most of its syscalls are a \
 new (task, program, syscall), its file calls walk their paths on `sys_exit`, and every \
 `mmap` and `brk` makes a capability check (the memory accounting's `CAP_SYS_ADMIN` probe), \
 each of which reads a kernel stack. The run-time table above has these costs per syscall. \

@@ -74,14 +74,9 @@ impl KernelRecorder {
     pub fn start(cgroup: &Cgroup) -> Result<KernelRecorder, KernelError> {
         check_privileges()?;
         raise_memlock_limit();
-        // aya's loader parses the kernel's BTF as it is made (16–19 ms), though none is given
-        // to it below: that is done on another core while our own offsets are looked up
-        // (read from a cache, or on a kernel not seen before, from BTF: about 250 ms).
-        let loader = std::thread::spawn(|| {
-            let mut loader = EbpfLoader::new();
-            loader.btf(None);
-            loader
-        });
+        // Made on another core while our own offsets are looked up (read from a cache, or on
+        // a kernel not seen before, from BTF: about 250 ms), in case it has to parse.
+        let loader = std::thread::spawn(loader_without_kernel_btf);
         let offsets = Offsets::from_running_kernel()?;
         let tracefs = tracefs::ensure_mounted()?;
         // The capability tracepoint is optional: without it, say so and record the rest. Its
@@ -102,13 +97,10 @@ impl KernelRecorder {
         }
         let cap_ret_swapped = *cap_layout.as_ref().unwrap_or(&0);
 
-        // Made while aya's loader is still parsing: 1 ms on this kernel, 14 ms for an id of
-        // 150,000.
+        // 1 ms on this kernel, 14 ms for an id of 150,000: made before waiting for the loader,
+        // which may still be parsing (see `loader_without_kernel_btf`).
         let sys_enter_btf = offsets.sys_enter_btf()?;
 
-        // No kernel BTF for aya: Rust programs carry no CO-RE relocations (the offsets come
-        // from our own BTF lookup above), and parsing vmlinux BTF a second time would double
-        // start-up time and memory.
         let mut loader = loader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -359,6 +351,39 @@ impl KernelRecorder {
     }
 }
 
+/// An aya loader given no kernel BTF. Rust programs carry no CO-RE relocations (the offsets
+/// come from our own BTF lookup, [`Offsets`]), and the one BTF type id aya needs, that of
+/// `sys_enter`'s tracepoint, it gets from a stand-in ([`Offsets::sys_enter_btf`]).
+///
+/// aya 0.14's `EbpfLoader::new()` reads and parses the kernel's BTF all the same (5 MB here:
+/// 30 to 40 ms, half of start-up, and 10 MiB), before `btf(None)` can say it is not wanted.
+/// So this runs on a thread of its own that cannot open files (a seccomp filter on that
+/// thread alone, gone when it ends): aya's read fails at once and it goes on without BTF,
+/// just as `btf(None)` asks. Where the filter cannot be installed, aya parses as it would.
+fn loader_without_kernel_btf() -> EbpfLoader<'static> {
+    if let Err(err) = forbid_opening_files_on_this_thread() {
+        log::debug!("aya will parse the kernel's BTF itself: {err}");
+    }
+    let mut loader = EbpfLoader::new();
+    loader.btf(None);
+    loader
+}
+
+/// Makes every open on the calling thread fail with EACCES, for as long as the thread lives.
+/// A filter without TSYNC binds only the thread that installs it, and so does the
+/// no-new-privileges flag it needs.
+fn forbid_opening_files_on_this_thread() -> Result<(), libseccomp::error::SeccompError> {
+    use libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
+    let mut filter = ScmpFilterContext::new(ScmpAction::Allow)?;
+    for call in ["open", "openat", "openat2"] {
+        filter.add_rule(
+            ScmpAction::Errno(libc::EACCES),
+            ScmpSyscall::from_name(call)?,
+        )?;
+    }
+    filter.load()
+}
+
 /// The benchmark floor: empty programs on the recorder's syscall hooks (entry and exit),
 /// attached until the value is dropped. Loads only that program (no target, no maps read back).
 pub struct FloorProgram {
@@ -370,7 +395,11 @@ impl FloorProgram {
         check_privileges()?;
         raise_memlock_limit();
         let sys_enter_btf = Offsets::from_running_kernel()?.sys_enter_btf()?;
-        let mut ebpf = Ebpf::load(PROGRAMS).map_err(KernelError::Load)?;
+        let mut ebpf = std::thread::spawn(loader_without_kernel_btf)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .load(PROGRAMS)
+            .map_err(KernelError::Load)?;
         let hooks = [
             Hook::btf("sys_enter_floor", "sys_enter", &sys_enter_btf),
             Hook::raw("sys_exit_floor", "sys_exit"),
@@ -611,5 +640,33 @@ fn raise_memlock_limit() {
             "could not raise RLIMIT_MEMLOCK: {}",
             std::io::Error::last_os_error()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_thread_that_forbids_opening_files_is_kept_from_it() {
+        let open = || {
+            std::fs::File::open("/proc/self/status")
+                .map(drop)
+                .map_err(|e| e.kind())
+        };
+        let confined = std::thread::spawn(move || {
+            forbid_opening_files_on_this_thread().expect("a seccomp filter for one thread");
+            open()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(confined, Err(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(
+            open(),
+            Ok(()),
+            "the filter reached the thread that made the confined one"
+        );
+        let sibling = std::thread::spawn(open).join().unwrap();
+        assert_eq!(sibling, Ok(()), "the filter reached a new thread");
     }
 }
