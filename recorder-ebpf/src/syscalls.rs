@@ -16,8 +16,8 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext},
 };
 use recorder_common::{
-    abi, lost, ExeSyscalls, LastSyscall, OddSyscallKey, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR,
-    NO_SYSCALL, TS_COMPAT, X32_SYSCALL_BIT,
+    abi, lost, ExeSyscalls, LastSyscall, OddSyscallKey, SyscallCounts, EXE_SYSCALL_WORDS,
+    MAX_SYSCALL_NR, NO_SYSCALL, TS_COMPAT, X32_SYSCALL_BIT,
 };
 
 use crate::{
@@ -31,10 +31,20 @@ use crate::{
 #[unsafe(no_mangle)]
 static TASK_STATUS_OFFSET: u64 = 0;
 
-/// Dense counters: index `abi * MAX_SYSCALL_NR + nr`.
+/// Dense counters: index `abi * MAX_SYSCALL_NR + nr` of the one value (see `SyscallCounts`).
 #[map]
-static SYSCALL_COUNTS: PerCpuArray<u64> =
-    PerCpuArray::with_max_entries(abi::COUNT * MAX_SYSCALL_NR, 0);
+static SYSCALL_COUNTS: PerCpuArray<SyscallCounts> = PerCpuArray::with_max_entries(1, 0);
+
+/// Adds `calls` to this CPU's counter at `index` (ignored when out of range).
+#[inline(always)]
+fn add_calls(index: u32, calls: u64) {
+    if let Some(counts) = SYSCALL_COUNTS.get_ptr_mut(0) {
+        // SAFETY: this CPU's value of a successful lookup; per-CPU, so no atomics needed.
+        if let Some(slot) = unsafe { (*counts).calls.get_mut(index as usize) } {
+            *slot += calls;
+        }
+    }
+}
 
 /// Sparse counters for numbers outside `0..MAX_SYSCALL_NR` (invalid or future syscalls, which
 /// a hostile program can make on purpose). Kept so that no number is dropped silently.
@@ -210,10 +220,7 @@ fn flush(last: &LastSyscall) {
     if last.hits == 0 || last.index == NO_SYSCALL {
         return;
     }
-    if let Some(slot) = SYSCALL_COUNTS.get_ptr_mut(last.index) {
-        // SAFETY: this CPU's slot of a successful lookup.
-        unsafe { *slot += last.hits };
-    }
+    add_calls(last.index, last.hits);
 }
 
 /// Sets the syscall's bit in the current executable's bitmap.
@@ -260,10 +267,7 @@ fn compat_status(task: u64) -> u32 {
 #[inline(always)]
 fn count(abi: u32, nr: i64) {
     if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
-        if let Some(slot) = SYSCALL_COUNTS.get_ptr_mut(abi * MAX_SYSCALL_NR + nr as u32) {
-            // SAFETY: this CPU's slot of a successful lookup; per-CPU, so no atomics needed.
-            unsafe { *slot += 1 };
-        }
+        add_calls(abi * MAX_SYSCALL_NR + nr as u32, 1);
         return;
     }
     let key = OddSyscallKey { abi, _pad: 0, nr };

@@ -360,7 +360,7 @@ impl Session {
         }
         let kernel = self.kernel.get_ref();
         let by_exe = kernel.syscalls_by_exe()?;
-        let counts = kernel.syscall_counts(&by_exe)?;
+        let counts = kernel.syscall_counts()?;
         let makers = self.observed.makers(&by_exe);
         let capabilities = match kernel.capability_checks()? {
             Some(checks) => {

@@ -5,11 +5,7 @@ mod btf;
 mod file_ops;
 mod tracefs;
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    os::fd::AsRawFd as _,
-    path::PathBuf,
-};
+use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
 
 use aya::{
     maps::{CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
@@ -17,8 +13,8 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use recorder_common::{
-    abi, lost, CapCheckKey, CapStack, ExeSyscalls, LastSyscall, OddSyscallKey, MAX_SYSCALL_NR,
-    NO_CAP_STACK, NO_SYSCALL,
+    abi, lost, CapCheckKey, CapStack, ExeSyscalls, LastSyscall, OddSyscallKey, SyscallCounts,
+    MAX_SYSCALL_NR, NO_CAP_STACK, NO_SYSCALL, SYSCALL_INDICES,
 };
 
 pub use self::btf::Offsets;
@@ -179,32 +175,19 @@ impl KernelRecorder {
     }
 
     /// Syscall counts per (ABI, number), summed over CPUs, including the odd numbers.
-    /// `by_exe` is [`syscalls_by_exe`](Self::syscalls_by_exe): every counted syscall also set
-    /// its bit in some executable's bitmap, so only those counters are read, unless that map
-    /// overflowed: then all 3,072 are (one bpf() call each, a few ms).
-    pub fn syscall_counts(
-        &self,
-        by_exe: &BTreeMap<u64, Vec<(Abi, i64)>>,
-    ) -> Result<BTreeMap<(Abi, i64), u64>, KernelError> {
+    pub fn syscall_counts(&self) -> Result<BTreeMap<(Abi, i64), u64>, KernelError> {
         let mut counts = BTreeMap::new();
-        let dense: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "SYSCALL_COUNTS")?;
-        let made: BTreeSet<(Abi, i64)> = if self.lost_count(lost::PROVENANCE)? == 0 {
-            by_exe.values().flatten().copied().collect()
-        } else {
-            Abi::ALL
-                .into_iter()
-                .flat_map(|abi| (0..i64::from(MAX_SYSCALL_NR)).map(move |nr| (abi, nr)))
-                .collect()
-        };
-        for (abi, nr) in made {
-            let index = abi.wire() * MAX_SYSCALL_NR + nr as u32;
-            let values = dense.get(&index, 0).map_err(|e| KernelError::Map {
-                map: "SYSCALL_COUNTS",
-                what: e.to_string(),
-            })?;
-            let total: u64 = values.iter().sum();
+        let dense: PerCpuArray<_, SyscallCounts> = borrow_map(&self.ebpf, "SYSCALL_COUNTS")?;
+        let per_cpu = dense.get(&0, 0).map_err(|e| KernelError::Map {
+            map: "SYSCALL_COUNTS",
+            what: e.to_string(),
+        })?;
+        for index in 0..SYSCALL_INDICES {
+            let total: u64 = per_cpu.iter().map(|cpu| cpu.calls[index]).sum();
             if total > 0 {
-                counts.insert((abi, nr), total);
+                let abi =
+                    Abi::from_wire(index as u32 / MAX_SYSCALL_NR).expect("index within the ABIs");
+                counts.insert((abi, i64::from(index as u32 % MAX_SYSCALL_NR)), total);
             }
         }
         // Calls each CPU's syscall cache counted and has not handed on yet.
