@@ -1864,6 +1864,7 @@ impl Bench {
         let in_cg = self.in_cgroup(self.getppid_loop(LOOP_CALLS));
         let outside = self.getppid_loop(LOOP_CALLS);
         let build = self.in_cgroup(self.workload.clone());
+        let build_argv = build.clone();
         let mut cases: Vec<(&str, &str, Attach, Vec<String>, u64)> = vec![
             (
                 "floor",
@@ -1915,6 +1916,8 @@ impl Bench {
             step!("program costs: {holder}, {load}");
             measured.push(self.program_cost(*attach, argv, *calls)?);
         }
+        step!("program costs: every recorder program, per C build");
+        let per_build = self.recorder_cost_per_run(&build_argv)?;
         drop(stats);
         // Per syscall: every program of the holder runs once per syscall (entry or exit).
         let total = |i: usize| -> f64 {
@@ -1983,6 +1986,37 @@ impl Bench {
             wall(&self.in_cgroup),
             wall(&self.outside),
         );
+        let build_rows: Vec<Vec<String>> = per_build
+            .iter()
+            .map(|c| {
+                vec![
+                    format!("{} `{}`", c.kind, c.tracepoint),
+                    format!("{:.0}", c.runs),
+                    if c.runs > 0.0 {
+                        format!("{:.1} ns", c.run_time_ns / c.runs)
+                    } else {
+                        "—".into()
+                    },
+                    format!("{:.1} ms", c.run_time_ns / 1e6),
+                ]
+            })
+            .collect();
+        let build_total: f64 = per_build.iter().map(|c| c.run_time_ns).sum();
+        let _ = write!(
+            s,
+            "
+Every program the recorder holds, not only those on the syscall hooks, during one C build of benchmark 3 in              the recorded cgroup (median of 3 builds; each program's runs include other tasks' events meanwhile).              Together **{:.1} ms per build**: the programs' own share of benchmark 3's gap, next to start-up and exit              (benchmark 4) and the floor's slower syscall path.\n\n",
+            build_total / 1e6,
+        );
+        s.push_str(&report::table(
+            &[
+                "program",
+                "runs per build",
+                "ns per run",
+                "run time per build",
+            ],
+            &build_rows,
+        ));
         self.summary.push(SummaryRow {
             id: "—".into(),
             what: "recorder programs' run time above the floor's, per syscall (in the recorded cgroup / elsewhere)".into(),
@@ -1992,6 +2026,52 @@ impl Bench {
         });
         self.sections.push((10, s));
         Ok(())
+    }
+
+    /// Every program the recorder holds (on any tracepoint), over 3 runs of `argv` in the
+    /// recorded cgroup: runs and run time per run of the workload, medians.
+    fn recorder_cost_per_run(&self, argv: &[String]) -> Result<Vec<WorkloadCost>> {
+        let Some((bg, _)) = self.hold(Attach::Recorder)? else {
+            bail!("nothing to measure without the recorder");
+        };
+        let pid = bg.child_pid();
+        let mut hooks: Vec<Hook> = procs::all_hooks()?
+            .into_iter()
+            .filter(|h| procs::descends_from(h.pid, pid))
+            .collect();
+        hooks.sort_by(|a, b| (&a.tracepoint, a.prog_id).cmp(&(&b.tracepoint, b.prog_id)));
+        let mut runs = vec![Vec::new(); hooks.len()];
+        let mut run_time = vec![Vec::new(); hooks.len()];
+        for _ in 0..3 {
+            let before = hooks
+                .iter()
+                .map(|h| procs::prog_stats(h.prog_id))
+                .collect::<Result<Vec<_>>>()?;
+            cmd::output(Command::new(&argv[0]).args(&argv[1..]))?;
+            for (i, (hook, b)) in hooks.iter().zip(&before).enumerate() {
+                let a = procs::prog_stats(hook.prog_id)?;
+                runs[i].push(a.run_cnt.saturating_sub(b.run_cnt) as f64);
+                run_time[i].push(a.run_time_ns.saturating_sub(b.run_time_ns) as f64);
+            }
+        }
+        let stopped = bg.stop()?;
+        if !stopped.status.success() {
+            bail!(
+                "the recorder exited with {}; see {}",
+                stopped.status,
+                self.logs.display()
+            );
+        }
+        Ok(hooks
+            .iter()
+            .enumerate()
+            .map(|(i, h)| WorkloadCost {
+                kind: h.kind.clone(),
+                tracepoint: h.tracepoint.clone(),
+                runs: median(&runs[i]),
+                run_time_ns: median(&run_time[i]),
+            })
+            .collect())
     }
 
     /// Every syscall program `attach` holds, measured over 3 runs of `argv`.
@@ -2155,6 +2235,14 @@ impl Bench {
         }
         s
     }
+}
+
+/// One program's runs and run time over one run of a workload.
+struct WorkloadCost {
+    kind: String,
+    tracepoint: String,
+    runs: f64,
+    run_time_ns: f64,
 }
 
 /// A program's run-time statistics over a workload.
@@ -2435,10 +2523,16 @@ on a thread that a seccomp filter keeps from opening files, so that read fails a
 verifier (the load times above, on one thread each; about 4 of `sys_enter`'s 10 ms are the verifier \
 searching the kernel's BTF by name, several times for each typed pointer load on the way to \
 the executable), map creation, and the process's own start and exit. Exec-heavy work also takes the full path more often: most of its syscalls are a \
-new (task, program, syscall), its file calls walk their paths on `sys_exit`, and every \
-`mmap` and `brk` makes a capability check (the memory accounting's `CAP_SYS_ADMIN` probe), \
-each of which reads a kernel stack. The run-time table above has these costs per syscall. \
-Benchmark 3b shows a workload of a few seconds.\n\
+new (task, program, syscall), and its file calls walk their paths on `sys_exit`. The largest \
+program cost in the build is `cap_capable` (the per-build table above): every `mmap` and \
+`brk` of every process makes the memory accounting's `CAP_SYS_ADMIN` probe, and each check's \
+kernel stack is walked (`bpf_get_stack`, about nine tenths of the program's run time, \
+measured with perf), because the stack is what tells a probe from an audited need. A cache \
+that skipped the walk for a check like the one before (same task, syscall and capability) \
+could file an audited need under a probe's stack and so drop a needed capability from the \
+add-list: not done. A hook that carries `CAP_OPT_NOAUDIT` itself (fentry on `cap_capable`) \
+would need no stack, but such programs are refused on these kernels. Benchmark 3b shows a \
+workload of a few seconds.\n\
 - **Everywhere else (benchmark 2).** A task outside the target is remembered as such in the \
 same per-CPU entry, so its syscalls cost the lookup and two compares on `sys_enter`, with no \
 helper call, and one load on `sys_exit`. A fork or a cgroup migration anywhere on the \

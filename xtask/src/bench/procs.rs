@@ -79,6 +79,15 @@ pub struct Hook {
 /// Every BPF program attached to a syscall entry or exit tracepoint, by the process holding it.
 /// Any of them moves every task onto the kernel's slower syscall path.
 pub fn syscall_hooks() -> Result<Vec<Hook>> {
+    Ok(all_hooks()?
+        .into_iter()
+        .filter(|h| h.tracepoint.starts_with("sys_enter") || h.tracepoint.starts_with("sys_exit"))
+        .collect())
+}
+
+/// Every program attached to a tracepoint (any, not only the syscall hooks), from
+/// `bpftool perf show`.
+pub fn all_hooks() -> Result<Vec<Hook>> {
     let out = cmd::output(Command::new("bpftool").args(["perf", "show", "-j"]))?;
     if out.trim().is_empty() {
         return Ok(Vec::new());
@@ -87,10 +96,9 @@ pub fn syscall_hooks() -> Result<Vec<Hook>> {
         serde_json::from_str(out.trim()).context("cannot parse `bpftool perf show -j`")?;
     let mut hooks = Vec::new();
     for entry in list.as_array().into_iter().flatten() {
-        let tracepoint = entry["tracepoint"].as_str().unwrap_or_default();
-        if !(tracepoint.starts_with("sys_enter") || tracepoint.starts_with("sys_exit")) {
+        let Some(tracepoint) = entry["tracepoint"].as_str() else {
             continue;
-        }
+        };
         hooks.push(Hook {
             pid: entry["pid"].as_u64().unwrap_or(0) as u32,
             prog_id: entry["prog_id"].as_u64().unwrap_or(0),
@@ -342,7 +350,7 @@ impl Background {
         })
     }
 
-    fn child_pid(&self) -> u32 {
+    pub fn child_pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
 
