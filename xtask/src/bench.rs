@@ -2004,8 +2004,11 @@ impl Bench {
         let build_total: f64 = per_build.iter().map(|c| c.run_time_ns).sum();
         let _ = write!(
             s,
-            "
-Every program the recorder holds, not only those on the syscall hooks, during one C build of benchmark 3 in              the recorded cgroup (median of 3 builds; each program's runs include other tasks' events meanwhile).              Together **{:.1} ms per build**: the programs' own share of benchmark 3's gap, next to start-up and exit              (benchmark 4) and the floor's slower syscall path.\n\n",
+            "\nEvery program the recorder holds, not only those on the syscall hooks, during one C build \
+             of benchmark 3 in the recorded cgroup (median of 3 builds; each program's runs include \
+             other tasks' events meanwhile). Together **{:.1} ms per build**: the programs' own share \
+             of benchmark 3's gap, next to start-up and exit (benchmark 4) and the floor's slower \
+             syscall path.\n\n",
             build_total / 1e6,
         );
         s.push_str(&report::table(
