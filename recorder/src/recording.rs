@@ -382,9 +382,19 @@ pub type ExePaths = smallvec::SmallVec<[ExePath; 1]>;
 
 /// The executable paths seen while one recording is read, so that each is stored once.
 mod exe_paths {
-    use std::{cell::RefCell, collections::HashSet, sync::Arc};
+    use std::{
+        cell::{Cell, RefCell},
+        collections::HashSet,
+        fmt,
+        sync::Arc,
+    };
 
-    use super::ExePath;
+    use serde::{
+        de::{SeqAccess, Visitor},
+        Deserialize, Deserializer,
+    };
+
+    use super::{ExePath, ExePaths};
 
     type Seen = HashSet<Arc<str>, foldhash::fast::RandomState>;
 
@@ -403,6 +413,65 @@ mod exe_paths {
     impl Drop for Sharing {
         fn drop(&mut self) {
             SEEN.with_borrow_mut(|seen| *seen = None);
+        }
+    }
+
+    thread_local! {
+        static DROP_FILE_MAKERS: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Files' makers are checked and dropped, not kept, on this thread until it is dropped.
+    pub(super) struct DroppingFileMakers(());
+
+    pub(super) fn drop_file_makers() -> DroppingFileMakers {
+        DROP_FILE_MAKERS.set(true);
+        DroppingFileMakers(())
+    }
+
+    impl Drop for DroppingFileMakers {
+        fn drop(&mut self) {
+            DROP_FILE_MAKERS.set(false);
+        }
+    }
+
+    /// A file access's `by`: kept, or, while dropping files' makers, checked to be a list of
+    /// strings and left out (no path is copied or shared).
+    pub(super) fn file_makers<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ExePaths, D::Error> {
+        if !DROP_FILE_MAKERS.get() {
+            return ExePaths::deserialize(deserializer);
+        }
+        struct Paths;
+        impl<'de> Visitor<'de> for Paths {
+            type Value = ExePaths;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of executables' paths")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ExePaths, A::Error> {
+                while seq.next_element::<Unkept>()?.is_some() {}
+                Ok(ExePaths::new())
+            }
+        }
+        deserializer.deserialize_seq(Paths)
+    }
+
+    /// A path read and not kept.
+    struct Unkept;
+
+    impl<'de> Deserialize<'de> for Unkept {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Unkept, D::Error> {
+            struct Path;
+            impl Visitor<'_> for Path {
+                type Value = Unkept;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an executable's path")
+                }
+                fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Unkept, E> {
+                    Ok(Unkept)
+                }
+            }
+            deserializer.deserialize_str(Path)
         }
     }
 
@@ -433,7 +502,9 @@ pub struct FileAccess {
     pub path_hex: Option<String>,
     /// Access kinds.
     pub access: Accesses,
-    /// The executables that made the accesses (sorted).
+    /// The executables that made the accesses (sorted). Empty when the recording was read
+    /// with [`Recording::read_without_file_makers`].
+    #[serde(deserialize_with = "exe_paths::file_makers")]
     pub by: ExePaths,
     /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -613,6 +684,14 @@ impl Recording {
             return Err(RecordingError::Changed { path: path.into() });
         }
         Ok(recording)
+    }
+
+    /// [`read`](Self::read), without the executables that made each file access (`by` of
+    /// `files`, left empty): no profile generator uses them, and for a million files they
+    /// were a tenth of the reading time. They are still checked to be lists of strings.
+    pub fn read_without_file_makers(path: &Path) -> Result<Recording, RecordingError> {
+        let _dropping = exe_paths::drop_file_makers();
+        Self::read(path)
     }
 
     /// Parses recording text; `path` only names the source in errors.
@@ -1019,5 +1098,43 @@ mod tests {
         // Outside a recording being read, nothing is held on to.
         let again: ExePath = serde_json::from_str(r#""/usr/bin/app""#).unwrap();
         assert!(!std::sync::Arc::ptr_eq(&again.0, &files[0].by[0].0));
+    }
+
+    #[test]
+    fn files_makers_can_be_left_out_but_are_still_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.json");
+        let mut recording = sample();
+        recording.files = Some(vec![FileAccess {
+            path: "/etc/a".into(),
+            path_hex: None,
+            access: Accesses::of(&[Access::Read]),
+            by: ["/usr/bin/app".into()].into(),
+            runs: vec![],
+        }]);
+        recording.sockets = Some(vec![SocketUse {
+            family: "AF_INET".into(),
+            kind: "SOCK_STREAM".into(),
+            protocol: 6,
+            by: ["/usr/bin/app".into()].into(),
+            runs: vec![],
+        }]);
+        recording.write(&path).unwrap();
+        let lean = Recording::read_without_file_makers(&path).unwrap();
+        let mut expected = recording.clone();
+        expected.files.as_mut().unwrap()[0].by.clear();
+        assert_eq!(lean, expected, "only files' makers are left out");
+        // The next read on this thread keeps them again.
+        assert_eq!(Recording::read(&path).unwrap(), recording);
+
+        let text = recording.to_json();
+        let bad = text.replacen("\"/usr/bin/app\"", "7", 1);
+        assert_ne!(bad, text);
+        fs::write(&path, bad).unwrap();
+        let err = Recording::read_without_file_makers(&path).unwrap_err();
+        assert!(
+            format!("{err:?}").contains("an executable's path"),
+            "{err:?}"
+        );
     }
 }

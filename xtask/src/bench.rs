@@ -2549,7 +2549,9 @@ no difference beyond the runs' own spread of about 5 ns: dropped.\n\
 recording, on one core. A recording this large is mapped, not copied: on these VMs faulting \
 in fresh memory costs about 1.4 ms per MB of system time, and a copy of the 115 MB text was \
 a seventh of the seccomp generator's time. A file in memory is its path, its accesses as a \
-bit set and its executables inline, each distinct executable path stored once. The AppArmor \
+bit set and its executables inline, each distinct executable path stored once; generators \
+leave out each file's executables, which no profile uses (checked to be lists of strings, \
+not kept: AppArmor 0.95 and seccomp 0.90 of the time, paired, on 2026-12-03). The AppArmor \
 generator then works once per path, mostly on both cores: it converts and sorts the paths, \
 marks directories and takes what the abstractions grant in place, generalises each path \
 into a pattern (a byte per byte, held inline up to 40 bytes, compared with `memcmp`), and \

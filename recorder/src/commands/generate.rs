@@ -23,11 +23,14 @@ use crate::cli::{
     GenerateSeccompArgs, GenerateSystemdArgs, SeccompFormat,
 };
 
-/// Reads the recording a generator works from. It is never freed: the process ends once the
+/// Reads the recording a generator works from, without files' makers (no profile uses
+/// them). It is never freed: the process ends once the
 /// profile is written, and freeing a recording of a million files piece by piece took
 /// 66 ms, a tenth of generating its seccomp profile.
 fn read_recording(path: &Path) -> anyhow::Result<ManuallyDrop<Recording>> {
-    Ok(ManuallyDrop::new(Recording::read(path)?))
+    Ok(ManuallyDrop::new(Recording::read_without_file_makers(
+        path,
+    )?))
 }
 
 pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<u8> {
