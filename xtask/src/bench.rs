@@ -780,7 +780,7 @@ impl Bench {
         self.summary.push(SummaryRow::new(
             "1",
             "getppid loop in the recorded cgroup: recorded / floor",
-            report::ratio(over_floor),
+            report::ratio_against(over_floor, 1.05),
             "≤ 1.05",
             over_floor.map(|r| r.median <= 1.05),
         ));
@@ -789,7 +789,7 @@ impl Bench {
         let _ = writeln!(
             s,
             "Target: recorded / floor at most 1.05. Result: **{}**, {}.\n",
-            report::ratio(over_floor),
+            report::ratio_against(over_floor, 1.05),
             verdict(over_floor, 1.05)
         );
         s.push_str(&report::table(
@@ -964,7 +964,7 @@ impl Bench {
         self.summary.push(SummaryRow::new(
             "2",
             "getppid loop outside the recorded cgroup: recorded / floor",
-            report::ratio(over_floor),
+            report::ratio_against(over_floor, 1.02),
             "≤ 1.02",
             over_floor.map(|r| r.median <= 1.02),
         ));
@@ -974,7 +974,7 @@ impl Bench {
              {} getppid calls in a process that is not recorded, while leastpriv records `sleep 1000` in its own cgroup: \
              the cost every other process on the machine pays. Target: recorded / floor at most 1.02. Result: **{}**, {}.\n\n",
             group(LOOP_CALLS),
-            report::ratio(over_floor),
+            report::ratio_against(over_floor, 1.02),
             verdict(over_floor, 1.02)
         );
         s.push_str(&report::table(
@@ -1059,7 +1059,7 @@ impl Bench {
         self.summary.push(SummaryRow::new(
             "3",
             "C build (bench/workload): recorded / not recorded",
-            report::ratio(ratio),
+            report::ratio_against(ratio, 1.03),
             "≤ 1.03",
             ratio.map(|r| r.median <= 1.03),
         ));
@@ -1071,7 +1071,7 @@ impl Bench {
              The end-to-end figure includes leastpriv's start-up (benchmark 4) and exit; \
              the cgroup-mode row has the recorder attached before the build starts, so it shows the syscall hot path alone.\n\n",
             recorded_size(&self.recording_path("build")),
-            report::ratio(ratio),
+            report::ratio_against(ratio, 1.03),
             verdict(ratio, 1.03)
         );
         s.push_str(&workload_table(&series));
@@ -1199,7 +1199,7 @@ impl Bench {
         self.summary.push(SummaryRow::new(
             "3b",
             "tar + gzip of /usr/include: recorded / not recorded",
-            report::ratio(ratio),
+            report::ratio_against(ratio, 1.03),
             "≤ 1.03",
             ratio.map(|r| r.median <= 1.03),
         ));
@@ -1210,7 +1210,7 @@ impl Bench {
              Target: `leastpriv record -- tar` at most 1.03 × the archive alone. Result: **{}**, {}.\n\n",
             tree_size(tree),
             recorded_size(&self.recording_path("archive")),
-            report::ratio(ratio),
+            report::ratio_against(ratio, 1.03),
             verdict(ratio, 1.03)
         );
         s.push_str(&workload_table(&series));
@@ -1781,7 +1781,7 @@ impl Bench {
         self.summary.push(SummaryRow::new(
             "9",
             "getppid loop under `leastpriv run --seccomp`: filtered / not",
-            report::ratio(ratio),
+            report::ratio_against(ratio, 1.05),
             "≤ 1.05",
             ratio.map(|r| r.median <= 1.05),
         ));
@@ -1834,7 +1834,7 @@ impl Bench {
              ratio includes; without it the filter costs {} per call. A filter with no rules at all costs {} per call: \
              any seccomp filter puts the task on the kernel's slower syscall path (as a tracepoint program does), \
              whatever the profile says.\n\n",
-            report::ratio(ratio),
+            report::ratio_against(ratio, 1.05),
             verdict(ratio, 1.05),
             report::ns(Some(Spread::of(&per_call))),
             report::ns(series.extra_ns_per_call("allow-all", "none", LOOP_CALLS)),

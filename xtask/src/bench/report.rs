@@ -133,6 +133,18 @@ pub fn mib(kib: f64) -> String {
     }
 }
 
+/// [`ratio`] for a figure judged against `target` (at most): a median just over the target
+/// that two decimals would show as the target itself gets a third, so that "MISSED" never
+/// stands next to the target's own value.
+pub fn ratio_against(spread: Option<Spread>, target: f64) -> String {
+    match spread {
+        Some(s) if s.median > target && format!("{:.2}", s.median) == format!("{target:.2}") => {
+            format!("{:.3} ({:.2}–{:.2})", s.median, s.min, s.max)
+        }
+        _ => ratio(spread),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +161,13 @@ mod tests {
             })),
             "1.03 (0.99–1.08)"
         );
+        let just_over = Some(Spread {
+            median: 1.0241,
+            min: 0.92,
+            max: 1.19,
+        });
+        assert_eq!(ratio_against(just_over, 1.02), "1.024 (0.92–1.19)");
+        assert_eq!(ratio_against(just_over, 1.05), "1.02 (0.92–1.19)");
         assert_eq!(
             ns(Some(Spread {
                 median: 73.2,
