@@ -363,17 +363,7 @@ impl Serialize for ExePath {
 
 impl<'de> Deserialize<'de> for ExePath {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ExePath, D::Error> {
-        struct Path;
-        impl serde::de::Visitor<'_> for Path {
-            type Value = ExePath;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an executable's path")
-            }
-            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<ExePath, E> {
-                Ok(exe_paths::shared(path))
-            }
-        }
-        deserializer.deserialize_str(Path)
+        deserializer.deserialize_str(exe_paths::PathOf(exe_paths::shared))
     }
 }
 
@@ -382,12 +372,7 @@ pub type ExePaths = smallvec::SmallVec<[ExePath; 1]>;
 
 /// The executable paths seen while one recording is read, so that each is stored once.
 mod exe_paths {
-    use std::{
-        cell::{Cell, RefCell},
-        collections::HashSet,
-        fmt,
-        sync::Arc,
-    };
+    use std::{cell::RefCell, collections::HashSet, fmt, sync::Arc};
 
     use serde::{
         de::{SeqAccess, Visitor},
@@ -398,48 +383,60 @@ mod exe_paths {
 
     type Seen = HashSet<Arc<str>, foldhash::fast::RandomState>;
 
-    thread_local! {
-        static SEEN: RefCell<Option<Seen>> = const { RefCell::new(None) };
+    /// The recording being read on this thread, if one is.
+    struct Reading {
+        seen: Seen,
+        keep_file_makers: bool,
     }
 
-    /// Shares paths between the `ExePath`s made on this thread until it is dropped.
+    thread_local! {
+        static READING: RefCell<Option<Reading>> = const { RefCell::new(None) };
+    }
+
+    /// Shares paths between the `ExePath`s made on this thread, and keeps or leaves out files'
+    /// makers, until it is dropped.
     pub(super) struct Sharing(());
 
-    pub(super) fn share() -> Sharing {
-        SEEN.with_borrow_mut(|seen| *seen = Some(Seen::default()));
+    pub(super) fn share(keep_file_makers: bool) -> Sharing {
+        READING.with_borrow_mut(|reading| {
+            *reading = Some(Reading {
+                seen: Seen::default(),
+                keep_file_makers,
+            })
+        });
         Sharing(())
     }
 
     impl Drop for Sharing {
         fn drop(&mut self) {
-            SEEN.with_borrow_mut(|seen| *seen = None);
+            READING.with_borrow_mut(|reading| *reading = None);
         }
     }
 
-    thread_local! {
-        static DROP_FILE_MAKERS: Cell<bool> = const { Cell::new(false) };
-    }
+    /// Visits an executable's path (a string) and makes a `T` of it.
+    pub(super) struct PathOf<F>(pub(super) F);
 
-    /// Files' makers are checked and dropped, not kept, on this thread until it is dropped.
-    pub(super) struct DroppingFileMakers(());
-
-    pub(super) fn drop_file_makers() -> DroppingFileMakers {
-        DROP_FILE_MAKERS.set(true);
-        DroppingFileMakers(())
-    }
-
-    impl Drop for DroppingFileMakers {
-        fn drop(&mut self) {
-            DROP_FILE_MAKERS.set(false);
+    impl<T, F: FnOnce(&str) -> T> Visitor<'_> for PathOf<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an executable's path")
+        }
+        fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<T, E> {
+            Ok((self.0)(path))
         }
     }
 
-    /// A file access's `by`: kept, or, while dropping files' makers, checked to be a list of
-    /// strings and left out (no path is copied or shared).
+    /// A file access's `by`: kept, or, while reading without files' makers, checked to be a
+    /// list of strings and left out (no path is copied or shared).
     pub(super) fn file_makers<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<ExePaths, D::Error> {
-        if !DROP_FILE_MAKERS.get() {
+        let leave_out = READING.with_borrow(|reading| {
+            reading
+                .as_ref()
+                .is_some_and(|reading| !reading.keep_file_makers)
+        });
+        if !leave_out {
             return ExePaths::deserialize(deserializer);
         }
         struct Paths;
@@ -461,24 +458,14 @@ mod exe_paths {
 
     impl<'de> Deserialize<'de> for Unkept {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Unkept, D::Error> {
-            struct Path;
-            impl Visitor<'_> for Path {
-                type Value = Unkept;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("an executable's path")
-                }
-                fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Unkept, E> {
-                    Ok(Unkept)
-                }
-            }
-            deserializer.deserialize_str(Path)
+            deserializer.deserialize_str(PathOf(|_: &str| Unkept))
         }
     }
 
     /// `path` as an ExePath: the one already made for it while sharing, else a new one.
     pub(super) fn shared(path: &str) -> ExePath {
-        SEEN.with_borrow_mut(|seen| match seen {
-            Some(seen) => match seen.get(path) {
+        READING.with_borrow_mut(|reading| match reading {
+            Some(Reading { seen, .. }) => match seen.get(path) {
                 Some(known) => ExePath(known.clone()),
                 None => {
                     let new: Arc<str> = path.into();
@@ -674,28 +661,36 @@ pub enum RecordingError {
 impl Recording {
     /// Reads and validates a recording file.
     pub fn read(path: &Path) -> Result<Recording, RecordingError> {
-        let read_error = |source| RecordingError::Read {
-            path: path.into(),
-            source,
-        };
-        let text = RecordingText::open(path).map_err(read_error)?;
-        let recording = Self::from_json(path, text.as_str().map_err(read_error)?)?;
-        if text.changed().map_err(read_error)? {
-            return Err(RecordingError::Changed { path: path.into() });
-        }
-        Ok(recording)
+        Self::read_keeping(path, true)
     }
 
     /// [`read`](Self::read), without the executables that made each file access (`by` of
     /// `files`, left empty): no profile generator uses them, and for a million files they
     /// were a tenth of the reading time. They are still checked to be lists of strings.
     pub fn read_without_file_makers(path: &Path) -> Result<Recording, RecordingError> {
-        let _dropping = exe_paths::drop_file_makers();
-        Self::read(path)
+        Self::read_keeping(path, false)
+    }
+
+    fn read_keeping(path: &Path, keep_file_makers: bool) -> Result<Recording, RecordingError> {
+        let read_error = |source| RecordingError::Read {
+            path: path.into(),
+            source,
+        };
+        let text = RecordingText::open(path).map_err(read_error)?;
+        let json = text.as_str().map_err(read_error)?;
+        let recording = Self::parse(path, json, keep_file_makers)?;
+        if text.changed().map_err(read_error)? {
+            return Err(RecordingError::Changed { path: path.into() });
+        }
+        Ok(recording)
     }
 
     /// Parses recording text; `path` only names the source in errors.
     pub fn from_json(path: &Path, text: &str) -> Result<Recording, RecordingError> {
+        Self::parse(path, text, true)
+    }
+
+    fn parse(path: &Path, text: &str, keep_file_makers: bool) -> Result<Recording, RecordingError> {
         // The header decides the message: a file from another tool or a newer version gets
         // one about that rather than about some field deep inside. It is read from the whole
         // recording, and parsed on its own only when the whole does not parse: a large
@@ -709,7 +704,7 @@ impl Recording {
             path: path.into(),
             source,
         };
-        let sharing = exe_paths::share();
+        let sharing = exe_paths::share(keep_file_makers);
         let whole = serde_json::from_str::<Recording>(text);
         drop(sharing);
         let header = match &whole {
