@@ -2043,36 +2043,20 @@ impl Bench {
             .filter(|h| procs::descends_from(h.pid, pid))
             .collect();
         hooks.sort_by(|a, b| (&a.tracepoint, a.prog_id).cmp(&(&b.tracepoint, b.prog_id)));
-        let mut runs = vec![Vec::new(); hooks.len()];
-        let mut run_time = vec![Vec::new(); hooks.len()];
-        for _ in 0..3 {
-            let before = hooks
-                .iter()
-                .map(|h| procs::prog_stats(h.prog_id))
-                .collect::<Result<Vec<_>>>()?;
-            cmd::output(Command::new(&argv[0]).args(&argv[1..]))?;
-            for (i, (hook, b)) in hooks.iter().zip(&before).enumerate() {
-                let a = procs::prog_stats(hook.prog_id)?;
-                runs[i].push(a.run_cnt.saturating_sub(b.run_cnt) as f64);
-                run_time[i].push(a.run_time_ns.saturating_sub(b.run_time_ns) as f64);
-            }
-        }
-        let stopped = bg.stop()?;
-        if !stopped.status.success() {
-            bail!(
-                "the recorder exited with {}; see {}",
-                stopped.status,
-                self.logs.display()
-            );
-        }
+        let (deltas, _) = self.stats_over_runs(bg, &hooks, argv, true)?;
         Ok(hooks
             .iter()
-            .enumerate()
-            .map(|(i, h)| WorkloadCost {
+            .zip(&deltas)
+            .map(|(h, runs)| WorkloadCost {
                 kind: h.kind.clone(),
                 tracepoint: h.tracepoint.clone(),
-                runs: median(&runs[i]),
-                run_time_ns: median(&run_time[i]),
+                runs: median(&runs.iter().map(|d| d.runs as f64).collect::<Vec<_>>()),
+                run_time_ns: median(
+                    &runs
+                        .iter()
+                        .map(|d| d.run_time_ns as f64)
+                        .collect::<Vec<_>>(),
+                ),
             })
             .collect())
     }
@@ -2082,52 +2066,76 @@ impl Bench {
         let Some((bg, hooks)) = self.hold(attach)? else {
             bail!("nothing to measure without a program");
         };
-        let mut per_run = vec![Vec::new(); hooks.len()];
-        let mut per_call = vec![Vec::new(); hooks.len()];
+        let must_succeed = matches!(attach, Attach::Floor | Attach::Recorder);
+        let (deltas, last) = self.stats_over_runs(bg, &hooks, argv, must_succeed)?;
+        Ok(hooks
+            .iter()
+            .zip(&deltas)
+            .zip(&last)
+            .map(|((h, runs), last)| {
+                // A program that did not run (or statistics switched off meanwhile) gives no figure.
+                let per_run: Vec<f64> = runs
+                    .iter()
+                    .map(|d| match d.runs {
+                        0 => f64::NAN,
+                        n => d.run_time_ns as f64 / n as f64,
+                    })
+                    .collect();
+                let per_call: Vec<f64> = if calls > 0 {
+                    runs.iter().map(|d| d.runs as f64 / calls as f64).collect()
+                } else {
+                    Vec::new()
+                };
+                ProgCost {
+                    kind: h.kind.clone(),
+                    tracepoint: h.tracepoint.clone(),
+                    ns_per_run: median(&per_run),
+                    runs_per_call: median(&per_call),
+                    bytes_xlated: last.bytes_xlated,
+                    bytes_jited: last.bytes_jited,
+                }
+            })
+            .collect())
+    }
+
+    /// Each hook's runs and run time added during each of 3 runs of `argv`, and its statistics
+    /// after the last; then stops the holder `bg`, which must have exited well if
+    /// `must_succeed`.
+    fn stats_over_runs(
+        &self,
+        bg: Background,
+        hooks: &[Hook],
+        argv: &[String],
+        must_succeed: bool,
+    ) -> Result<(Vec<Vec<RunDelta>>, Vec<procs::ProgStats>)> {
+        let stats = || {
+            hooks
+                .iter()
+                .map(|h| procs::prog_stats(h.prog_id))
+                .collect::<Result<Vec<_>>>()
+        };
+        let mut deltas = vec![Vec::new(); hooks.len()];
         let mut last = Vec::new();
         for _ in 0..3 {
-            let before = hooks
-                .iter()
-                .map(|h| procs::prog_stats(h.prog_id))
-                .collect::<Result<Vec<_>>>()?;
+            let before = stats()?;
             cmd::output(Command::new(&argv[0]).args(&argv[1..]))?;
-            last = hooks
-                .iter()
-                .map(|h| procs::prog_stats(h.prog_id))
-                .collect::<Result<Vec<_>>>()?;
-            for (i, (b, a)) in before.iter().zip(&last).enumerate() {
-                let (dt, dn) = (a.run_time_ns - b.run_time_ns, a.run_cnt - b.run_cnt);
-                // A program that did not run (or statistics switched off meanwhile) gives no figure.
-                per_run[i].push(if dn == 0 {
-                    f64::NAN
-                } else {
-                    dt as f64 / dn as f64
+            last = stats()?;
+            for (hook, (b, a)) in deltas.iter_mut().zip(before.iter().zip(&last)) {
+                hook.push(RunDelta {
+                    runs: a.run_cnt.saturating_sub(b.run_cnt),
+                    run_time_ns: a.run_time_ns.saturating_sub(b.run_time_ns),
                 });
-                if calls > 0 {
-                    per_call[i].push(dn as f64 / calls as f64);
-                }
             }
         }
         let stopped = bg.stop()?;
-        if matches!(attach, Attach::Floor | Attach::Recorder) && !stopped.status.success() {
+        if must_succeed && !stopped.status.success() {
             bail!(
                 "the program holder exited with {}; see {}",
                 stopped.status,
                 self.logs.display()
             );
         }
-        Ok(hooks
-            .iter()
-            .enumerate()
-            .map(|(i, h)| ProgCost {
-                kind: h.kind.clone(),
-                tracepoint: h.tracepoint.clone(),
-                ns_per_run: median(&per_run[i]),
-                runs_per_call: median(&per_call[i]),
-                bytes_xlated: last[i].bytes_xlated,
-                bytes_jited: last[i].bytes_jited,
-            })
-            .collect())
+        Ok((deltas, last))
     }
 
     fn render(&self, machine: &[(String, String)], took: Duration) -> String {
@@ -2238,6 +2246,13 @@ impl Bench {
         }
         s
     }
+}
+
+/// What one program's statistics grew by over one run of a workload.
+#[derive(Clone, Copy)]
+struct RunDelta {
+    runs: u64,
+    run_time_ns: u64,
 }
 
 /// One program's runs and run time over one run of a workload.
