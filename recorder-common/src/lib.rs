@@ -157,6 +157,14 @@ pub const NO_CAP_STACK: u64 = 0;
 /// helper or `capable`) is within the first few; the rest is provenance for `show`.
 pub const CAP_STACK_DEPTH: usize = 32;
 
+/// Frames kept for a check whose direct caller decides it (see `PROBING_CALLERS` in the kernel
+/// program): the return into the tracepoint's runner, into `cap_capable`, into the caller.
+pub const DECIDED_STACK_DEPTH: u64 = 3;
+
+/// How many return addresses the kernel program is given as deciding a check by themselves
+/// (`PROBING_CALLERS`; in practice one or two).
+pub const DECIDING_RETURNS_MAX: u32 = 64;
+
 /// A capability check's kernel stack, innermost frame first, stored once per distinct stack
 /// under a 64-bit hash of its frames (the kernel's stack-trace map keeps one stack per
 /// bucket and drops the second of two that collide; a 64-bit key makes that negligible).

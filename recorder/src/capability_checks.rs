@@ -46,6 +46,27 @@ const NOAUDIT: &[&str] = &[
     "__vm_enough_memory",
 ];
 
+/// Whether a check made directly by `function` (the caller of `cap_capable`) is classified by
+/// that caller alone: it probes, and being outside the capability layer it is the `via`,
+/// so nothing deeper on the stack can change what `classify` says.
+pub fn decided_by_direct_caller(function: &str) -> bool {
+    NOAUDIT.contains(&function) && !CHECK_LAYER.contains(&function)
+}
+
+/// Return addresses into functions that decide their checks alone (see
+/// [`decided_by_direct_caller`]), as far as earlier recordings in this boot have seen them.
+/// The kernel program then keeps only a check's first three frames when the return address
+/// into its caller is one of these, without unwinding the rest of the stack.
+pub fn known_deciding_returns() -> Vec<u64> {
+    SymbolCache::for_this_boot()
+        .map(|cache| cache.read())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, function)| decided_by_direct_caller(function))
+        .map(|(ip, _)| ip)
+        .collect()
+}
+
 /// Whether a check was audited (a need) or not (a probe), as far as its stack tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -293,6 +314,8 @@ pub type Names = BTreeSet<String>;
 mod tests {
     use super::*;
 
+    const DECIDED_FRAMES: usize = recorder_common::DECIDED_STACK_DEPTH as usize;
+
     fn stack(frames: &[&str]) -> Vec<String> {
         frames.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -306,6 +329,47 @@ mod tests {
             "__do_sys_brk",
         ]);
         assert_eq!(classify(Some(&s)).audit, Audit::Probe);
+    }
+
+    /// What the kernel program keeps for a check decided by its caller (the runner,
+    /// `cap_capable`, the caller) must classify exactly as the whole stack would, and only
+    /// callers outside the capability layer may decide: `security_capable` or a `*_noaudit`
+    /// helper says nothing about the code that asked.
+    #[test]
+    fn a_deciding_caller_classifies_its_check_alone() {
+        let deciding: Vec<&str> = NOAUDIT
+            .iter()
+            .copied()
+            .filter(|f| decided_by_direct_caller(f))
+            .collect();
+        assert!(
+            deciding.contains(&"security_vm_enough_memory_mm"),
+            "{deciding:?}"
+        );
+        for caller in deciding {
+            let whole = stack(&[
+                "bpf_trace_run5",
+                "cap_capable",
+                caller,
+                "__mmap_region",
+                "do_mmap",
+                "vm_mmap_pgoff",
+                "ksys_mmap_pgoff",
+                "do_syscall_64",
+                "entry_SYSCALL_64_after_hwframe",
+            ]);
+            let kept = &whole[..DECIDED_FRAMES];
+            assert_eq!(classify(Some(&whole)), classify(Some(kept)), "{caller}");
+            assert_eq!(classify(Some(kept)).via.as_deref(), Some(caller));
+        }
+        for layer in [
+            "security_capable",
+            "ns_capable_noaudit",
+            "has_capability_noaudit",
+        ] {
+            assert!(!decided_by_direct_caller(layer), "{layer}");
+        }
+        assert!(!decided_by_direct_caller("kill_ok_by_cred"));
     }
 
     #[test]

@@ -244,10 +244,19 @@ impl std::fmt::Display for Recorded {
 /// `args` is everything after `record`, such as `["--as-root", "--", "true"]`. Panics, with
 /// leastpriv's output, when no readable recording was written.
 pub fn record(args: &[&str]) -> Recorded {
+    record_with_env(args, &[])
+}
+
+/// As [`record`], with these variables set in leastpriv's environment.
+pub fn record_with_env(args: &[&str], env: &[(&str, &str)]) -> Recorded {
     let dir = tempdir();
     let file = dir.path().join("recording.json");
     let mut cmd = leastpriv();
-    cmd.arg("record").arg("-o").arg(&file).args(args);
+    cmd.arg("record")
+        .arg("-o")
+        .arg(&file)
+        .args(args)
+        .envs(env.iter().copied());
     let running = Running::spawn(cmd);
     let pid = running.pid();
     let (output, elapsed) = running.wait(RUN_TIMEOUT);

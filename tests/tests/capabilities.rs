@@ -17,8 +17,8 @@ use tempfile::TempDir;
 
 use leastpriv_tests::workloads::build_workload;
 use leastpriv_tests::{
-    comm, describe, leastpriv, read_recording, record, require_bpf, run, tempdir, wait_until,
-    workspace_dir, KillOnDrop,
+    comm, describe, leastpriv, read_recording, record_with_env, require_bpf, run, tempdir,
+    wait_until, workspace_dir, KillOnDrop,
 };
 
 /// The numbers of the capabilities these workloads need, for the masks in
@@ -49,14 +49,21 @@ struct CapRecording {
     dir: TempDir,
     path: PathBuf,
     json: Value,
+    /// What `record --verbose` printed.
+    stderr: String,
 }
 
 impl CapRecording {
     /// Records `argv` as root, as a container's process runs.
     fn new(argv: &[&str]) -> Self {
-        let mut args = vec!["--as-root", "--"];
+        Self::with_env(argv, &[])
+    }
+
+    /// As [`new`](Self::new), with these variables in the recorder's environment.
+    fn with_env(argv: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut args = vec!["--verbose", "--as-root", "--"];
         args.extend(argv);
-        let rec = record(&args);
+        let rec = record_with_env(&args, env);
         rec.assert_success().assert_complete();
         // A check whose stack is lost has an unknown caller and is counted as a need: the
         // add-list would grow. Every stack must be kept, also under the tests' parallel load.
@@ -72,7 +79,28 @@ impl CapRecording {
             dir,
             path,
             json: rec.json,
+            stderr: rec.stderr,
         }
+    }
+
+    /// How many checks the kernel program decided from their caller alone, without walking
+    /// their stacks, as `record --verbose` reports it.
+    fn decided_by_caller(&self) -> u64 {
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.contains("decided by their caller"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "record --verbose printed no capability check note:\n{}",
+                    self.stderr
+                )
+            });
+        let (_, made) = line.split_once(" made, ").expect("the note's format");
+        made.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {line:?}"))
     }
 
     /// The recording's `capabilities` entries, shown in every failure message as evidence.
@@ -418,6 +446,7 @@ fn bpf_the_recorders_privilege_drop_is_not_recorded() {
         json,
         path: out,
         dir,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     };
     let checks = rec.json["capabilities"]
         .as_array()
@@ -499,7 +528,10 @@ fn generate_refuses_a_recording_without_capability_checks() {
 
 /// Names of kernel functions are kept per boot, root-only (addresses defeat KASLR), and a
 /// recording named from that cache classifies its checks exactly as one named from
-/// /proc/kallsyms: the same workload recorded with and without the cache.
+/// /proc/kallsyms: the same workload recorded with and without the cache. With the cache,
+/// the kernel program also decides the memory accounting's probes from their caller without
+/// walking their stacks; the first recording walks every stack, and both must say the same
+/// about every check (capability, audit, verdict, caller, syscalls, executables).
 #[test]
 fn bpf_kernel_symbol_cache_is_private_and_changes_nothing() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -513,7 +545,8 @@ fn bpf_kernel_symbol_cache_is_private_and_changes_nothing() {
     // Another test may be filling the cache at the same time: compare what each recording
     // says, not whether the file was there.
     let _ = fs::remove_file(&cache);
-    let fresh = CapRecording::new(&argv);
+    let fresh = CapRecording::with_env(&argv, &[("LEASTPRIV_WHOLE_CAPABILITY_STACKS", "1")]);
+    assert_eq!(fresh.decided_by_caller(), 0, "{}", fresh.stderr);
     let meta = fs::metadata(&cache).expect("the recording wrote the symbol cache");
     assert_eq!(
         meta.permissions().mode() & 0o777,
@@ -527,18 +560,18 @@ fn bpf_kernel_symbol_cache_is_private_and_changes_nothing() {
         .mode();
     assert_eq!(dir_mode & 0o077, 0, "the cache directory is open to others");
     let cached = CapRecording::new(&argv);
-    let summary = |rec: &CapRecording| -> Vec<(Value, Value, Value, Value)> {
+    assert!(
+        cached.decided_by_caller() > 0,
+        "no check was decided by its caller with the cache in place:\n{}",
+        cached.stderr
+    );
+    let summary = |rec: &CapRecording| -> Vec<[Value; 6]> {
         rec.json["capabilities"]
             .as_array()
             .expect("capabilities")
             .iter()
             .map(|c| {
-                (
-                    c["capability"].clone(),
-                    c["audit"].clone(),
-                    c["granted"].clone(),
-                    c["via"].clone(),
-                )
+                ["capability", "audit", "granted", "via", "syscalls", "by"].map(|k| c[k].clone())
             })
             .collect()
     };
@@ -552,7 +585,7 @@ fn bpf_kernel_symbol_cache_is_private_and_changes_nothing() {
     assert!(
         summary(&cached)
             .iter()
-            .any(|(cap, audit, _, via)| cap == "CAP_NET_BIND_SERVICE"
+            .any(|[cap, audit, _, via, ..]| cap == "CAP_NET_BIND_SERVICE"
                 && audit == "audited"
                 && via.to_string().contains("inet_bind")),
         "{}",

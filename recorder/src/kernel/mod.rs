@@ -14,7 +14,7 @@ use aya::{
 };
 use recorder_common::{
     abi, lost, CapCheckKey, CapStack, ExeSyscalls, LastSyscall, OddSyscallKey, SyscallCounts,
-    MAX_SYSCALL_NR, NO_CAP_STACK, NO_SYSCALL, SYSCALL_INDICES,
+    DECIDED_STACK_DEPTH, MAX_SYSCALL_NR, NO_CAP_STACK, NO_SYSCALL, SYSCALL_INDICES,
 };
 
 pub use self::btf::Offsets;
@@ -137,6 +137,22 @@ impl KernelRecorder {
                 map: "FILE_OPS",
                 what: e.to_string(),
             })?;
+        }
+
+        // LEASTPRIV_WHOLE_CAPABILITY_STACKS=1 unwinds every check's stack, to compare.
+        let whole_stacks =
+            std::env::var_os("LEASTPRIV_WHOLE_CAPABILITY_STACKS").is_some_and(|v| v == "1");
+        if cap_layout.is_ok() && !whole_stacks {
+            let mut callers: HashMap<_, u64, u8> = borrow_map_mut(&mut ebpf, "PROBING_CALLERS")?;
+            for ip in crate::capability_checks::known_deciding_returns()
+                .into_iter()
+                .take(recorder_common::DECIDING_RETURNS_MAX as usize)
+            {
+                callers.insert(ip, 1, 0).map_err(|e| KernelError::Map {
+                    map: "PROBING_CALLERS",
+                    what: e.to_string(),
+                })?;
+            }
         }
 
         // Raw and BTF tracepoints only: cheaper per event than classic ones, and quick to
@@ -276,6 +292,19 @@ impl KernelRecorder {
                 count,
             });
         }
+        let decided = out
+            .iter()
+            .filter(|c| {
+                c.stack
+                    .as_ref()
+                    .is_some_and(|s| s.len() as u64 == DECIDED_STACK_DEPTH)
+            })
+            .map(|c| c.count)
+            .sum::<u64>();
+        log::debug!(
+            "capability checks: {} made, {decided} decided by their caller without unwinding the stack",
+            out.iter().map(|c| c.count).sum::<u64>()
+        );
         Ok(Some(out))
     }
 
