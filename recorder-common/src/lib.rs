@@ -126,6 +126,10 @@ pub struct LastSyscall {
     pub op: u32,
     /// Explicit padding.
     pub _pad: u32,
+    /// The inode address of `task`'s executable (`ExeSyscalls`' key), valid while the
+    /// generation is: only an exec changes it, and an exec starts a new generation. A miss by
+    /// the same task (a new syscall) takes it from here instead of reading three pointers.
+    pub exe: u64,
 }
 
 /// `LastSyscall::index` when unknown.

@@ -128,8 +128,13 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     }
     let task = current_task();
     let compat = compat_status(task);
-    // The program making the call, for provenance (the executable's inode address).
-    let exe = exe_inode_of(task);
+    // The program making the call, for provenance (the executable's inode address): the
+    // same as last time for the same task in the same generation.
+    let exe = if last.task == task && last.generation == generation && last.exe != 0 {
+        last.exe
+    } else {
+        exe_inode_of(task)
+    };
     let (abi, nr) = classify(id, compat);
     count(abi, nr);
     let index = if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
@@ -166,6 +171,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     last.index = index;
     last.hits = 0;
     last.op = op;
+    last.exe = exe;
     0
 }
 

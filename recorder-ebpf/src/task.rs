@@ -39,30 +39,16 @@ pub(crate) fn current_exe_inode() -> u64 {
     read_field(current_exe_file(), &FILE_INODE_OFFSET)
 }
 
-/// `current_exe_inode()` for the syscall hot path, from the task `bpf_get_current_task_btf`
-/// returned: plain loads the verifier checks against the fields' types and guards against
-/// faults, where each `bpf_probe_read_kernel` above costs a call and a return (expensive
-/// under the return-stack mitigations of these CPUs). Used at one place only: checking such
-/// typed loads is slow for the verifier, and every inlined copy adds to start-up.
+/// `current_exe_inode()` of a given task (the current one, as `bpf_get_current_task_btf`
+/// returned it). Helper reads, not typed loads: the verifier checks a typed *pointer* load by
+/// searching the kernel's BTF by name, several times per load, which was about 4 ms of the
+/// recorder's start-up for these three; `sys_enter` keeps the result per task instead
+/// (`LastSyscall::exe`), so the calls are rarely made.
 #[inline(always)]
 pub(crate) fn exe_inode_of(task: u64) -> u64 {
-    let mm = load_field(task, &TASK_MM_OFFSET);
-    let exe_file = load_field(mm, &MM_EXE_FILE_OFFSET);
-    load_field(exe_file, &FILE_INODE_OFFSET)
-}
-
-/// The pointer field at `base + offset` of a BTF-typed kernel pointer, 0 when `base` is null.
-#[inline(always)]
-fn load_field(base: u64, offset: &'static u64) -> u64 {
-    if base == 0 {
-        return 0;
-    }
-    // SAFETY: a volatile read of our own global, then a load the verifier turns into an
-    // exception-protected read of the field it names.
-    unsafe {
-        let offset = core::ptr::read_volatile(offset);
-        core::ptr::read_volatile((base + offset) as *const u64)
-    }
+    let mm = read_field(task, &TASK_MM_OFFSET);
+    let exe_file = read_field(mm, &MM_EXE_FILE_OFFSET);
+    read_field(exe_file, &FILE_INODE_OFFSET)
 }
 
 /// The current task as a BTF-typed pointer: its fields can be loaded directly (see
