@@ -26,16 +26,13 @@ fn read_field(base: u64, offset: &'static u64) -> u64 {
 #[inline(always)]
 pub(crate) fn current_exe_file() -> u64 {
     // SAFETY: bpf_get_current_task only returns the current task pointer.
-    let task = unsafe { bpf_get_current_task() };
-    let mm = read_field(task, &TASK_MM_OFFSET);
-    read_field(mm, &MM_EXE_FILE_OFFSET)
+    exe_file_of(unsafe { bpf_get_current_task() })
 }
 
 /// The address of the inode of the current task's executable (`current->mm->exe_file->f_inode`),
 /// 0 when there is none. Identifies "which program" cheaply while the program is in use.
 #[inline(always)]
 pub(crate) fn current_exe_inode() -> u64 {
-    // SAFETY: bpf_get_current_task only returns the current task pointer.
     read_field(current_exe_file(), &FILE_INODE_OFFSET)
 }
 
@@ -46,9 +43,13 @@ pub(crate) fn current_exe_inode() -> u64 {
 /// (`LastSyscall::exe`), so the calls are rarely made.
 #[inline(always)]
 pub(crate) fn exe_inode_of(task: u64) -> u64 {
-    let mm = read_field(task, &TASK_MM_OFFSET);
-    let exe_file = read_field(mm, &MM_EXE_FILE_OFFSET);
-    read_field(exe_file, &FILE_INODE_OFFSET)
+    read_field(exe_file_of(task), &FILE_INODE_OFFSET)
+}
+
+/// `task->mm->exe_file`, 0 when there is none.
+#[inline(always)]
+fn exe_file_of(task: u64) -> u64 {
+    read_field(read_field(task, &TASK_MM_OFFSET), &MM_EXE_FILE_OFFSET)
 }
 
 /// The current task as a BTF-typed pointer: its fields can be loaded directly (see
