@@ -35,6 +35,12 @@ use crate::{
 #[unsafe(no_mangle)]
 static CAP_RET_SWAPPED: u64 = 0;
 
+/// Set by userspace when it gave `PROBING_CALLERS` any return address: without one, neither
+/// the shortcut (`probing_caller_stack`) nor learning where to read it can help, and every
+/// check only walks its stack.
+#[unsafe(no_mangle)]
+static CAP_SHORTCUT: u64 = 0;
+
 /// Kernel stacks of capability checks by the hash of their frames. Not the kernel's
 /// stack-trace map: that one keeps a single stack per bucket and loses the second of two
 /// distinct stacks that share one, and a lost stack leaves the check's audit unknown.
@@ -67,11 +73,13 @@ pub fn cap_capable(ctx: RawTracePointContext) -> i32 {
     } else {
         (fourth, fifth)
     };
-    let stack = match probing_caller_stack(&ctx) {
+    // SAFETY: reading our own global.
+    let shortcut = unsafe { core::ptr::read_volatile(&CAP_SHORTCUT) } != 0;
+    let stack = match shortcut.then(|| probing_caller_stack(&ctx)).flatten() {
         Some(stack) => Some(stack),
         None => {
             let stack = read_stack(&ctx);
-            if let Some((_, frames)) = stack {
+            if let (true, Some((_, frames))) = (shortcut, stack) {
                 // SAFETY: `frames` points into this CPU's scratch entry, valid for this run.
                 learn_caller_slot(&ctx, unsafe { &*frames });
             }
@@ -243,7 +251,7 @@ fn learn_caller_slot(ctx: &RawTracePointContext, stack: &CapStack) {
     };
     // SAFETY: this CPU's own entry; the program does not nest on one CPU.
     let slot = unsafe { &mut *slot };
-    if slot.broken != 0 || stack.depth < 3 {
+    if slot.broken != 0 || stack.depth < DECIDED_STACK_DEPTH {
         return;
     }
     let Some(window) = CALLER_WINDOW.get_ptr_mut(0) else {

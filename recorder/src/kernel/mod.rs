@@ -97,6 +97,20 @@ impl KernelRecorder {
         // which may still be parsing (see `loader_without_kernel_btf`).
         let sys_enter_btf = offsets.sys_enter_btf()?;
 
+        // Return addresses that decide a capability check alone (see `PROBING_CALLERS`);
+        // LEASTPRIV_WHOLE_CAPABILITY_STACKS=1 gives none, so every stack is walked, to compare.
+        let whole_stacks =
+            std::env::var_os("LEASTPRIV_WHOLE_CAPABILITY_STACKS").is_some_and(|v| v == "1");
+        let deciding_returns: Vec<u64> = if cap_layout.is_ok() && !whole_stacks {
+            crate::capability_checks::known_deciding_returns()
+                .into_iter()
+                .take(recorder_common::DECIDING_RETURNS_MAX as usize)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let cap_shortcut = u64::from(!deciding_returns.is_empty());
+
         let mut loader = loader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -108,6 +122,7 @@ impl KernelRecorder {
             .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
             .override_global("FILE_OFFSETS", &offsets.files, true)
             .override_global("CAP_RET_SWAPPED", &cap_ret_swapped, true)
+            .override_global("CAP_SHORTCUT", &cap_shortcut, true)
             .load(PROGRAMS)
             .map_err(KernelError::Load)?;
 
@@ -139,15 +154,9 @@ impl KernelRecorder {
             })?;
         }
 
-        // LEASTPRIV_WHOLE_CAPABILITY_STACKS=1 unwinds every check's stack, to compare.
-        let whole_stacks =
-            std::env::var_os("LEASTPRIV_WHOLE_CAPABILITY_STACKS").is_some_and(|v| v == "1");
-        if cap_layout.is_ok() && !whole_stacks {
+        if !deciding_returns.is_empty() {
             let mut callers: HashMap<_, u64, u8> = borrow_map_mut(&mut ebpf, "PROBING_CALLERS")?;
-            for ip in crate::capability_checks::known_deciding_returns()
-                .into_iter()
-                .take(recorder_common::DECIDING_RETURNS_MAX as usize)
-            {
+            for &ip in &deciding_returns {
                 callers.insert(ip, 1, 0).map_err(|e| KernelError::Map {
                     map: "PROBING_CALLERS",
                     what: e.to_string(),
