@@ -114,14 +114,17 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     if last.outside_regs == regs && last.outside_generation == generation {
         return 0;
     }
-    if last.regs == regs && last.id == id && last.op == 0 && last.generation == generation {
+    // The entry is only ever made for a target task: the same task in the same generation
+    // (no migration since) is still one, without asking the cgroup again.
+    let same_task = last.regs == regs && last.generation == generation;
+    if same_task && last.id == id && last.op == 0 {
         let (user_ip, user_cs) = user_position(regs);
         if last.user_ip == user_ip && last.user_cs == user_cs {
             last.hits += 1;
             return 0;
         }
     }
-    if !current_task_is_target() {
+    if !same_task && !current_task_is_target() {
         last.outside_regs = regs;
         last.outside_generation = generation;
         return 0;

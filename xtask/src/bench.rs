@@ -2655,8 +2655,9 @@ status instead, and on these CPUs every call and return pays for the return-stac
 (`spec_rstack_overflow: Safe RET`): the program's run time per call was 97 ns against the \
 empty floor program's 67 ns, and benchmark 1 was missed at 1.07 to 1.08. The C build \
 (benchmark 3) is another case. Its end-to-end figure carries start-up and exit (benchmark \
-4) on a build of about 1.7 s: that alone is near 4%, more than the target leaves, while the \
-hot path alone (the cgroup-mode row) is within noise of the floor. Until 2026-12-03, half of \
+4) on a short build: 1.7 s on the VM of 2026-12-03, 0.75 s on that of 2026-12-04, where \
+18 ms of start-up alone is 2.5% and the floor's slower syscall path another one or two, \
+against a target of 3%; the hot path alone (the cgroup-mode row) is within noise of the floor. Until 2026-12-03, half of \
 start-up was aya's `EbpfLoader::new()` reading and parsing the kernel's BTF (30 to 40 ms, and \
 10 MiB), which leastpriv does not use and aya 0.14 has no way to skip; the loader is now made \
 on a thread that a seccomp filter keeps from opening files, so that read fails at once \
@@ -2674,7 +2675,16 @@ with perf), because the stack is what tells a probe from an audited need. Now a 
 direct caller is that probing function is decided from the return address into it, read at \
 an offset learned from full stacks, without the walk (docs/capabilities.md): 3.5 to 0.5 µs a \
 check, 27 to 4 ms a build (kernel run-time statistics, quiet machine). Benchmark 3b shows a \
-workload of a few seconds.\n\
+workload of a few seconds. What would close benchmark 3 on a sub-second build: start-up is \
+now mostly fixed costs that any aya loader pays (`bench-floor --duration 0s`, two empty \
+programs, takes about three quarters of `record -- true`: process start, aya's feature \
+probes, creating every map of the object, verifying); only keeping the programs and maps \
+loaded between recordings (pinned in bpffs, each recording attaching its target to them) \
+would take that out of each run. On the hot path, since 2026-12-04 a miss by the task the \
+CPU's entry already holds (in the same generation) skips the cgroup test, a helper call; it \
+could also skip the executable's bitmap lookup (a per-CPU hash lookup) when the bit is known \
+set, perhaps a millisecond of a 0.75 s build by the run-time statistics above, estimated, not \
+done.\n\
 - **Everywhere else (benchmark 2).** A task outside the target is remembered as such in the \
 same per-CPU entry, so its syscalls cost the lookup and two compares on `sys_enter`, with no \
 helper call, and one load on `sys_exit`. A fork or a cgroup migration anywhere on the \
