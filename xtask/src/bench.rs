@@ -2657,7 +2657,8 @@ empty floor program's 67 ns, and benchmark 1 was missed at 1.07 to 1.08. The C b
 (benchmark 3) is another case. Its end-to-end figure carries start-up and exit (benchmark \
 4) on a short build: 1.7 s on the VM of 2026-12-03, 0.75 s on that of 2026-12-04, where \
 18 ms of start-up alone is 2.5% and the floor's slower syscall path another one or two, \
-against a target of 3%; the hot path alone (the cgroup-mode row) is within noise of the floor. Until 2026-12-03, half of \
+against a target of 3%; there the hot path alone (the cgroup-mode row) also reads one or two \
+hundredths above the floor, the programs' run time in an exec-heavy build (the table above). Until 2026-12-03, half of \
 start-up was aya's `EbpfLoader::new()` reading and parsing the kernel's BTF (30 to 40 ms, and \
 10 MiB), which leastpriv does not use and aya 0.14 has no way to skip; the loader is now made \
 on a thread that a seccomp filter keeps from opening files, so that read fails at once \
