@@ -130,6 +130,12 @@ pub struct LastSyscall {
     /// generation is: only an exec changes it, and an exec starts a new generation. A miss by
     /// the same task (a new syscall) takes it from here instead of reading three pointers.
     pub exe: u64,
+    /// The executable whose `ExeSyscalls` bits `attributed` mirrors on this CPU.
+    pub attributed_exe: u64,
+    /// Bits already set in this CPU's `ExeSyscalls` value for `attributed_exe`: a miss for a
+    /// syscall the executable already made here skips the hash lookup. Bits are only ever
+    /// set in that map during a recording, so a bit set here is set there.
+    pub attributed: [u64; EXE_SYSCALL_WORDS],
 }
 
 /// `LastSyscall::index` when unknown.

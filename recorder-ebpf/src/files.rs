@@ -183,6 +183,12 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
         _pad: [0; 7],
         args: syscall_args(regs, wire_abi),
     };
+    // Calls whose arguments already say there is nothing to record are not tracked to
+    // their exit: most `mmap`s (anonymous or not executable) and `fcntl`s (not a lock).
+    // The op is still returned, so that the syscall cache never serves the next such call.
+    if !may_access_files(op, &call.args) {
+        return op;
+    }
     let tid = bpf_get_current_pid_tgid() as u32;
     // A new entry is counted; one left by a call whose exit was never seen is replaced.
     match PENDING.insert(&tid, &call, BPF_NOEXIST as u64) {
@@ -222,6 +228,20 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     0
 }
 
+/// Whether a call of file op `op` with these arguments can access a file worth recording:
+/// an executable mapping of a file, a lock taken with `flock` (not `LOCK_UN`), or a lock
+/// request with `fcntl` (F_SETLK, F_SETLKW, their 64-bit ia32 forms, and the OFD locks).
+/// Every other op is decided by its result.
+#[inline(always)]
+fn may_access_files(op: u8, a: &[u64; 6]) -> bool {
+    match op {
+        file_op::MMAP => a[2] & PROT_EXEC != 0 && a[3] & MAP_ANONYMOUS == 0,
+        file_op::FLOCK => a[1] & LOCK_UN == 0,
+        file_op::FCNTL => matches!(a[1], 6 | 7 | 13 | 14 | 37 | 38),
+        _ => true,
+    }
+}
+
 /// What a completed call did, reduced to at most one access through an fd, two by name and
 /// one socket, so that each kind is handled at a single place in the program (the verifier
 /// then checks the path walk a few times, not once per syscall).
@@ -240,22 +260,10 @@ fn complete(call: &PendingCall, ret: i64) {
             let flags = unsafe { bpf_probe_read_user(a[2] as *const u64) }.unwrap_or(0);
             fd = (ret, OPEN_BITS | create_bit(flags));
         }
-        file_op::MMAP => {
-            if a[2] & PROT_EXEC != 0 && a[3] & MAP_ANONYMOUS == 0 {
-                fd = (a[4] as i32 as i64, access::MMAP_EXEC);
-            }
-        }
-        file_op::FLOCK => {
-            if a[1] & LOCK_UN == 0 {
-                fd = (fd_arg, access::LOCK);
-            }
-        }
-        // F_SETLK, F_SETLKW, their 64-bit ia32 forms, and the OFD locks.
-        file_op::FCNTL => {
-            if matches!(a[1], 6 | 7 | 13 | 14 | 37 | 38) {
-                fd = (fd_arg, access::LOCK);
-            }
-        }
+        // `may_access_files` let only executable file mappings, locks and lock requests
+        // through to here.
+        file_op::MMAP => fd = (a[4] as i32 as i64, access::MMAP_EXEC),
+        file_op::FLOCK | file_op::FCNTL => fd = (fd_arg, access::LOCK),
         file_op::FCHMOD => fd = (fd_arg, access::CHMOD),
         file_op::FCHOWN => fd = (fd_arg, access::CHOWN),
         file_op::UNLINK => names[0] = (AT_FDCWD, a[0], access::UNLINK),

@@ -142,7 +142,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     count(abi, nr);
     let index = if (0..i64::from(MAX_SYSCALL_NR)).contains(&nr) {
         let index = abi * MAX_SYSCALL_NR + nr as u32;
-        attribute(index, exe);
+        attribute(last, index, exe);
         index
     } else {
         NO_SYSCALL
@@ -232,9 +232,22 @@ fn flush(last: &LastSyscall) {
     add_calls(last.index, last.hits);
 }
 
-/// Sets the syscall's bit in the current executable's bitmap.
+/// Sets the syscall's bit in the current executable's bitmap, unless this CPU's entry knows
+/// it is set already (see `LastSyscall::attributed`).
 #[inline(always)]
-fn attribute(bit: u32, exe: u64) {
+fn attribute(last: &mut LastSyscall, bit: u32, exe: u64) {
+    let word = (bit / 64) as usize;
+    let mask = 1u64 << (bit % 64);
+    if word >= EXE_SYSCALL_WORDS {
+        return;
+    }
+    if last.attributed_exe != exe {
+        last.attributed = [0; EXE_SYSCALL_WORDS];
+        last.attributed_exe = exe;
+    }
+    if last.attributed[word] & mask != 0 {
+        return;
+    }
     let mut bits = EXE_SYSCALLS.get_ptr_mut(exe);
     if bits.is_none() {
         // BPF_NOEXIST: another CPU may have inserted it meanwhile, which is fine.
@@ -245,11 +258,9 @@ fn attribute(bit: u32, exe: u64) {
         count_lost(lost::PROVENANCE);
         return;
     };
-    let word = (bit / 64) as usize;
-    if word < EXE_SYSCALL_WORDS {
-        // SAFETY: this CPU's copy of a value from a successful lookup; index checked above.
-        unsafe { (*bits).bits[word] |= 1 << (bit % 64) };
-    }
+    // SAFETY: this CPU's copy of a value from a successful lookup; index checked above.
+    unsafe { (*bits).bits[word] |= mask };
+    last.attributed[word] |= mask;
 }
 
 /// Tells the ABI of the syscall in progress and its number within that ABI's table.
