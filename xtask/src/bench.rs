@@ -2682,10 +2682,12 @@ programs, takes about three quarters of `record -- true`: process start, aya's f
 probes, creating every map of the object, verifying); only keeping the programs and maps \
 loaded between recordings (pinned in bpffs, each recording attaching its target to them) \
 would take that out of each run. On the hot path, since 2026-12-04 a miss by the task the \
-CPU's entry already holds (in the same generation) skips the cgroup test, a helper call; it \
-could also skip the executable's bitmap lookup (a per-CPU hash lookup) when the bit is known \
-set, perhaps a millisecond of a 0.75 s build by the run-time statistics above, estimated, not \
-done.\n\
+CPU's entry already holds (in the same generation) skips the cgroup test, a helper call; a \
+miss for a syscall its executable already made on this CPU skips the bitmap's hash lookup; \
+and `mmap`, `fcntl` and `flock` calls whose arguments already show nothing to record are no \
+longer tracked to their exit (most of the build's 2,766 `mmap`s). What a miss still does: \
+read the task's `TS_COMPAT`, count, look up the syscall's file op and argument spec, and for \
+a file call note it at entry and walk its path at exit.\n\
 - **Everywhere else (benchmark 2).** A task outside the target is remembered as such in the \
 same per-CPU entry, so its syscalls cost the lookup and two compares on `sys_enter`, with no \
 helper call, and one load on `sys_exit`. A fork or a cgroup migration anywhere on the \
