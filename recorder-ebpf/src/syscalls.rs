@@ -133,7 +133,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let compat = compat_status(task);
     // The program making the call, for provenance (the executable's inode address): the
     // same as last time for the same task in the same generation.
-    let exe = if last.task == task && last.generation == generation && last.exe != 0 {
+    let exe = if same_task && last.exe != 0 {
         last.exe
     } else {
         exe_inode_of(task)
