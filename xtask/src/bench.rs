@@ -190,9 +190,9 @@ struct Bench {
     attached: RefCell<BTreeMap<&'static str, String>>,
     /// Benchmarks 1 and 2, which the program-cost section compares with.
     in_cgroup: Option<Series>,
+    outside: Option<Series>,
     /// What each recording of benchmark 6 held, by configuration key, in sample order.
     files_held: RefCell<Vec<(&'static str, FilesHeld)>>,
-    outside: Option<Series>,
 }
 
 pub fn run(options: Options) -> Result<i32> {
@@ -1514,7 +1514,7 @@ impl Bench {
             group(FILES),
             group(FILES),
             if complete { "none dropped" } else { "files dropped" },
-            if complete { "met" } else { "**MISSED**" },
+            verdict_word(Some(complete)),
         );
         s.push_str(&report::table(
             &[
@@ -2482,9 +2482,14 @@ fn tree_size(dir: &Path) -> String {
 }
 
 fn verdict(ratio: Option<Spread>, target: f64) -> &'static str {
-    match ratio {
-        Some(r) if r.median <= target => "met",
-        Some(_) => "MISSED",
+    verdict_word(ratio.map(|r| r.median <= target))
+}
+
+/// The verdict as a section's text says it: whether a target was met, if it was measured.
+fn verdict_word(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "MISSED",
         None => "not measured",
     }
 }
