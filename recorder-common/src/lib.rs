@@ -298,8 +298,9 @@ pub mod file_op {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct PendingCall {
-    pub op: u8,
-    pub _pad: [u8; 7],
+    /// The `file_op`, widened to a word: with no padding bytes to zero, building the entry
+    /// is stores, not a byte-by-byte `memset` call.
+    pub op: u64,
     /// The first six syscall arguments in the ABI's register order.
     pub args: [u64; 6],
 }

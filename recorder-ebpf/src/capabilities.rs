@@ -273,9 +273,15 @@ fn learn_caller_slot(ctx: &RawTracePointContext, stack: &CapStack) {
         let mut search = SlotSearch {
             check_return,
             caller,
-            check_at: NOT_FOUND,
-            caller_at: NOT_FOUND,
+            check_at: 0,
+            caller_at: 0,
         };
+        // Volatile stores: the compiler would make the two into a byte-by-byte `memset`.
+        // SAFETY: fields of our own local.
+        unsafe {
+            core::ptr::write_volatile(&raw mut search.check_at, NOT_FOUND);
+            core::ptr::write_volatile(&raw mut search.caller_at, NOT_FOUND);
+        }
         // SAFETY: the callback runs synchronously and only touches `search` and the window.
         unsafe {
             bpf_loop(

@@ -179,8 +179,7 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
         _ => return file_op::NONE,
     };
     let call = PendingCall {
-        op,
-        _pad: [0; 7],
+        op: u64::from(op),
         args: syscall_args(regs, wire_abi),
     };
     // Calls whose arguments already say there is nothing to record are not tracked to
@@ -221,7 +220,7 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     }
     // Arguments of the sys_exit tracepoint: (struct pt_regs *regs, long ret).
     let ret: i64 = ctx.arg(1);
-    if ret < 0 && !(call.op == file_op::MMAP && ret < -4095) {
+    if ret < 0 && !(call.op == u64::from(file_op::MMAP) && ret < -4095) {
         return 0;
     }
     complete(&call, ret);
@@ -250,7 +249,7 @@ fn complete(call: &PendingCall, ret: i64) {
     let fd_arg = a[0] as i32 as i64;
     let mut fd: (i64, u32) = (-1, 0);
     let mut names: [(i64, u64, u32); 2] = [(0, 0, 0); 2];
-    match call.op {
+    match call.op as u8 {
         // The opened file's f_flags no longer hold O_CREAT: take it from the call.
         file_op::OPEN => fd = (ret, OPEN_BITS | create_bit(a[1])),
         file_op::OPENAT => fd = (ret, OPEN_BITS | create_bit(a[2])),
@@ -508,16 +507,18 @@ fn socket(family: u32, sock_type: u32, protocol: u32) {
 /// The scratch event, with its header reset.
 #[inline(always)]
 fn start_event(bits: u32, exe_inode: u64) -> Option<*mut FileEvent> {
+    use core::ptr::write_volatile as put;
     let event = SCRATCH.get_ptr_mut(0)?;
-    // SAFETY: this CPU's scratch value from a successful lookup.
+    // SAFETY: this CPU's scratch value from a successful lookup. Volatile stores, which the
+    // compiler may not merge into a `memset` call (a byte loop, slower than four stores).
     unsafe {
-        (*event).kind = EVENT_FILE;
-        (*event).access = bits;
-        (*event).exe_inode = exe_inode;
-        (*event).flags = 0;
-        (*event).path_len = 0;
-        (*event).name_len = 0;
-        (*event)._pad = 0;
+        put(&raw mut (*event).kind, EVENT_FILE);
+        put(&raw mut (*event).access, bits);
+        put(&raw mut (*event).exe_inode, exe_inode);
+        put(&raw mut (*event).flags, 0);
+        put(&raw mut (*event).path_len, 0);
+        put(&raw mut (*event).name_len, 0);
+        put(&raw mut (*event)._pad, 0);
     }
     Some(event)
 }

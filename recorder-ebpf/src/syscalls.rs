@@ -242,7 +242,13 @@ fn attribute(last: &mut LastSyscall, bit: u32, exe: u64) {
         return;
     }
     if last.attributed_exe != exe {
-        last.attributed = [0; EXE_SYSCALL_WORDS];
+        // Word stores the compiler may not turn into a `memset` call: that is a byte loop,
+        // which cost hundreds of instructions on every change of program and was most of the
+        // verifier's work on this program (each byte a step to check).
+        for word in last.attributed.iter_mut() {
+            // SAFETY: a field of this CPU's map value.
+            unsafe { core::ptr::write_volatile(word, 0) };
+        }
         last.attributed_exe = exe;
     }
     if last.attributed[word] & mask != 0 {
