@@ -222,6 +222,7 @@ impl Series {
             .configs
             .iter()
             .flat_map(|m| &m.samples)
+            .filter(|s| !s.times.is_empty())
             .map(|s| s.busy_cpus)
             .collect();
         median(&all)
@@ -265,6 +266,43 @@ mod tests {
         assert_eq!((r.min, r.max), (1.0, 2.0));
         let extra = series.extra_ns_per_call("a", "b", 1_000_000_000).unwrap();
         assert!((extra.median - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rounds_a_configuration_skipped_are_left_out_of_its_ratios() {
+        let sample = |t: f64| Sample {
+            times: vec![t],
+            busy_cpus: 1.0,
+            ..Sample::default()
+        };
+        let series = Series {
+            configs: vec![
+                Measured {
+                    key: "every",
+                    label: "every".into(),
+                    samples: vec![sample(1.0), sample(1.0), sample(1.0), sample(1.0)],
+                },
+                Measured {
+                    key: "some",
+                    label: "some".into(),
+                    samples: vec![
+                        sample(3.0),
+                        Sample::default(),
+                        sample(5.0),
+                        Sample::default(),
+                    ],
+                },
+            ],
+            seconds: 0.0,
+        };
+        let r = series.ratio("some", "every").unwrap();
+        assert_eq!((r.median, r.min, r.max), (4.0, 3.0, 5.0));
+        assert_eq!(series.get("some").unwrap().median(), 4.0);
+        assert_eq!(
+            series.busy_cpus(),
+            1.0,
+            "a skipped round has no load to count"
+        );
     }
 
     #[test]
