@@ -367,3 +367,39 @@ fn bpf_cgroups_left_by_dead_recorders_are_removed_and_reported() {
     }
     panic!("the removal was never reported:\n{last_stderr}");
 }
+
+/// How many BPF links process `pid` holds open (its attached programs).
+fn bpf_links_held(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.filter_map(Result::ok)
+                .filter_map(|fd| fs::read_link(fd.path()).ok())
+                .filter(|target| target.to_string_lossy() == "anon_inode:bpf_link")
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// The benchmark floor stops at SIGINT or SIGTERM, with a duration given as well: the signal
+/// is caught (to detach cleanly), so it must end the wait, not wait for the duration.
+#[test]
+fn bpf_bench_floor_stops_at_a_signal_before_its_duration() {
+    if !require_bpf("bpf_bench_floor_stops_at_a_signal_before_its_duration") {
+        return;
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut cmd = leastpriv();
+        cmd.args(["bench-floor", "--duration", "1h"]);
+        let floor = Running::spawn(cmd);
+        let pid = floor.pid();
+        wait_until(
+            Duration::from_secs(30),
+            "bench-floor to hold its two programs attached",
+            || (bpf_links_held(pid) == 2).then_some(()),
+        );
+        floor.signal(signal);
+        let (output, ran) = floor.wait(Duration::from_secs(60));
+        assert!(output.status.success(), "{}", describe(&output));
+        assert!(ran < Duration::from_secs(60), "ran {ran:?}");
+    }
+}

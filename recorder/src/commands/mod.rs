@@ -41,12 +41,24 @@ fn bench_floor(args: &crate::cli::BenchFloorArgs) -> anyhow::Result<u8> {
     ])?;
     let floor = leastpriv::kernel::FloorProgram::attach()?;
     println!("attached");
+    // A signal ends the wait early, duration or not: caught here, it would otherwise be
+    // swallowed until the duration ran out.
+    let (signalled, wait) = std::sync::mpsc::channel();
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = signalled.send(());
+        }
+    });
     match args.duration {
-        Some(duration) => std::thread::sleep(duration),
+        Some(duration) => {
+            let _ = wait.recv_timeout(duration);
+        }
         None => {
-            let _ = signals.forever().next();
+            let _ = wait.recv();
         }
     }
+    handle.close();
     drop(floor);
     Ok(0)
 }
