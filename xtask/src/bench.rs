@@ -2714,7 +2714,11 @@ went from 24.3 to 18.1 ms (hyperfine means of 60 runs each, side by side). Start
 from the `bpf` syscalls of 10 start-ups: the maps are created one after another in about 3 \
 ms (the file table's 131,072 buckets 1.3 ms, the pending-call LRU 0.5 ms, the ring buffer \
 0.4 ms), then the programs load in parallel (`sys_exit` 2.4 ms, `cap_capable` 1.8, \
-`sys_enter` 1.8, `sched_process_exec` 1.3). Exec-heavy work also takes the full path more often: most of its syscalls are a \
+`sys_enter` 1.8, `sched_process_exec` 1.3). Measured apart from this report the same \
+day (8 blocks of 5 builds per configuration, medians of per-block ratios against no \
+recording): the floor 1.020, the recorder in cgroup mode 1.036, end to end 1.048. On this \
+build the floor, the programs and start-up with exit each take one to two hundredths, so no \
+one of them alone closes the gap. Exec-heavy work also takes the full path more often: most of its syscalls are a \
 new (task, program, syscall), and its file calls walk their paths on `sys_exit`. Until 2026-12-03 the largest \
 program cost in the build was `cap_capable` (24 ms a build): every `mmap` and `brk` of every \
 process makes the memory accounting's `CAP_SYS_ADMIN` probe, and each check's kernel stack \
