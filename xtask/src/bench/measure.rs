@@ -240,12 +240,17 @@ mod tests {
         assert!(median(&[]).is_nan());
     }
 
+    /// A sample of one run taking `t` seconds, with one CPU busy.
+    fn sample(t: f64) -> Sample {
+        Sample {
+            times: vec![t],
+            busy_cpus: 1.0,
+            ..Sample::default()
+        }
+    }
+
     #[test]
     fn ratios_are_paired_by_round() {
-        let sample = |t: f64| Sample {
-            times: vec![t],
-            ..Sample::default()
-        };
         let series = Series {
             configs: vec![
                 Measured {
@@ -270,11 +275,6 @@ mod tests {
 
     #[test]
     fn rounds_a_configuration_skipped_are_left_out_of_its_ratios() {
-        let sample = |t: f64| Sample {
-            times: vec![t],
-            busy_cpus: 1.0,
-            ..Sample::default()
-        };
         let series = Series {
             configs: vec![
                 Measured {
