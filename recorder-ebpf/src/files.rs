@@ -171,15 +171,17 @@ fn read_u32(addr: u64) -> u32 {
 }
 
 /// Called by `sys_enter` for a target syscall (not served from its cache): notes the
-/// arguments of file syscalls. Returns the syscall's file op (`file_op::NONE` for others).
+/// arguments of file syscalls, made by the executable `exe_inode`. Returns the syscall's file
+/// op (`file_op::NONE` for others).
 #[inline(always)]
-pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64) -> u8 {
+pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64, exe_inode: u64) -> u8 {
     let op = match FILE_OPS.get(index) {
         Some(&op) if op != file_op::NONE => op,
         _ => return file_op::NONE,
     };
     let call = PendingCall {
         op: u64::from(op),
+        exe_inode,
         args: syscall_args(regs, wire_abi),
     };
     // Calls whose arguments already say there is nothing to record are not tracked to
@@ -246,6 +248,7 @@ fn may_access_files(op: u8, a: &[u64; 6]) -> bool {
 /// then checks the path walk a few times, not once per syscall).
 fn complete(call: &PendingCall, ret: i64) {
     let a = &call.args;
+    let exe = call.exe_inode;
     let fd_arg = a[0] as i32 as i64;
     let mut fd: (i64, u32) = (-1, 0);
     let mut names: [(i64, u64, u32); 2] = [(0, 0, 0); 2];
@@ -295,24 +298,24 @@ fn complete(call: &PendingCall, ret: i64) {
         }
         file_op::LINKAT => names[0] = (a[2] as i32 as i64, a[3], access::LINK),
         file_op::SYMLINKAT => names[0] = (a[1] as i32 as i64, a[2], access::SYMLINK),
-        file_op::SOCKET => socket(a[0] as u32, a[1] as u32, a[2] as u32),
+        file_op::SOCKET => socket(a[0] as u32, a[1] as u32, a[2] as u32, exe),
         file_op::SOCKETCALL => {
             // SYS_SOCKET: the three arguments are ints in user memory.
             if a[0] == 1 {
                 // SAFETY: bpf_probe_read_user checks the user address.
                 if let Ok(args) = unsafe { bpf_probe_read_user(a[1] as *const [u32; 3]) } {
-                    socket(args[0], args[1], args[2]);
+                    socket(args[0], args[1], args[2], exe);
                 }
             }
         }
         _ => {}
     }
     if fd.0 >= 0 {
-        fd_access(fd.0, fd.1);
+        fd_access(fd.0, fd.1, exe);
     }
     for (dirfd, name, bits) in names {
         if bits != 0 {
-            named(dirfd, name, bits);
+            named(dirfd, name, bits, exe);
         }
     }
 }
@@ -364,7 +367,7 @@ fn open_access(file: u64) -> u32 {
 pub(crate) fn exe_file_access() {
     let file = crate::task::current_exe_file();
     if file != 0 {
-        let _ = file_access(file, access::EXEC);
+        let _ = file_access(file, access::EXEC, current_exe_inode());
     }
 }
 
@@ -385,7 +388,7 @@ fn create_bit(flags: u64) -> u32 {
 /// own, instead of once per path through `complete` that reaches it.
 #[inline(never)]
 #[unsafe(no_mangle)]
-pub extern "C" fn fd_access(fd: i64, bits: u32) -> i64 {
+pub extern "C" fn fd_access(fd: i64, bits: u32, exe_inode: u64) -> i64 {
     let file = file_of_fd(fd);
     if file == 0 {
         return 0;
@@ -396,7 +399,7 @@ pub extern "C" fn fd_access(fd: i64, bits: u32) -> i64 {
         bits
     };
     if bits != 0 {
-        let _ = file_access(file, bits);
+        let _ = file_access(file, bits, exe_inode);
     }
     0
 }
@@ -406,7 +409,7 @@ pub extern "C" fn fd_access(fd: i64, bits: u32) -> i64 {
 /// A global BPF function, checked once by the verifier (see `fd_access`).
 #[inline(never)]
 #[unsafe(no_mangle)]
-pub extern "C" fn file_access(file: u64, bits: u32) -> i64 {
+pub extern "C" fn file_access(file: u64, bits: u32, exe_inode: u64) -> i64 {
     let o = offsets();
     // Pipes, sockets and anonymous inodes have no path worth a rule.
     let inode = read_u64(file + o.file_inode);
@@ -415,7 +418,6 @@ pub extern "C" fn file_access(file: u64, bits: u32) -> i64 {
         return 0;
     }
     let (mnt, dentry) = read_path(file + o.file_path);
-    let exe_inode = current_exe_inode();
     let key = SeenFileKey {
         dentry,
         mnt,
@@ -450,8 +452,7 @@ pub extern "C" fn file_access(file: u64, bits: u32) -> i64 {
 /// A global BPF function, checked once by the verifier (see `fd_access`).
 #[inline(never)]
 #[unsafe(no_mangle)]
-pub extern "C" fn named(dirfd: i64, name: u64, bits: u32) -> i64 {
-    let exe_inode = current_exe_inode();
+pub extern "C" fn named(dirfd: i64, name: u64, bits: u32, exe_inode: u64) -> i64 {
     let Some(event) = start_event(bits, exe_inode) else {
         return 0;
     };
@@ -487,14 +488,14 @@ pub extern "C" fn named(dirfd: i64, name: u64, bits: u32) -> i64 {
     0
 }
 
-fn socket(family: u32, sock_type: u32, protocol: u32) {
+fn socket(family: u32, sock_type: u32, protocol: u32, exe_inode: u64) {
     let event = SocketEvent {
         kind: EVENT_SOCKET,
         family,
         // SOCK_TYPE_MASK: drop SOCK_NONBLOCK and SOCK_CLOEXEC.
         sock_type: sock_type & 0xf,
         protocol,
-        exe_inode: current_exe_inode(),
+        exe_inode,
     };
     if EVENTS
         .output::<SocketEvent>(&event, crate::exec::wakeup_flags())

@@ -149,7 +149,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     };
     let (op, has_values) = if index != NO_SYSCALL {
         (
-            crate::files::note_entry(index, abi, regs),
+            crate::files::note_entry(index, abi, regs, exe),
             crate::arguments::note_values(index, abi, regs, exe),
         )
     } else {
