@@ -398,8 +398,8 @@ fn bpf_bench_floor_stops_at_a_signal_before_its_duration() {
             || (bpf_links_held(pid) == 2).then_some(()),
         );
         floor.signal(signal);
-        let (output, ran) = floor.wait(Duration::from_secs(60));
+        // Kills it and panics if it still runs a minute after its start (its duration is 1h).
+        let (output, _) = floor.wait(Duration::from_secs(60));
         assert!(output.status.success(), "{}", describe(&output));
-        assert!(ran < Duration::from_secs(60), "ran {ran:?}");
     }
 }
