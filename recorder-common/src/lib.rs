@@ -91,8 +91,7 @@ pub mod lost {
 
 /// The last syscall a target task entered on this CPU. A one-entry cache in front of the
 /// counting and attribution (a task repeating a syscall costs a lookup and a compare), and
-/// the syscall in progress for capability checks made inside it. It also remembers the last
-/// task found outside the target, so that such a task's next syscall costs no cgroup test.
+/// the syscall in progress for capability checks made inside it.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct LastSyscall {
@@ -111,10 +110,6 @@ pub struct LastSyscall {
     /// Calls counted here and not yet added to `SYSCALL_COUNTS[index]` (userspace adds what
     /// is left at the end).
     pub hits: u64,
-    /// The register frame of the last task found outside the target on this CPU.
-    pub outside_regs: u64,
-    /// `CACHE_GENERATION` when that task was found outside.
-    pub outside_generation: u64,
     /// Where the task made the call: the user instruction pointer and code segment saved in
     /// `regs`. With the task and the id, they fix the ABI for every call but a hostile one
     /// (see `sys_enter`), so a hit needs no look at the task's `TS_COMPAT` status.

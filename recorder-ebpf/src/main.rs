@@ -34,6 +34,11 @@ pub(crate) fn atomic_add(ptr: *mut u64, delta: u64) {
     };
 }
 
+/// A counter alone on its 64-byte cache line: globals that every syscall reads are kept
+/// apart from those the target writes, so that one CPU's write does not evict the others'.
+#[repr(C, align(64))]
+pub(crate) struct CacheLine(pub(crate) u64);
+
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {

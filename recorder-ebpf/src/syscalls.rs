@@ -3,14 +3,15 @@
 //! Counters live in a per-CPU array, not in an event stream: a syscall can never be lost to a
 //! full buffer, and the set of syscalls is exact by construction. Userspace sums the CPUs.
 //!
-//! The hot paths are a task repeating the syscall it made last on this CPU (loops, polling,
-//! reads and writes) and a task outside the target making syscalls of its own. `LAST_SYSCALL`
-//! answers both with one lookup and a few compares, before the cgroup test and with no helper
-//! call, and only a new (task, program, syscall) goes through classification, counting and
-//! attribution.
+//! The hot paths are a task outside the target making syscalls of its own, and a task
+//! repeating the syscall it made last on this CPU (loops, polling, reads and writes).
+//! `OUTSIDE` answers the first with two compares and `LAST_SYSCALL` the second with a lookup
+//! and a few compares, both before the cgroup test and with no helper call; only a new
+//! (task, program, syscall) goes through classification, counting and attribution.
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
+    helpers::bpf_get_smp_processor_id,
     macros::{btf_tracepoint, map, raw_tracepoint},
     maps::{HashMap, PerCpuArray, PerCpuHashMap},
     programs::{BtfTracePointContext, RawTracePointContext},
@@ -68,8 +69,33 @@ static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> =
 /// cache's key) and a cgroup migration anywhere (a task may have entered or left the
 /// target). All three are rare next to syscalls. A plain global (in `.bss`), not a map:
 /// reading it is one load, no lookup.
+/// Alone on its cache line, so that writes to its neighbours do not evict it.
 #[unsafe(no_mangle)]
-static mut CACHE_GENERATION: u64 = 0;
+static mut CACHE_GENERATION: crate::CacheLine = crate::CacheLine(0);
+
+/// CPUs with an entry in `OUTSIDE` (numbers from 0). A task on a CPU past them is asked the
+/// cgroup test at every syscall: correct, only slower.
+const OUTSIDE_CPUS: usize = 1024;
+
+/// The last task found outside the target on each CPU, indexed by CPU number, so that such a
+/// task's next syscall costs no cgroup test. A plain global (in `.bss`), not a per-CPU map:
+/// the CPU number is an inlined load, where a map lookup spills its key to the stack and
+/// checks it first, and this is the path every syscall on the machine takes.
+#[unsafe(no_mangle)]
+static mut OUTSIDE: [OutsideTask; OUTSIDE_CPUS] = [OutsideTask {
+    regs: 0,
+    generation: 0,
+}; OUTSIDE_CPUS];
+
+/// One CPU's `OUTSIDE` entry, alone on its cache line (no sharing between CPUs).
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct OutsideTask {
+    /// The task's register frame (the tracepoint's first argument, one per live task).
+    regs: u64,
+    /// `CACHE_GENERATION` when it was found outside.
+    generation: u64,
+}
 
 /// The value a new executable's bitmap starts from (kept out of the 512-byte stack).
 static NO_SYSCALLS: ExeSyscalls = ExeSyscalls {
@@ -98,22 +124,39 @@ const USER32_CS: u32 = 0x23;
 ///   is never served from the cache.
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
+    // The caches before the cgroup test, and the outside one first: that is the path every
+    // syscall on the machine takes. It stays in this small function, which needs one saved
+    // register and no stack: the JIT saves and restores the registers a function uses, and
+    // the rest of the work (`enter`) uses them all.
+    //
+    // SAFETY: the program runs with migration disabled, so the CPU number stays valid.
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id). The first
+    // compare is the task's register frame. The generation is read before the cgroup test,
+    // so that a migration while it runs leaves an entry that is never used.
+    let regs: u64 = ctx.arg(0);
+    let generation = cache_generation();
+    // SAFETY: this CPU's own entry (programs on one CPU do not nest on this tracepoint).
+    if let Some(outside) = unsafe { (*(&raw const OUTSIDE)).get(cpu as usize) } {
+        if outside.regs == regs && outside.generation == generation {
+            return 0;
+        }
+    }
+    enter(ctx, cpu, generation)
+}
+
+/// The rest of `sys_enter`, for a task not known to be outside the target: a target task's
+/// cache hit, or counting and attribution, or finding the task outside.
+#[inline(never)]
+fn enter(ctx: BtfTracePointContext, cpu: u32, generation: u64) -> i32 {
+    let regs: u64 = ctx.arg(0);
     let Some(last) = LAST_SYSCALL.get_ptr_mut(0) else {
         return 0;
     };
     // SAFETY: this CPU's value from a successful lookup; programs on one CPU do not nest on
     // the same tracepoint.
     let last = unsafe { &mut *last };
-    // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id).
-    let regs: u64 = ctx.arg(0);
     let id: i64 = ctx.arg(1);
-    // The cache before the cgroup test: the first compare is the task's register frame, an
-    // argument, so a miss costs a load. The generation is read before the cgroup test, so
-    // that a migration while it runs leaves an entry that is never used.
-    let generation = cache_generation();
-    if last.outside_regs == regs && last.outside_generation == generation {
-        return 0;
-    }
     // The entry is only ever made for a target task: the same task in the same generation
     // (no migration since) is still one, without asking the cgroup again.
     let same_task = last.regs == regs && last.generation == generation;
@@ -125,8 +168,11 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         }
     }
     if !same_task && !current_task_is_target() {
-        last.outside_regs = regs;
-        last.outside_generation = generation;
+        // SAFETY: this CPU's own entry, as in `sys_enter`.
+        if let Some(outside) = unsafe { (*(&raw mut OUTSIDE)).get_mut(cpu as usize) } {
+            outside.regs = regs;
+            outside.generation = generation;
+        }
         return 0;
     }
     let task = current_task();
@@ -198,13 +244,14 @@ fn user_position(regs: u64) -> (u64, u32) {
 #[inline(always)]
 fn cache_generation() -> u64 {
     // SAFETY: a volatile read of our own global; other CPUs only ever add to it.
-    unsafe { core::ptr::read_volatile(&raw const CACHE_GENERATION) }
+    unsafe { core::ptr::read_volatile(&raw const CACHE_GENERATION.0) }
 }
 
 /// Starts a new cache generation (see `CACHE_GENERATION`).
 #[inline(always)]
 pub(crate) fn new_cache_generation() {
-    crate::atomic_add(&raw mut CACHE_GENERATION, 1);
+    // SAFETY: the address of our own global; nothing is read or written here.
+    crate::atomic_add(unsafe { &raw mut CACHE_GENERATION.0 }, 1);
 }
 
 /// Every fork on the machine: the new task may reuse the register frame of a task that
