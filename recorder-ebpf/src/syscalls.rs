@@ -124,9 +124,9 @@ const USER32_CS: u32 = 0x23;
 ///   is never served from the cache.
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
-    // The caches before the cgroup test, and the outside one first: that is the path every
-    // syscall on the machine takes. It stays in this small function, which needs one saved
-    // register and no stack: the JIT saves and restores the registers a function uses, and
+    // The caches before the cgroup test, the outside one first: that is the path every
+    // syscall on the machine takes. Both stay in this small function, which needs few saved
+    // registers and no stack: the JIT saves and restores the registers a function uses, and
     // the rest of the work (`enter`) uses them all.
     //
     // SAFETY: the program runs with migration disabled, so the CPU number stays valid.
@@ -142,11 +142,26 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
             return 0;
         }
     }
+    if let Some(last) = LAST_SYSCALL.get_ptr_mut(0) {
+        // SAFETY: this CPU's value from a successful lookup; programs on one CPU do not nest
+        // on the same tracepoint.
+        let last = unsafe { &mut *last };
+        // The entry is only ever made for a target task: the same task in the same
+        // generation (no migration since) is still one, without asking the cgroup again.
+        let id: i64 = ctx.arg(1);
+        if last.regs == regs && last.generation == generation && last.id == id && last.op == 0 {
+            let (user_ip, user_cs) = user_position(regs);
+            if last.user_ip == user_ip && last.user_cs == user_cs {
+                last.hits += 1;
+                return 0;
+            }
+        }
+    }
     enter(ctx, cpu, generation)
 }
 
-/// The rest of `sys_enter`, for a task not known to be outside the target: a target task's
-/// cache hit, or counting and attribution, or finding the task outside.
+/// The rest of `sys_enter`, for a task neither known to be outside the target nor repeating
+/// its last syscall: counting and attribution, or finding the task outside.
 #[inline(never)]
 fn enter(ctx: BtfTracePointContext, cpu: u32, generation: u64) -> i32 {
     let regs: u64 = ctx.arg(0);
@@ -160,13 +175,6 @@ fn enter(ctx: BtfTracePointContext, cpu: u32, generation: u64) -> i32 {
     // The entry is only ever made for a target task: the same task in the same generation
     // (no migration since) is still one, without asking the cgroup again.
     let same_task = last.regs == regs && last.generation == generation;
-    if same_task && last.id == id && last.op == 0 {
-        let (user_ip, user_cs) = user_position(regs);
-        if last.user_ip == user_ip && last.user_cs == user_cs {
-            last.hits += 1;
-            return 0;
-        }
-    }
     if !same_task && !current_task_is_target() {
         // SAFETY: this CPU's own entry, as in `sys_enter`.
         if let Some(outside) = unsafe { (*(&raw mut OUTSIDE)).get_mut(cpu as usize) } {
