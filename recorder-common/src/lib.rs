@@ -89,41 +89,68 @@ pub mod lost {
     pub const COUNT: u32 = 8;
 }
 
-/// The last syscall a target task entered on this CPU. A one-entry cache in front of the
-/// counting and attribution (a task repeating a syscall costs a lookup and a compare), and
-/// the syscall in progress for capability checks made inside it.
-#[repr(C)]
+/// CPUs with a `CachedSyscall` entry (numbers from 0). A task on a CPU past them is counted
+/// without the cache: correct, only slower.
+pub const CACHED_SYSCALL_CPUS: usize = 1024;
+
+/// The ELF section (and so the map) holding the `CachedSyscall` entries: a global array
+/// indexed by CPU number, not a per-CPU map, so that asking the cache makes no map lookup
+/// (which the compiler treats as a call, keeping values in saved registers that every
+/// syscall on the machine would then push and pop). Userspace reads it for the calls the
+/// entries counted and did not hand on.
+pub const CACHED_SYSCALL_SECTION: &str = ".bss.cached_syscall";
+
+/// The last syscall a target task entered on one CPU, as much as a repeat of it needs: a
+/// one-entry cache in front of the counting and attribution, so that a task repeating a
+/// syscall costs a few compares. One cache line per CPU.
+#[repr(C, align(64))]
 #[derive(Clone, Copy)]
-pub struct LastSyscall {
+pub struct CachedSyscall {
     /// The task's saved user registers (`task_pt_regs`, the tracepoint's first argument):
     /// one address per live task, so the cache can be asked before anything else without
     /// a helper call.
     pub regs: u64,
-    /// The task (`task_struct` address).
-    pub task: u64,
     /// `CACHE_GENERATION` when the entry was made. Anything that could make the entry wrong
     /// (an exec in the target, a fork or a cgroup migration anywhere) starts a new
     /// generation, and no older entry is used again.
     pub generation: u64,
     /// The raw syscall id as the tracepoint gave it.
     pub id: i64,
-    /// Calls counted here and not yet added to `SYSCALL_COUNTS[index]` (userspace adds what
-    /// is left at the end).
-    pub hits: u64,
     /// Where the task made the call: the user instruction pointer and code segment saved in
     /// `regs`. With the task and the id, they fix the ABI for every call but a hostile one
     /// (see `sys_enter`), so a hit needs no look at the task's `TS_COMPAT` status.
     pub user_ip: u64,
+    /// Calls counted here and not yet added to `SYSCALL_COUNTS[index]` (userspace adds what
+    /// is left at the end).
+    pub hits: u64,
     pub user_cs: u32,
-    /// `abi * MAX_SYSCALL_NR + nr`, or `NO_SYSCALL`.
-    pub index: u32,
     /// The `FILE_OPS` entry for `index` (a cached entry is only used when this is 0).
     pub op: u32,
+    /// `abi * MAX_SYSCALL_NR + nr`, or `NO_SYSCALL`.
+    pub index: u32,
+    /// Explicit padding (to the 64-byte alignment).
+    pub _pad: [u32; 3],
+}
+
+// One cache line, no implicit padding (the `Pod` impl relies on it).
+const _: () = assert!(core::mem::size_of::<CachedSyscall>() == 64);
+
+/// What a CPU keeps about the target task that made its last syscall, beyond the cache entry:
+/// the syscall in progress for capability checks made inside it, and what attribution to the
+/// executable needs. In a per-CPU map, read on a cache miss only.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct LastSyscall {
+    /// The task (`task_struct` address).
+    pub task: u64,
+    /// `abi * MAX_SYSCALL_NR + nr` of its syscall in progress, or `NO_SYSCALL`.
+    pub index: u32,
     /// Explicit padding.
     pub _pad: u32,
-    /// The inode address of `task`'s executable (`ExeSyscalls`' key), valid while the
-    /// generation is: only an exec changes it, and an exec starts a new generation. A miss by
-    /// the same task (a new syscall) takes it from here instead of reading three pointers.
+    /// The inode address of `task`'s executable (`ExeSyscalls`' key), valid while this CPU's
+    /// `CachedSyscall` entry is the task's in the same generation: only an exec changes it,
+    /// and an exec starts a new generation. A miss by the same task (a new syscall) takes it
+    /// from here instead of reading three pointers.
     pub exe: u64,
     /// The executable whose `ExeSyscalls` bits `attributed` mirrors on this CPU.
     pub attributed_exe: u64,
@@ -431,8 +458,10 @@ mod user {
     unsafe impl aya::Pod for super::CapCheckKey {}
     // SAFETY: plain `repr(C)` integers, no padding.
     unsafe impl aya::Pod for super::CapStack {}
-    // SAFETY: plain `repr(C)` integers, no padding (5 * 8 + 4 * 4 bytes).
+    // SAFETY: plain `repr(C)` integers with explicit padding.
     unsafe impl aya::Pod for super::LastSyscall {}
+    // SAFETY: plain `repr(C)` integers with explicit padding to its 64-byte alignment.
+    unsafe impl aya::Pod for super::CachedSyscall {}
     // SAFETY: plain `repr(C)` integers with explicit padding.
     unsafe impl aya::Pod for super::ArgSpec {}
     // SAFETY: plain `repr(C)` integers with explicit padding.

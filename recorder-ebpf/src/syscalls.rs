@@ -5,20 +5,19 @@
 //!
 //! The hot paths are a task outside the target making syscalls of its own, and a task
 //! repeating the syscall it made last on this CPU (loops, polling, reads and writes).
-//! `OUTSIDE` answers the first with two compares and `LAST_SYSCALL` the second with a lookup
-//! and a few compares, both before the cgroup test and with no helper call; only a new
-//! (task, program, syscall) goes through classification, counting and attribution.
+//! `OUTSIDE` answers the first with two compares and `CACHED_SYSCALL` the second with a few
+//! more, both before the cgroup test and with no map lookup; only a new (task, program,
+//! syscall) goes through classification, counting and attribution.
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
-    helpers::bpf_get_smp_processor_id,
     macros::{btf_tracepoint, map, raw_tracepoint},
     maps::{HashMap, PerCpuArray, PerCpuHashMap},
     programs::{BtfTracePointContext, RawTracePointContext},
 };
 use recorder_common::{
-    abi, lost, ExeSyscalls, LastSyscall, OddSyscallKey, SyscallCounts, EXE_SYSCALL_WORDS,
-    MAX_SYSCALL_NR, NO_SYSCALL, TS_COMPAT, X32_SYSCALL_BIT,
+    abi, lost, CachedSyscall, ExeSyscalls, LastSyscall, OddSyscallKey, SyscallCounts,
+    CACHED_SYSCALL_CPUS, EXE_SYSCALL_WORDS, MAX_SYSCALL_NR, NO_SYSCALL, TS_COMPAT, X32_SYSCALL_BIT,
 };
 
 use crate::{
@@ -53,7 +52,25 @@ fn add_calls(index: u32, calls: u64) {
 static ODD_SYSCALLS: HashMap<OddSyscallKey, u64> =
     HashMap::with_max_entries(1024, BPF_F_NO_PREALLOC);
 
-/// The last syscall a target task entered on each CPU (see `LastSyscall`).
+/// The last syscall a target task entered on each CPU, indexed by CPU number (see
+/// `CachedSyscall`). In a section of its own, which becomes a map of its own that userspace
+/// reads at the end (`CACHED_SYSCALL_SECTION`).
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".bss.cached_syscall")]
+static mut CACHED_SYSCALL: [CachedSyscall; CACHED_SYSCALL_CPUS] = [CachedSyscall {
+    regs: 0,
+    generation: 0,
+    id: 0,
+    user_ip: 0,
+    hits: 0,
+    user_cs: 0,
+    op: 0,
+    index: 0,
+    _pad: [0; 3],
+}; CACHED_SYSCALL_CPUS];
+
+/// The rest of what each CPU keeps about the target task that made its last syscall (see
+/// `LastSyscall`), read on a cache miss only.
 #[map]
 pub(crate) static LAST_SYSCALL: PerCpuArray<LastSyscall> = PerCpuArray::with_max_entries(1, 0);
 
@@ -63,7 +80,7 @@ pub(crate) static LAST_SYSCALL: PerCpuArray<LastSyscall> = PerCpuArray::with_max
 static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> =
     PerCpuHashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
 
-/// Bumped by whatever could make a `LAST_SYSCALL` entry wrong, so that no entry made before
+/// Bumped by whatever could make a `CACHED_SYSCALL` entry wrong, so that no entry made before
 /// is used again: an exec in the target (`sched_process_exec`: a new program to attribute
 /// calls to), a fork anywhere (the new task may get a dead task's register frame, the
 /// cache's key) and a cgroup migration anywhere (a task may have entered or left the
@@ -125,59 +142,69 @@ const USER32_CS: u32 = 0x23;
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     // The caches before the cgroup test, the outside one first: that is the path every
-    // syscall on the machine takes. Both stay in this small function, which needs few saved
-    // registers and no stack: the JIT saves and restores the registers a function uses, and
-    // the rest of the work (`enter`) uses them all.
-    //
-    // SAFETY: the program runs with migration disabled, so the CPU number stays valid.
-    let cpu = unsafe { bpf_get_smp_processor_id() };
+    // syscall on the machine takes. Both stay in this small function, which makes no map
+    // lookup and needs no stack. The compiler treats a lookup as a call and keeps what lives
+    // across one in callee-saved registers, which the JIT pushes and pops on every run: here
+    // only the context outlives the CPU-number helper (which the kernel inlines), and `enter`
+    // reads again what it needs, so that nothing outlives the call into it.
+    let cpu = this_cpu();
     // Arguments of the sys_enter tracepoint: (struct pt_regs *regs, long id). The first
     // compare is the task's register frame. The generation is read before the cgroup test,
     // so that a migration while it runs leaves an entry that is never used.
     let regs: u64 = ctx.arg(0);
     let generation = cache_generation();
     // SAFETY: this CPU's own entry (programs on one CPU do not nest on this tracepoint).
-    if let Some(outside) = unsafe { (*(&raw const OUTSIDE)).get(cpu as usize) } {
+    if let Some(outside) = unsafe { (*(&raw const OUTSIDE)).get(cpu) } {
         if outside.regs == regs && outside.generation == generation {
             return 0;
         }
     }
-    if let Some(last) = LAST_SYSCALL.get_ptr_mut(0) {
-        // SAFETY: this CPU's value from a successful lookup; programs on one CPU do not nest
-        // on the same tracepoint.
-        let last = unsafe { &mut *last };
+    // SAFETY: this CPU's own entry, as above.
+    if let Some(cached) = unsafe { (*(&raw mut CACHED_SYSCALL)).get_mut(cpu) } {
         // The entry is only ever made for a target task: the same task in the same
         // generation (no migration since) is still one, without asking the cgroup again.
         let id: i64 = ctx.arg(1);
-        if last.regs == regs && last.generation == generation && last.id == id && last.op == 0 {
+        if cached.regs == regs
+            && cached.generation == generation
+            && cached.id == id
+            && cached.op == 0
+        {
             let (user_ip, user_cs) = user_position(regs);
-            if last.user_ip == user_ip && last.user_cs == user_cs {
-                last.hits += 1;
+            if cached.user_ip == user_ip && cached.user_cs == user_cs {
+                cached.hits += 1;
                 return 0;
             }
         }
     }
-    enter(ctx, cpu, generation)
+    enter(ctx)
 }
 
 /// The rest of `sys_enter`, for a task neither known to be outside the target nor repeating
 /// its last syscall: counting and attribution, or finding the task outside.
 #[inline(never)]
-fn enter(ctx: BtfTracePointContext, cpu: u32, generation: u64) -> i32 {
+fn enter(ctx: BtfTracePointContext) -> i32 {
+    let cpu = this_cpu();
+    // Read again before the cgroup test, for the reason given in `sys_enter`.
+    let generation = cache_generation();
     let regs: u64 = ctx.arg(0);
+    let id: i64 = ctx.arg(1);
     let Some(last) = LAST_SYSCALL.get_ptr_mut(0) else {
         return 0;
     };
     // SAFETY: this CPU's value from a successful lookup; programs on one CPU do not nest on
     // the same tracepoint.
     let last = unsafe { &mut *last };
-    let id: i64 = ctx.arg(1);
+    // None on a CPU past `CACHED_SYSCALL_CPUS`: every call is then counted on its own.
+    // SAFETY: this CPU's own entry, as in `sys_enter`.
+    let cached = unsafe { (*(&raw mut CACHED_SYSCALL)).get_mut(cpu) };
     // The entry is only ever made for a target task: the same task in the same generation
     // (no migration since) is still one, without asking the cgroup again.
-    let same_task = last.regs == regs && last.generation == generation;
+    let same_task = cached
+        .as_ref()
+        .is_some_and(|c| c.regs == regs && c.generation == generation);
     if !same_task && !current_task_is_target() {
         // SAFETY: this CPU's own entry, as in `sys_enter`.
-        if let Some(outside) = unsafe { (*(&raw mut OUTSIDE)).get_mut(cpu as usize) } {
+        if let Some(outside) = unsafe { (*(&raw mut OUTSIDE)).get_mut(cpu) } {
             outside.regs = regs;
             outside.generation = generation;
         }
@@ -209,7 +236,13 @@ fn enter(ctx: BtfTracePointContext, cpu: u32, generation: u64) -> i32 {
     } else {
         (0, false)
     };
-    flush(last);
+    last.task = task;
+    last.index = index;
+    last.exe = exe;
+    let Some(cached) = cached else {
+        return 0;
+    };
+    flush(cached);
     // Never served from the cache: odd numbers (they must reach their own map every time),
     // syscalls whose argument values are recorded (each call may pass new ones) and calls from
     // a segment whose mode can change (see above).
@@ -219,16 +252,14 @@ fn enter(ctx: BtfTracePointContext, cpu: u32, generation: u64) -> i32 {
     } else {
         u32::from(op)
     };
-    last.regs = regs;
-    last.task = task;
-    last.generation = generation;
-    last.id = id;
-    last.user_ip = user_ip;
-    last.user_cs = user_cs;
-    last.index = index;
-    last.hits = 0;
-    last.op = op;
-    last.exe = exe;
+    cached.regs = regs;
+    cached.generation = generation;
+    cached.id = id;
+    cached.user_ip = user_ip;
+    cached.user_cs = user_cs;
+    cached.index = index;
+    cached.hits = 0;
+    cached.op = op;
     0
 }
 
@@ -246,6 +277,22 @@ fn user_position(regs: u64) -> (u64, u32) {
             core::ptr::read_volatile((regs + IP) as *const u64),
             u32::from(core::ptr::read_volatile((regs + CS) as *const u16)),
         )
+    }
+}
+
+/// The number of the CPU the program runs on (`bpf_get_smp_processor_id`, which the kernel
+/// inlines on x86-64 as a 32-bit load). Taken as the helper's whole 64-bit return register:
+/// the value is zero-extended already, and the compiler would otherwise extend it again, on
+/// the path every syscall on the machine takes.
+#[inline(always)]
+fn this_cpu() -> usize {
+    // SAFETY: helper 8 takes no argument and returns the CPU number; the program runs with
+    // migration disabled, so it stays valid for the whole run.
+    unsafe {
+        let helper: unsafe extern "C" fn() -> u64 = core::mem::transmute(
+            aya_ebpf::bindings::bpf_func_id::BPF_FUNC_get_smp_processor_id as usize,
+        );
+        helper() as usize
     }
 }
 
@@ -280,11 +327,11 @@ pub fn cache_on_migration(_ctx: RawTracePointContext) -> i32 {
 
 /// Adds the calls the cache entry counted to the counters before it is replaced.
 #[inline(always)]
-fn flush(last: &LastSyscall) {
-    if last.hits == 0 || last.index == NO_SYSCALL {
+fn flush(cached: &CachedSyscall) {
+    if cached.hits == 0 || cached.index == NO_SYSCALL {
         return;
     }
-    add_calls(last.index, last.hits);
+    add_calls(cached.index, cached.hits);
 }
 
 /// Sets the syscall's bit in the current executable's bitmap, unless this CPU's entry knows

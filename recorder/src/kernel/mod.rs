@@ -8,13 +8,14 @@ mod tracefs;
 use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
 
 use aya::{
-    maps::{CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{Array, CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{BtfTracePoint, Program, RawTracePoint},
     Ebpf, EbpfLoader,
 };
 use recorder_common::{
-    abi, lost, CapCheckKey, CapStack, ExeSyscalls, LastSyscall, OddSyscallKey, SyscallCounts,
-    DECIDED_STACK_DEPTH, MAX_SYSCALL_NR, NO_CAP_STACK, NO_SYSCALL, SYSCALL_INDICES,
+    abi, lost, CachedSyscall, CapCheckKey, CapStack, ExeSyscalls, OddSyscallKey, SyscallCounts,
+    CACHED_SYSCALL_CPUS, CACHED_SYSCALL_SECTION, DECIDED_STACK_DEPTH, MAX_SYSCALL_NR, NO_CAP_STACK,
+    NO_SYSCALL, SYSCALL_INDICES,
 };
 
 pub use self::btf::Offsets;
@@ -216,12 +217,13 @@ impl KernelRecorder {
             }
         }
         // Calls each CPU's syscall cache counted and has not handed on yet.
-        let last: PerCpuArray<_, LastSyscall> = borrow_map(&self.ebpf, "LAST_SYSCALL")?;
-        let per_cpu = last.get(&0, 0).map_err(|e| KernelError::Map {
-            map: "LAST_SYSCALL",
+        let cached: Array<_, [CachedSyscall; CACHED_SYSCALL_CPUS]> =
+            borrow_map(&self.ebpf, CACHED_SYSCALL_SECTION)?;
+        let entries = cached.get(&0, 0).map_err(|e| KernelError::Map {
+            map: CACHED_SYSCALL_SECTION,
             what: e.to_string(),
         })?;
-        for entry in per_cpu
+        for entry in entries
             .iter()
             .filter(|e| e.hits > 0 && e.index != NO_SYSCALL)
         {
