@@ -257,7 +257,7 @@ pub fn run(options: Options) -> Result<i32> {
         ],
         logs: work.join("logs"),
         cgroup: BenchCgroup::create()?,
-        monitor: HookMonitor::start()?,
+        monitor: HookMonitor::start(last_cpu())?,
         rounds: options.rounds,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         tools: probe_tools(),
@@ -2309,7 +2309,7 @@ impl Bench {
              CG/cgroup.procs && exec …'`) which `leastpriv record --cgroup CG` (or bpftrace's `cgroupid` filter) watches; \
              every configuration of that benchmark, the unrecorded one included, runs the same way.\n\
              - A program attached to a syscall tracepoint by anyone else slows every syscall on the machine: a watch \
-             (`bpftool perf show`, every 100 ms) notes them, and a sample during which one was attached is taken again \
+             (`bpftool perf show`, every 100 ms, kept off the CPU the loops are pinned to) notes them, and a sample during which one was attached is taken again \
              (up to {MAX_RETRIES} times).\n\n",
             self.rounds,
             self.rounds * LOOP_ROUNDS_FACTOR,
