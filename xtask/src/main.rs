@@ -68,6 +68,11 @@ enum Task {
         /// Alternating rounds per benchmark (medians and ratios are taken over them).
         #[arg(long, default_value_t = 7)]
         rounds: usize,
+        /// Run only these benchmarks (their numbers, as in BENCHMARKS.md: 1, 2, 3 (with 5),
+        /// 3b, 4, 6, 7, 8, 9, 9b, costs), and write the report to target/bench/BENCHMARKS.only.md
+        /// instead of rewriting BENCHMARKS.md: for working on one of them.
+        #[arg(long, value_delimiter = ',', value_name = "N,...")]
+        only: Vec<String>,
     },
 }
 
@@ -109,7 +114,7 @@ fn run(task: Task) -> Result<i32> {
             fuzz::run(&root(), &toolchain::ensure()?, seconds)?;
             Ok(0)
         }
-        Task::Bench { rounds } => bench::run(bench::Options { rounds }),
+        Task::Bench { rounds, only } => bench::run(bench::Options { rounds, only }),
     }
 }
 

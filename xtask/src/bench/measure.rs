@@ -72,6 +72,35 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// A 90% confidence interval for the median of the population `values` were drawn from:
+/// the order statistics a Binomial(n, 1/2) count leaves at most 5% beyond on each side. It
+/// assumes nothing of the distribution (round ratios have long tails on these machines), and
+/// says how far the median of one run can be trusted against a target. None for fewer than
+/// five values, which cannot give one.
+pub fn median_interval(values: &[f64]) -> Option<(f64, f64)> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    // P(B <= k) for B ~ Binomial(n, 1/2), in logarithms so that no term underflows.
+    let mut log_term = n as f64 * 0.5f64.ln();
+    let mut below = log_term.exp();
+    if n < 5 || below > 0.05 {
+        return None;
+    }
+    // The lowest value of the interval is the j-th smallest (from 0) for the largest j with
+    // P(B <= j) <= 5%: the median lies below it only when at most j values do.
+    let mut j = 0;
+    while j + 1 < n / 2 {
+        log_term += ((n - j) as f64).ln() - ((j + 1) as f64).ln();
+        below += log_term.exp();
+        if below > 0.05 {
+            break;
+        }
+        j += 1;
+    }
+    Some((v[j], v[n - 1 - j]))
+}
+
 /// Busy CPU time of the whole machine (all CPUs, in clock ticks) and total time, from
 /// /proc/stat, to tell how loaded the machine was during a sample.
 #[derive(Debug, Clone, Copy)]
@@ -179,21 +208,31 @@ impl Series {
         self.configs.iter().find(|m| m.key == key)
     }
 
+    /// Per round, `f(a's median, b's median)`.
+    fn per_round(&self, a: &str, b: &str, f: impl Fn(f64, f64) -> f64) -> Option<Vec<f64>> {
+        let (a, b) = (self.get(a)?, self.get(b)?);
+        Some(
+            a.samples
+                .iter()
+                .zip(&b.samples)
+                .map(|(x, y)| f(x.median(), y.median()))
+                .collect(),
+        )
+    }
+
     /// Per round, `f(a's median, b's median)`; summarised over rounds.
     fn paired(&self, a: &str, b: &str, f: impl Fn(f64, f64) -> f64) -> Option<Spread> {
-        let (a, b) = (self.get(a)?, self.get(b)?);
-        let values: Vec<f64> = a
-            .samples
-            .iter()
-            .zip(&b.samples)
-            .map(|(x, y)| f(x.median(), y.median()))
-            .collect();
-        Some(Spread::of(&values))
+        Some(Spread::of(&self.per_round(a, b, f)?))
     }
 
     /// a / b, per round.
     pub fn ratio(&self, a: &str, b: &str) -> Option<Spread> {
         self.paired(a, b, |x, y| x / y)
+    }
+
+    /// The 90% confidence interval of `ratio(a, b)`'s median (see `median_interval`).
+    pub fn ratio_interval(&self, a: &str, b: &str) -> Option<(f64, f64)> {
+        median_interval(&self.per_round(a, b, |x, y| x / y)?)
     }
 
     /// (a - b) / calls in nanoseconds, per round: what a configuration adds to each call.
@@ -232,6 +271,23 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_interval_is_the_binomial_order_statistics() {
+        let ranks = |n: usize| -> Vec<f64> { (0..n).rev().map(|i| i as f64).collect() };
+        // Too few values for 90%: all four hold the median with probability 7/8 only.
+        assert_eq!(median_interval(&ranks(4)), None);
+        // Five: the extremes, P(B = 0) = 1/32 on each side.
+        assert_eq!(median_interval(&ranks(5)), Some((0.0, 4.0)));
+        // Ten: P(B <= 1) = 11/1024, P(B <= 2) = 56/1024 > 5%.
+        assert_eq!(median_interval(&ranks(10)), Some((1.0, 8.0)));
+        // 63 (the loops' rounds): P(B <= 24) = 3.9%, P(B <= 25) = 6.5%.
+        assert_eq!(median_interval(&ranks(63)), Some((24.0, 38.0)));
+        // Rounds that were not measured (NaN) are left out.
+        let mut some = ranks(5);
+        some.push(f64::NAN);
+        assert_eq!(median_interval(&some), Some((0.0, 4.0)));
+    }
 
     #[test]
     fn medians() {
