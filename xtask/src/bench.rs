@@ -2862,9 +2862,11 @@ a hundredth, as much as the target leaves. With bpftrace in the rotation the rec
 taken right after the floor's were the slow ones (medians of 127.8 to 128.8 ms against 125.7 ms \
 after the nothing-attached sample, the five runs pooled), and without it that difference was \
 gone (126.3 to 126.8 ms); what carries over from one sample to the next was not found. The \
-recorder's own cost outside the target is about 1.02 over the floor: at the line, not clearly \
-under it. Since then each target's result gives the 90% confidence interval of its median, \
-which here holds the target. What is left on this path is the entry function's outside test, \
+recorder's own cost outside the target is about 1.02 over the floor when measured alone: at \
+the line, not clearly under it; inside a full bench run (after benchmarks 4, 1 and 8) it reads \
+1.03 to 1.04 (seven runs), and the run that wrote this file puts the interval of its median \
+above the target. Since then each target's result gives the 90% confidence interval of its \
+median. What is left on this path is the entry function's outside test, \
 about 17 instructions beyond the empty program's (the CPU number, two dependent loads; the \
 register frame and generation; a bounds check; the entry's two compares; one saved register). \
 Hashing the register frame instead of indexing by CPU would take the CPU number and the saved \
