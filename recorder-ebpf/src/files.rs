@@ -212,11 +212,22 @@ pub(crate) fn note_entry(index: u32, wire_abi: u32, regs: u64, exe_inode: u64) -
     op
 }
 
+/// Every syscall's exit. Only the pending-call count is read here, the path every syscall on
+/// the machine takes while no file call is pending: the rest (`exit`) uses every callee-saved
+/// register and stack, which the JIT saves and sets up on every run of the function that
+/// holds it: a `getppid` loop outside the target went from 1.023 to 1.015 over the floor
+/// (Intel VM, 2026-12-06, wall time, medians of 16 paired rounds).
 #[raw_tracepoint(tracepoint = "sys_exit")]
 pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     if !calls_pending() {
         return 0;
     }
+    exit(ctx)
+}
+
+/// The rest of `sys_exit`: completes the current task's pending file call, if it has one.
+#[inline(never)]
+fn exit(ctx: RawTracePointContext) -> i32 {
     if !current_task_is_target() {
         return 0;
     }

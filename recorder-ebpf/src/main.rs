@@ -34,6 +34,22 @@ pub(crate) fn atomic_add(ptr: *mut u64, delta: u64) {
     };
 }
 
+/// `*ptr = value` as one atomic exchange (BPF_ATOMIC | BPF_XCHG), which the x86-64 JIT
+/// emits as `xchg`: also a full memory barrier, which BPF has no instruction for.
+#[inline(always)]
+pub(crate) fn atomic_exchange(ptr: *mut u64, value: u64) {
+    #[cfg(target_arch = "bpf")]
+    // SAFETY: the caller passes a valid, 8-byte aligned map value.
+    unsafe {
+        core::arch::asm!("{value} = xchg_64({ptr} + 0, {value})", ptr = in(reg) ptr, value = inout(reg) value => _)
+    };
+    #[cfg(not(target_arch = "bpf"))]
+    // SAFETY: as above.
+    unsafe {
+        *ptr = value
+    };
+}
+
 /// A counter alone on its 64-byte cache line: globals that every syscall reads are kept
 /// apart from those the target writes, so that one CPU's write does not evict the others'.
 #[repr(C, align(64))]

@@ -10,6 +10,9 @@ static TASK_MM_OFFSET: u64 = 0;
 static MM_EXE_FILE_OFFSET: u64 = 0;
 #[unsafe(no_mangle)]
 static FILE_INODE_OFFSET: u64 = 0;
+/// `task_struct.stack`, set by userspace before load.
+#[unsafe(no_mangle)]
+static TASK_STACK_OFFSET: u64 = 0;
 
 /// Reads a pointer-sized field at `base + offset` (a volatile global), 0 on failure.
 #[inline(always)]
@@ -50,6 +53,19 @@ pub(crate) fn exe_inode_of(task: u64) -> u64 {
 #[inline(always)]
 fn exe_file_of(task: u64) -> u64 {
     read_field(read_field(task, &TASK_MM_OFFSET), &MM_EXE_FILE_OFFSET)
+}
+
+/// The kernel stack of `task` (`task->stack`, a task pointer as a number), 0 when unreadable.
+#[inline(always)]
+pub(crate) fn stack_of(task: u64) -> u64 {
+    read_field(task, &TASK_STACK_OFFSET)
+}
+
+/// `stack_of` the current task.
+#[inline(always)]
+pub(crate) fn current_stack() -> u64 {
+    // SAFETY: bpf_get_current_task only returns the current task pointer.
+    stack_of(unsafe { bpf_get_current_task() })
 }
 
 /// The current task as a BTF-typed pointer: its fields can be loaded directly (see

@@ -145,6 +145,37 @@ fn bpf_thousands_of_short_lived_processes() {
     assert_no_leftover_cgroup(rec.pid);
 }
 
+/// New tasks in the recorded cgroup get kernel stacks that tasks outside it used moments
+/// before (the kernel keeps freed stacks for the next fork), and the recorder knows tasks
+/// outside by their stack: no recorded child inherits what was known of a dead outside one.
+/// Children forked outside without pause while the recording runs; every one of the FORKS
+/// recorded children is counted.
+#[test]
+fn bpf_children_reusing_outside_stacks_are_recorded() {
+    if !require_bpf("bpf_children_reusing_outside_stacks_are_recorded") {
+        return;
+    }
+    const FORKS: u64 = 3000;
+    let exe = build_workload("rel_forks", &[]);
+    // Outside: forks until killed (far more children than it has time for).
+    let mut outside = Command::new(&exe);
+    outside.args(["100000000", "0"]).stdout(Stdio::null());
+    let _outside = leastpriv_tests::KillOnDrop(outside.spawn().expect("start rel_forks"));
+
+    let dir = tempdir();
+    let forks = FORKS.to_string();
+    let args = ["--as-root", "--", exe.as_str(), &forks, "0"];
+    let rec = record_through(&[], &[], &dir.path().join("rec.json"), &args, RUN_TIMEOUT);
+    rec.assert_success();
+    assert_nothing_lost(&rec);
+    assert_eq!(
+        syscall_entry(&rec.json, "sched_getscheduler")["count"].as_u64(),
+        Some(FORKS),
+        "one per recorded child:\n{rec}"
+    );
+    assert_no_leftover_cgroup(rec.pid);
+}
+
 /// The command's own child SIGKILLs it, then works on: the command's status is 137, and the
 /// survivor's syscall (after the kill) is recorded before the cgroup is emptied and removed.
 #[test]
@@ -226,6 +257,33 @@ fn bpf_root_workload_that_leaves_the_cgroup_escapes_the_recording() {
     assert_not_recorded(&rec.json, "x86_64", &["sched_get_priority_max"]);
     assert_eq!(rec.json["complete"], true, "{rec}");
     assert!(rec.json.get("left_running").is_none(), "{rec}");
+}
+
+/// A thread group moved into the recorded cgroup by one write to `cgroup.procs` is recorded
+/// from every thread from then on, not only from the leader the kernel reports the move for:
+/// a thread that was repeating a syscall outside, and so was known to be outside, has all M of
+/// the calls it makes after the move counted.
+#[test]
+fn bpf_a_thread_group_moved_in_is_recorded_in_every_thread() {
+    if !require_bpf("bpf_a_thread_group_moved_in_is_recorded_in_every_thread") {
+        return;
+    }
+    const M: u64 = 1_000;
+    let exe = build_workload("rel_moves", &[]);
+    let mount = cgroup2_mount();
+    let mount = mount.to_str().expect("UTF-8 cgroup path");
+    let m = M.to_string();
+    let dir = tempdir();
+    let args = ["--as-root", "--", &exe, "--group", mount, &m];
+    let rec = record_through(&[], &[], &dir.path().join("rec.json"), &args, RUN_TIMEOUT);
+    rec.assert_success();
+    assert_eq!(rec.stdout.trim(), "moved", "{rec}");
+    assert_no_leftover_cgroup(rec.pid);
+    assert_eq!(
+        syscall_entry(&rec.json, "sched_get_priority_max")["count"].as_u64(),
+        Some(M),
+        "the calls the moved thread made inside:\n{rec}"
+    );
 }
 
 /// Tasks moving in and out of the recorded cgroup are recorded exactly while inside: the

@@ -22,6 +22,9 @@ pub struct Offsets {
     pub task_mm: u64,
     pub mm_exe_file: u64,
     pub file_inode: u64,
+    /// `task_struct.stack`: where a task's syscall register frame sits (see `OUTSIDE` in the
+    /// kernel programs).
+    pub task_stack: u64,
     /// `linux_binprm.filename`: the name an exec was asked for.
     pub binprm_filename: u64,
     /// Everything the file programs walk.
@@ -66,13 +69,15 @@ impl Offsets {
         Ok(offsets)
     }
 
-    /// The offsets as words, in a fixed order (every field is a u64).
+    /// The offsets as words, in a fixed order (every field is a u64): `HEAD_WORDS` of them,
+    /// the BTF type id last, then the file offsets.
     fn to_words(self) -> Vec<u64> {
         let head = [
             self.task_status,
             self.task_mm,
             self.mm_exe_file,
             self.file_inode,
+            self.task_stack,
             self.binprm_filename,
             u64::from(self.sys_enter_typedef),
         ];
@@ -87,7 +92,7 @@ impl Offsets {
     }
 
     fn from_words(words: &[u64]) -> Option<Offsets> {
-        let (head, files) = words.split_at_checked(6)?;
+        let (head, files) = words.split_at_checked(HEAD_WORDS)?;
         if files.len() != size_of::<recorder_common::FileOffsets>() / 8 {
             return None;
         }
@@ -100,8 +105,9 @@ impl Offsets {
             task_mm: head[1],
             mm_exe_file: head[2],
             file_inode: head[3],
-            binprm_filename: head[4],
-            sys_enter_typedef: u32::try_from(head[5]).ok()?,
+            task_stack: head[4],
+            binprm_filename: head[5],
+            sys_enter_typedef: u32::try_from(head[6]).ok()?,
             files,
         })
     }
@@ -152,6 +158,7 @@ impl Offsets {
             task_mm: member_offset(&btf, "task_struct", "mm")?,
             mm_exe_file: member_offset(&btf, "mm_struct", "exe_file")?,
             file_inode: member_offset(&btf, "file", "f_inode")?,
+            task_stack: member_offset(&btf, "task_struct", "stack")?,
             binprm_filename: member_offset(&btf, "linux_binprm", "filename")?,
             files: file_offsets(&btf)?,
             sys_enter_typedef: typedef_id(&btf, SYS_ENTER_TYPEDEF)?,
@@ -221,8 +228,11 @@ fn typedef_at(id: u32, name: &str) -> Result<aya::Btf, KernelError> {
     })
 }
 
+/// Words of the cache before the file offsets (see `Offsets::to_words`).
+const HEAD_WORDS: usize = 7;
+
 /// First line of a cache file; a new layout needs a new tag.
-const CACHE_FORMAT: &str = "leastpriv kernel offsets v5";
+const CACHE_FORMAT: &str = "leastpriv kernel offsets v6";
 
 /// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
 fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {
@@ -341,8 +351,8 @@ mod tests {
         let cache = dir.path().join("kernel.offsets");
         let words = |id: u64| -> String {
             let mut words: Vec<u64> =
-                (1..=6 + size_of::<recorder_common::FileOffsets>() as u64 / 8).collect();
-            words[5] = id;
+                (1..=(HEAD_WORDS + size_of::<recorder_common::FileOffsets>() / 8) as u64).collect();
+            words[HEAD_WORDS - 1] = id;
             words
                 .iter()
                 .map(u64::to_string)
@@ -366,15 +376,14 @@ mod tests {
 
     #[test]
     fn cached_offsets_of_another_layout_are_refused() {
-        let words: Vec<u64> =
-            (1..=5 + size_of::<recorder_common::FileOffsets>() as u64 / 8).collect();
+        let len = HEAD_WORDS + size_of::<recorder_common::FileOffsets>() / 8;
+        let words: Vec<u64> = (1..len as u64).collect();
         assert!(Offsets::from_words(&words).is_none(), "one word short");
-        let mut words: Vec<u64> =
-            (1..=6 + size_of::<recorder_common::FileOffsets>() as u64 / 8).collect();
+        let mut words: Vec<u64> = (1..=len as u64).collect();
         let offsets = Offsets::from_words(&words).unwrap();
-        assert_eq!(offsets.sys_enter_typedef, 6);
+        assert_eq!(offsets.sys_enter_typedef, HEAD_WORDS as u32);
         assert_eq!(offsets.to_words(), words);
-        words[5] = u64::from(u32::MAX) + 1;
+        words[HEAD_WORDS - 1] = u64::from(u32::MAX) + 1;
         assert!(
             Offsets::from_words(&words).is_none(),
             "a type id beyond u32"

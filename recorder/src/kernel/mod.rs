@@ -120,6 +120,7 @@ impl KernelRecorder {
             .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
             .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
             .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
+            .override_global("TASK_STACK_OFFSET", &offsets.task_stack, true)
             .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
             .override_global("FILE_OFFSETS", &offsets.files, true)
             .override_global("CAP_RET_SWAPPED", &cap_ret_swapped, true)
