@@ -2807,72 +2807,43 @@ it to 12 ms; aya's feature probes, the 26 maps and 127 table writes to 17.5 ms; 
 verifications, on both cores, to 22 ms; attaching takes 1 ms and the command starts 1.5 ms \
 later. After the command exits, reading back, detaching, removing the cgroup and writing \
 the recording take about 4.5 ms.\n\
-- **Everywhere else (benchmark 2).** A task outside the target is remembered as such, per \
-CPU, so its syscalls cost two compares on `sys_enter`, with no helper call and no map lookup, \
-and one load on `sys_exit`. Since 2026-12-05 that entry is a global array indexed by the CPU \
-number (an inlined load), not a per-CPU map, and the two cache tests are a small entry \
-function that calls the rest of `sys_enter` only on a miss (the JIT saves every register \
-a function uses, and the rest uses them all); the pending-call count `sys_exit` reads is a global, \
-each on its own cache line. For such a task, `sys_enter` now runs about 20 instructions \
-(xlated) where it ran 26, and `sys_exit` 5 where it ran 16. A fork or a cgroup migration anywhere on the \
-machine starts a new cache generation, and the next syscall asks \
-`bpf_current_task_under_cgroup` once. Per-syscall `syscalls:sys_enter_*` tracepoints would \
-cost others nothing, but the kernel skips them for 32-bit tasks, which must be recorded \
-too. Splitting `sys_exit` into a one-load program that tail-calls the rest only while file \
-calls are pending was measured on 2026-12-03 (run time per call, three runs each) and made \
-no difference beyond the runs' own spread of about 5 ns: dropped. On 2026-12-04 the empty \
-floor programs were given only that test (the per-CPU lookup and two compares on \
-`sys_enter`, the load of the pending-call count on `sys_exit`) and measured side by side with \
-the empty floor and the recorder (24 rounds, each the 10th percentile of 100 chunks of 10,000 \
-calls timed inside the loop, pinned to one CPU): +2.6 ns per call for the test alone, +1.1 ns \
-for the recorder, with a spread of about 7 ns between rounds. So the rest of the programs' \
-code costs nothing measurable on this path, a smaller program or a tail-call split has \
-nothing left to save, and what remains is the test itself, within noise of 1% of a \
-`getppid` on this machine. The 2026-12-05 change above was measured on an Intel VM (getppid \
-loop outside the target, pinned): kernel run-time statistics, three runs of 3M calls each, \
-gave `sys_exit` 34.2 to 32.6 ns a run and `sys_enter` 36.2 to 35.6 (the empty floor programs: \
-32.4 each; these figures include the statistics' own cost); wall time, 8 blocks of 15 runs, \
-medians of per-block ratios of the fastest run over the floor's, gave 1.020 before and 1.018 \
-after: within the noise, as the test alone was. Serving a target task's repeated syscall \
-in the same entry function kept the in-cgroup path where it was (38.3 ns a run, against \
-39.6 with that test behind the call). On that VM a `getppid` costs 77 ns with \
-nothing attached and 124 ns under the floor, so the 1.02 target is 2.5 ns a call, and the \
-recorder's 2 ns or so above the floor sit at the line: paired blocks read 1.018 to 1.020, full bench runs 1.03. \
-Benchmark 1 is near its line on that VM too (1.03, 1.04 and 1.055 in three runs there): a \
-hit's programs run about 7 ns above the floor's (kernel statistics), against a budget of 5% \
-of a 140 ns call. In the next session (same VM type), the JIT's output (`bpftool prog dump \
-jited` bytes through objdump) showed the entry function still pushing and popping four \
-callee-saved registers and reserving stack on every run: the target cache was a per-CPU map, \
-whose lookup the compiler treats as a call, so the context, register frame, CPU number and \
-generation were kept in saved registers across it. The cache entry the hit test reads \
-(`CachedSyscall`, one cache line) moved to a global array indexed by CPU number, in a \
-section of its own that userspace reads at the end; the rest of the entry (what attribution \
-needs) stays in the per-CPU map, read on a miss. The entry function now saves one register \
-and uses no stack, and the CPU number is taken without a second zero-extension. Measured: \
-in-cgroup `sys_enter` hits 39.3 to 38.1 ns a run (3 runs each), outside 35.1 to 34.9; wall \
-time outside, 10 blocks of 15 runs, medians of per-block ratios over the floor of the \
-fastest run 1.023 to 1.018 and of the median run 1.023 to 1.020. \
-How far one bench run can be trusted here was measured in the third session of 2026-12-05 \
-(`cargo xtask bench --only 2`, 63 rounds each, same VM type): five runs as the bench takes them \
-read 1.021, 1.025, 1.027, 1.027 and 1.032 (a sixth, not logged in detail, 1.04), and five with \
-bpftrace left out of the rotation 1.014, 1.020, 1.020, 1.023 and 1.023; with the held programs \
-and hyperfine kept off the loop's CPU, 1.039 and 1.019, and 1.017 and 1.019 without bpftrace. \
-One round's ratio moves by 0.04 to 0.07 (standard deviation), so one run's median moves by about \
-a hundredth, as much as the target leaves. With bpftrace in the rotation the recorder's samples \
-taken right after the floor's were the slow ones (medians of 127.8 to 128.8 ms against 125.7 ms \
-after the nothing-attached sample, the five runs pooled), and without it that difference was \
-gone (126.3 to 126.8 ms); what carries over from one sample to the next was not found. The \
-recorder's own cost outside the target is about 1.02 over the floor when measured alone: at \
-the line, not clearly under it; inside a full bench run (after benchmarks 4, 1 and 8) it reads \
-1.03 to 1.04 (seven runs), and the run that wrote this file puts the interval of its median \
-above the target. Since then each target's result gives the 90% confidence interval of its \
-median. What is left on this path is the entry function's outside test, \
-about 17 instructions beyond the empty program's (the CPU number, two dependent loads; the \
-register frame and generation; a bounds check; the entry's two compares; one saved register). \
-Hashing the register frame instead of indexing by CPU would take the CPU number and the saved \
-register out (a privileged program may subtract two pointers to get a number to hash), but \
-a table shared by CPUs can be written by two at once and torn between frame and generation, \
-which would let a task that moved into the target pass as outside: not done.\n\
+- **Everywhere else (benchmark 2).** A task outside the target costs `sys_enter` one load \
+and one compare: it is remembered in a table shared by all CPUs, one word per slot, indexed \
+by its syscall register frame (the tracepoint's own argument, made a number by subtracting \
+the table's address, which a privileged program may do). `sys_exit` reads the count of \
+pending file calls and returns when it is zero. A fork clears the new task's slot (its \
+stack may be a dead task's), a cgroup migration clears the whole table, and the next \
+syscall asks `bpf_current_task_under_cgroup` again. History, on the Intel VM where a \
+`getppid` costs 77 ns with nothing attached and 124 ns under the floor (the 1.02 target is \
+2.5 ns a call): until 2026-12-06 that entry was one per CPU, indexed by the CPU number, \
+and held the frame and a generation. Kernel run-time statistics (3M calls, 3 runs; they add \
+about 32 ns to every run, the empty floor programs read 33.7) put `sys_enter` at 36.3 ns a \
+run then and 34.3 now: the CPU number is two dependent loads behind a helper call that the \
+kernel inlines but the compiler does not know about, so the frame and context were kept in \
+saved registers across it. A table shared by CPUs had been ruled out because two CPUs \
+writing frame and generation at once could tear an entry; one word per slot cannot tear, \
+and the clears take the generation's place (`OUTSIDE` in recorder-ebpf says why this is \
+exact, and two tests fail on the variants that are not). `sys_exit` was one function that \
+pushed four registers and set up a stack frame on every syscall of the machine before \
+reading the count; now a small function reads it and calls the rest only when a call is \
+pending. Wall time, 16 paired rounds (the floor and each recorder held in turn, 5 runs of \
+the loop pinned to one CPU, medians): recorder / floor 1.026 before, 1.019 with the table, \
+1.015 with the split `sys_exit`. Two diagnostic builds measured what is left: with \
+`sys_exit` returning at once 1.009, and also without its `exit` call 1.008 (32 rounds). So \
+about a hundredth is the outside test itself (the slot's load and compare, and one saved \
+register in `sys_enter`, which the in-cgroup path needs) and half a hundredth the \
+`sys_exit` count and call. Before this, bench runs read 1.02 to 1.04 on that VM, one round's \
+ratio moving by 0.04 to 0.07. After the change, `cargo xtask bench --only 1,2` read 1.02 \
+(interval of the median 1.012 to 1.019, below the target) and the full run that wrote this \
+file 1.03 (1.020 to 1.041); paired rounds of the floor and the recorder alone read 1.013 to \
+1.019, and 1.019 to 1.022 with nothing attached and bpftrace taking turns between them (20 \
+rounds each, either order). So what the other configurations and benchmarks leave behind \
+moves this figure by as much as the recorder's own cost; what carries over from one sample \
+to the next was not found (not `strace` or `perf trace` run before, not the first run after \
+attaching). `cargo xtask bench --only 2` runs benchmark 2 alone. Per-syscall `syscalls:sys_enter_*` \
+tracepoints would cost other tasks nothing, but the kernel skips them for 32-bit tasks, \
+which must be recorded too; a hook only target tasks reach (fentry, kprobes) is not \
+available on these kernels (TOOLCHAIN.md).\n\
 - **Generating from a million files (benchmark 7).** Both generators first parse the whole \
 recording, on one core. A recording this large is mapped, not copied: on these VMs faulting \
 in fresh memory costs about 1.4 ms per MB of system time, and a copy of the 115 MB text was \
