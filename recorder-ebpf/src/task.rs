@@ -55,7 +55,7 @@ fn exe_file_of(task: u64) -> u64 {
     read_field(read_field(task, &TASK_MM_OFFSET), &MM_EXE_FILE_OFFSET)
 }
 
-/// The kernel stack of `task` (`task->stack`, a task pointer as a number), 0 when unreadable.
+/// The kernel stack of `task` (a task pointer as a number): `task->stack`, 0 when unreadable.
 #[inline(always)]
 pub(crate) fn stack_of(task: u64) -> u64 {
     read_field(task, &TASK_STACK_OFFSET)

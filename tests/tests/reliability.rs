@@ -259,6 +259,27 @@ fn bpf_root_workload_that_leaves_the_cgroup_escapes_the_recording() {
     assert!(rec.json.get("left_running").is_none(), "{rec}");
 }
 
+/// Records rel_moves as root (moving between cgroups needs it), with `--group` when `group`,
+/// then the cgroup2 mount and `counts`; checks that every move succeeded and that no cgroup
+/// was left behind.
+fn record_moves(group: bool, counts: &[u64]) -> Recorded {
+    let exe = build_workload("rel_moves", &[]);
+    let mount = cgroup2_mount();
+    let mut args = vec!["--as-root".to_owned(), "--".to_owned(), exe];
+    if group {
+        args.push("--group".to_owned());
+    }
+    args.push(mount.to_str().expect("UTF-8 cgroup path").to_owned());
+    args.extend(counts.iter().map(u64::to_string));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dir = tempdir();
+    let rec = record_through(&[], &[], &dir.path().join("rec.json"), &args, RUN_TIMEOUT);
+    rec.assert_success();
+    assert_eq!(rec.stdout.trim(), "moved", "{rec}");
+    assert_no_leftover_cgroup(rec.pid);
+    rec
+}
+
 /// A thread group moved into the recorded cgroup by one write to `cgroup.procs` is recorded
 /// from every thread from then on, not only from the leader the kernel reports the move for:
 /// a thread that was repeating a syscall outside, and so was known to be outside, has all M of
@@ -269,16 +290,7 @@ fn bpf_a_thread_group_moved_in_is_recorded_in_every_thread() {
         return;
     }
     const M: u64 = 1_000;
-    let exe = build_workload("rel_moves", &[]);
-    let mount = cgroup2_mount();
-    let mount = mount.to_str().expect("UTF-8 cgroup path");
-    let m = M.to_string();
-    let dir = tempdir();
-    let args = ["--as-root", "--", &exe, "--group", mount, &m];
-    let rec = record_through(&[], &[], &dir.path().join("rec.json"), &args, RUN_TIMEOUT);
-    rec.assert_success();
-    assert_eq!(rec.stdout.trim(), "moved", "{rec}");
-    assert_no_leftover_cgroup(rec.pid);
+    let rec = record_moves(true, &[M]);
     assert_eq!(
         syscall_entry(&rec.json, "sched_get_priority_max")["count"].as_u64(),
         Some(M),
@@ -297,16 +309,7 @@ fn bpf_tasks_moving_between_cgroups_are_counted_only_inside() {
     }
     const N: u64 = 100_000;
     const M: u64 = 5_000_000;
-    let exe = build_workload("rel_moves", &[]);
-    let mount = cgroup2_mount();
-    let mount = mount.to_str().expect("UTF-8 cgroup path");
-    let (n, m) = (N.to_string(), M.to_string());
-    let dir = tempdir();
-    let args = ["--as-root", "--", &exe, mount, &n, &m];
-    let rec = record_through(&[], &[], &dir.path().join("rec.json"), &args, RUN_TIMEOUT);
-    rec.assert_success();
-    assert_eq!(rec.stdout.trim(), "moved", "{rec}");
-    assert_no_leftover_cgroup(rec.pid);
+    let rec = record_moves(false, &[N, M]);
     let count = |name| syscall_entry(&rec.json, name)["count"].as_u64();
     assert_eq!(
         count("sched_get_priority_min"),
