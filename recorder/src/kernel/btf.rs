@@ -72,7 +72,7 @@ impl Offsets {
     /// The offsets as words, in a fixed order (every field is a u64): `HEAD_WORDS` of them,
     /// the BTF type id last, then the file offsets.
     fn to_words(self) -> Vec<u64> {
-        let head = [
+        let head: [u64; HEAD_WORDS] = [
             self.task_status,
             self.task_mm,
             self.mm_exe_file,
