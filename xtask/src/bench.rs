@@ -16,8 +16,8 @@ use crate::cmd::{self, step};
 use crate::{packages, toolchain};
 use anyhow::{bail, Context, Result};
 use measure::{
-    busy_cpus, command_line, cpu_times, hyperfine, median, sh_quote, Measured, Sample, Series,
-    Spread,
+    busy_cpus, command_line, cpu_times, hyperfine, median, sh_quote, Measured, PerSample, Sample,
+    Series, Spread,
 };
 use procs::{Background, BenchCgroup, BpfStats, Hook, HookMonitor};
 use report::{SummaryRow, Verdict};
@@ -31,18 +31,23 @@ use std::time::{Duration, Instant};
 
 /// Calls of the syscall-bound loop (benchmark 9, and the run-time statistics).
 const LOOP_CALLS: u64 = 2_000_000;
-/// Calls of the syscall-bound loop in benchmarks 1 and 2, one run per round: about a
-/// quarter of a second on these VMs. Their targets are a few nanoseconds per call, and the
-/// machine's speed drifts by a few percent over seconds, so many short rounds (each
-/// configuration side by side within a couple of seconds) give a steadier median than a few
-/// long ones.
+/// Calls of the syscall-bound loop in benchmarks 1 and 2: a tenth to a quarter of a second
+/// on these VMs. Their targets are a few nanoseconds per call, and the machine's speed
+/// drifts by a few percent over seconds, so many short rounds (each configuration side by
+/// side within a few seconds) give a steadier median than a few long ones.
 const HOT_LOOP_CALLS: u64 = 1_000_000;
+/// Runs of the loop per sample in benchmarks 1 and 2, of which the fastest stands for the
+/// sample (`PerSample::Fastest`). On the VMs of 2026-12-06 the loop alone ran a third slower
+/// for spells of a tenth of a second to whole runs; the fastest of five dodges most of them,
+/// where one run or the median of five carried them into the ratio (per-round ratios 0.84 to
+/// 1.10 by median runs, 0.97 to 1.05 by fastest runs, in the same 16 paired rounds).
+const HOT_LOOP_RUNS: usize = 5;
 /// Calls of the loop for tracers that stop the process at every syscall (strace, perf trace).
 const SMALL_CALLS: u64 = 20_000;
 /// The syscall loops (benchmarks 1 and 2) take this many times the rounds of the others:
-/// each run is short (see `HOT_LOOP_CALLS`), and a median over more rounds moves less from
-/// one bench run to the next.
-const LOOP_ROUNDS_FACTOR: usize = 9;
+/// each sample is short (see `HOT_LOOP_CALLS`), and a median over more rounds moves less
+/// from one bench run to the next.
+const LOOP_ROUNDS_FACTOR: usize = 5;
 /// Benchmark 3 (the C build, under a second on a fast machine) takes this many times the
 /// rounds of the others: one build's wall time moves by about 2.5% from run to run on these
 /// VMs (pinned to one CPU or not), so one round's ratio moves by a tenth either way, and its
@@ -102,6 +107,8 @@ struct Config {
     /// Measured in every `every`-th round only (1: every round), for slow tools compared for
     /// reference; its ratios pair only the rounds it was measured in.
     every: usize,
+    /// Which of a sample's runs its ratios take.
+    per_sample: PerSample,
 }
 
 impl Config {
@@ -121,6 +128,20 @@ impl Config {
             getppid_per_run: 0,
             holds_files: None,
             every: 1,
+            per_sample: PerSample::Median,
+        }
+    }
+
+    /// The hot loops' configuration: `HOT_LOOP_RUNS` runs per sample, the fastest counted.
+    fn hot_loop(
+        key: &'static str,
+        label: &'static str,
+        attach: Attach,
+        argv: Vec<String>,
+    ) -> Config {
+        Config {
+            per_sample: PerSample::Fastest,
+            ..Config::new(key, label, attach, argv, HOT_LOOP_RUNS)
         }
     }
 
@@ -601,6 +622,7 @@ impl Bench {
             }
             return Ok(Sample {
                 times,
+                per_sample: config.per_sample,
                 retries,
                 disturbed,
                 busy_cpus: busy_cpus(cpu0, cpu1, self.cpus),
@@ -673,9 +695,13 @@ impl Bench {
                 1 => String::new(),
                 n => format!(", in every {}th round", n),
             };
+            let counted = match c.per_sample {
+                PerSample::Median => "",
+                PerSample::Fastest => ", the fastest counted",
+            };
             let _ = writeln!(
                 out,
-                "- {}: `{}`{held}, {} run(s) per round{rounds}",
+                "- {}: `{}`{held}, {} run(s) per round{counted}{rounds}",
                 c.label,
                 self.show(&c.argv),
                 c.runs
@@ -886,30 +912,27 @@ impl Bench {
     fn loop_in_cgroup(&mut self) -> Result<()> {
         let job = Bench::pinned(self.in_cgroup(self.getppid_loop(HOT_LOOP_CALLS)));
         let mut configs = vec![
-            Config::new("none", "not recorded", Attach::Nothing, job.clone(), 1),
-            Config::new(
+            Config::hot_loop("none", "not recorded", Attach::Nothing, job.clone()),
+            Config::hot_loop(
                 "floor",
                 "floor (empty programs on the same hooks)",
                 Attach::Floor,
                 job.clone(),
-                1,
             ),
-            Config::new(
+            Config::hot_loop(
                 "leastpriv",
                 "leastpriv recording the cgroup",
                 Attach::Recorder,
                 job.clone(),
-                1,
             )
             .recording_getppid(HOT_LOOP_CALLS),
         ];
         if self.tools.bpftrace.is_ok() {
-            configs.push(Config::new(
+            configs.push(Config::hot_loop(
                 "bpftrace",
                 "bpftrace one-liner on the cgroup",
                 Attach::Bpftrace,
                 job,
-                1,
             ));
         }
         let rounds = self.rounds * LOOP_ROUNDS_FACTOR;
@@ -934,7 +957,7 @@ impl Bench {
         s.push_str(&report::table(
             &[
                 "configuration",
-                "median wall time",
+                "wall time (median of fastest runs)",
                 "ratio vs not recorded",
                 "ratio vs floor",
                 "extra per call vs not recorded",
@@ -943,6 +966,7 @@ impl Bench {
             &rows,
         ));
         s.push('\n');
+        s.push_str(&fastest_runs_note(&series));
         s.push_str(&self.noise(&series));
         s.push_str("\n\n");
         s.push_str(&self.commands(&configs));
@@ -1072,29 +1096,26 @@ impl Bench {
     fn loop_outside(&mut self) -> Result<()> {
         let job = Bench::pinned(self.getppid_loop(HOT_LOOP_CALLS));
         let mut configs = vec![
-            Config::new("none", "nothing attached", Attach::Nothing, job.clone(), 1),
-            Config::new(
+            Config::hot_loop("none", "nothing attached", Attach::Nothing, job.clone()),
+            Config::hot_loop(
                 "floor",
                 "floor (empty programs on the same hooks)",
                 Attach::Floor,
                 job.clone(),
-                1,
             ),
-            Config::new(
+            Config::hot_loop(
                 "leastpriv",
                 "leastpriv recording another command",
                 Attach::RecorderElsewhere,
                 job.clone(),
-                1,
             ),
         ];
         if self.tools.bpftrace.is_ok() {
-            configs.push(Config::new(
+            configs.push(Config::hot_loop(
                 "bpftrace",
                 "bpftrace one-liner on another cgroup",
                 Attach::Bpftrace,
                 job,
-                1,
             ));
         }
         let rounds = self.rounds * LOOP_ROUNDS_FACTOR;
@@ -1120,7 +1141,7 @@ impl Bench {
         s.push_str(&report::table(
             &[
                 "configuration",
-                "median wall time",
+                "wall time (median of fastest runs)",
                 "ratio vs nothing attached",
                 "ratio vs floor",
                 "extra per call vs nothing",
@@ -1129,6 +1150,7 @@ impl Bench {
             &rows,
         ));
         s.push('\n');
+        s.push_str(&fastest_runs_note(&series));
         s.push_str(&self.noise(&series));
         s.push_str("\n\n");
         s.push_str(&self.commands(&configs));
@@ -2337,8 +2359,9 @@ impl Bench {
              - Every configuration of a benchmark is timed by hyperfine (`-N`: no shell) in the same run, in {} alternating \
              rounds ({} for the syscall loops of benchmarks 1 and 2, {} for the C build of benchmark 3, where strace and perf trace, \
              compared for reference, run in every {BUILD_REFERENCE_EVERY}th): each round takes every configuration once (a few runs each; \
-             one short run for those loops, which are kept on one CPU with `taskset`), in an order that rotates by one from round \
-             to round. Times are medians over all runs. **Ratios are taken within each round and the median over rounds is \
+             for those loops, which are kept on one CPU with `taskset`, {HOT_LOOP_RUNS} short runs of which the fastest stands for \
+             the sample: their own cost is the same every run, and the VMs' slow spells only add to it), in an order that \
+             rotates by one from round to round. Times are medians over all runs (for the loops, over their fastest runs). **Ratios are taken within each round and the median over rounds is \
              given, with the lowest and highest round in parentheses**; they are the figures to read, absolute times on this \
              machine only give the scale.\n\
              - *Floor*: `leastpriv bench-floor`, empty programs on the same hooks the recorder uses. Attaching any program \
@@ -2496,7 +2519,7 @@ fn loop_rows(series: &Series) -> Vec<Vec<String>> {
         .map(|m| {
             vec![
                 m.label.clone(),
-                report::time(m.median()),
+                report::time(m.median_value()),
                 report::ratio(series.ratio(m.key, "none")),
                 report::ratio(series.ratio(m.key, "floor")),
                 report::ns(series.extra_ns_per_call(m.key, "none", HOT_LOOP_CALLS)),
@@ -2504,6 +2527,16 @@ fn loop_rows(series: &Series) -> Vec<Vec<String>> {
             ]
         })
         .collect()
+}
+
+/// Under the hot loops' tables: why a sample is its fastest run, and what its median runs read.
+fn fastest_runs_note(series: &Series) -> String {
+    format!(
+        "Each sample is the fastest of its {HOT_LOOP_RUNS} runs, the one this VM's slow spells (the loop alone a third \
+         slower for a tenth of a second to whole runs, with nothing attached) disturbed least; the loop's own cost is \
+         the same in every run. With each sample's median run instead, leastpriv / floor reads {}.\n\n",
+        report::ratio(series.ratio_of_median_runs("leastpriv", "floor"))
+    )
 }
 
 /// A realistic workload's configurations: wall time, and ratios against the unrecorded run
@@ -2832,16 +2865,20 @@ the loop pinned to one CPU, medians): recorder / floor 1.026 before, 1.019 with 
 `sys_exit` returning at once 1.009, and also without its `exit` call 1.008 (32 rounds). So \
 about a hundredth is the outside test itself (the slot's load and compare, and one saved \
 register in `sys_enter`, which the in-cgroup path needs) and half a hundredth the \
-`sys_exit` count and call. Before this, bench runs read 1.02 to 1.04 on that VM, one round's \
-ratio moving by 0.04 to 0.07. After the change, `cargo xtask bench --only 1,2` read 1.02 \
-(interval of the median 1.012 to 1.019, below the target) and the full run that wrote this \
-file 1.03 (1.020 to 1.041); paired rounds of the floor and the recorder alone read 1.013 to \
-1.019, and 1.019 to 1.022 with nothing attached and bpftrace taking turns between them (20 \
-rounds each, either order). So what the other configurations and benchmarks leave behind \
-moves this figure by as much as the recorder's own cost; what carries over from one sample \
-to the next was not found (not `strace` or `perf trace` run before, not the first run after \
-attaching). `cargo xtask bench --only 2` runs benchmark 2 alone. Per-syscall `syscalls:sys_enter_*` \
-tracepoints would cost other tasks nothing, but the kernel skips them for 32-bit tasks, \
+`sys_exit` count and call. Full bench runs then read 1.02 to 1.04 on that VM, its \
+median's interval straddling or just above the target (1.020 to 1.041 in the last), while \
+paired rounds of the floor and the recorder alone read 1.013 to 1.019. Each sample was then \
+one run of the loop, and on the VMs of 2026-12-06 the loop with nothing attached ran a third \
+slower for spells of a tenth of a second to whole runs (no steal time): one slow run in a \
+round moved its ratio by 0.1 or more, so the median over rounds carried the noise of the \
+machine as much as the recorder's cost. Since then each sample is five runs, the fastest of \
+which stands for it (the loop's own cost is the same every run; the slow spells only add), \
+and the report gives what the median runs read beside it. In 16 paired rounds on the Intel \
+VM of that evening (a million calls in 91 ms with nothing attached, 154 ms under the floor) \
+the per-round ratios spanned 0.84 to 1.10 by median runs and 0.97 to 1.05 by fastest runs, \
+with medians of 1.007 and 1.003; `cargo xtask bench --only 1,2` read 1.01 (interval of the \
+median 0.997 to 1.010, below the target), its median runs 1.00. `cargo xtask bench --only 2` runs benchmark 2 \
+alone. Per-syscall `syscalls:sys_enter_*` tracepoints would cost other tasks nothing, but the kernel skips them for 32-bit tasks, \
 which must be recorded too; a hook only target tasks reach (fentry, kprobes) is not \
 available on these kernels (TOOLCHAIN.md).\n\
 - **Generating from a million files (benchmark 7).** Both generators first parse the whole \
