@@ -622,7 +622,6 @@ impl Bench {
             }
             return Ok(Sample {
                 times,
-                per_sample: config.per_sample,
                 retries,
                 disturbed,
                 busy_cpus: busy_cpus(cpu0, cpu1, self.cpus),
@@ -639,6 +638,7 @@ impl Bench {
             .map(|c| Measured {
                 key: c.key,
                 label: c.label.into(),
+                per_sample: c.per_sample,
                 samples: Vec::new(),
             })
             .collect();
@@ -2532,9 +2532,9 @@ fn loop_rows(series: &Series) -> Vec<Vec<String>> {
 /// Under the hot loops' tables: why a sample is its fastest run, and what its median runs read.
 fn fastest_runs_note(series: &Series) -> String {
     format!(
-        "Each sample is the fastest of its {HOT_LOOP_RUNS} runs, the one this VM's slow spells (the loop alone a third \
-         slower for a tenth of a second to whole runs, with nothing attached) disturbed least; the loop's own cost is \
-         the same in every run. With each sample's median run instead, leastpriv / floor reads {}.\n\n",
+        "Each sample is the fastest of its {HOT_LOOP_RUNS} runs, the one the machine's slow spells disturbed least (on \
+         the VMs of 2026-12-06 the loop alone, with nothing attached, ran a third slower for a tenth of a second to \
+         whole runs); the loop's own cost is the same in every run. With each sample's median run instead, leastpriv / floor reads {}.\n\n",
         report::ratio(series.ratio_of_median_runs("leastpriv", "floor"))
     )
 }

@@ -149,13 +149,27 @@ pub enum PerSample {
     Fastest,
 }
 
+impl PerSample {
+    /// The run that stands for `sample`; NaN for none.
+    pub fn of(self, sample: &Sample) -> f64 {
+        match self {
+            PerSample::Median => sample.median(),
+            PerSample::Fastest => sample
+                .times
+                .iter()
+                .copied()
+                .filter(|t| t.is_finite())
+                .reduce(f64::min)
+                .unwrap_or(f64::NAN),
+        }
+    }
+}
+
 /// One configuration's measurement in one round.
 #[derive(Debug, Clone, Default)]
 pub struct Sample {
     /// Wall times of the runs, in seconds.
     pub times: Vec<f64>,
-    /// Which run the ratios take.
-    pub per_sample: PerSample,
     /// How often it was taken again because another program was attached to a syscall hook.
     pub retries: u32,
     /// Still disturbed after the last retry (kept, and counted in the report).
@@ -172,20 +186,6 @@ impl Sample {
     pub fn median(&self) -> f64 {
         median(&self.times)
     }
-
-    /// The run that stands for the sample (see `PerSample`); NaN for none.
-    pub fn value(&self) -> f64 {
-        match self.per_sample {
-            PerSample::Median => self.median(),
-            PerSample::Fastest => self
-                .times
-                .iter()
-                .copied()
-                .filter(|t| t.is_finite())
-                .reduce(f64::min)
-                .unwrap_or(f64::NAN),
-        }
-    }
 }
 
 /// Every sample of one configuration, one per round.
@@ -193,6 +193,8 @@ impl Sample {
 pub struct Measured {
     pub key: &'static str,
     pub label: String,
+    /// Which of each sample's runs its ratios take.
+    pub per_sample: PerSample,
     pub samples: Vec<Sample>,
 }
 
@@ -203,9 +205,9 @@ impl Measured {
         median(&all)
     }
 
-    /// Median over rounds of the run that stands for each sample (its `value`).
+    /// Median over rounds of the run that stands for each sample (see `PerSample`).
     pub fn median_value(&self) -> f64 {
-        let values: Vec<f64> = self.samples.iter().map(Sample::value).collect();
+        let values: Vec<f64> = self.samples.iter().map(|s| self.per_sample.of(s)).collect();
         median(&values)
     }
 }
@@ -242,33 +244,42 @@ impl Series {
         self.configs.iter().find(|m| m.key == key)
     }
 
-    /// Per round, `f(a's value, b's value)` (each sample's median or fastest run, see
-    /// `PerSample`).
-    fn per_round(&self, a: &str, b: &str, f: impl Fn(f64, f64) -> f64) -> Option<Vec<f64>> {
+    /// Per round, `f(a's run, b's run)`, each the run that stands for its sample: the one
+    /// `per_sample` picks, or each configuration's own choice when it is None.
+    fn per_round_by(
+        &self,
+        a: &str,
+        b: &str,
+        per_sample: Option<PerSample>,
+        f: impl Fn(f64, f64) -> f64,
+    ) -> Option<Vec<f64>> {
         let (a, b) = (self.get(a)?, self.get(b)?);
+        let (pick_a, pick_b) = (
+            per_sample.unwrap_or(a.per_sample),
+            per_sample.unwrap_or(b.per_sample),
+        );
         Some(
             a.samples
                 .iter()
                 .zip(&b.samples)
-                .map(|(x, y)| f(x.value(), y.value()))
+                .map(|(x, y)| f(pick_a.of(x), pick_b.of(y)))
                 .collect(),
         )
     }
 
-    /// a / b per round from each sample's median run, whichever run the samples stand by:
-    /// what the fastest-run figures would read without leaving out the slow runs.
+    /// Per round, `f(a's run, b's run)`, each configuration's own run (see `PerSample`).
+    fn per_round(&self, a: &str, b: &str, f: impl Fn(f64, f64) -> f64) -> Option<Vec<f64>> {
+        self.per_round_by(a, b, None, f)
+    }
+
+    /// a / b per round from each sample's median run, whichever run the configurations
+    /// count: what the fastest-run figures would read without leaving out the slow runs.
     pub fn ratio_of_median_runs(&self, a: &str, b: &str) -> Option<Spread> {
-        let (a, b) = (self.get(a)?, self.get(b)?);
-        let ratios: Vec<f64> = a
-            .samples
-            .iter()
-            .zip(&b.samples)
-            .map(|(x, y)| x.median() / y.median())
-            .collect();
+        let ratios = self.per_round_by(a, b, Some(PerSample::Median), |x, y| x / y)?;
         Some(Spread::of(&ratios))
     }
 
-    /// Per round, `f(a's value, b's value)`; summarised over rounds.
+    /// Per round, `f(a's run, b's run)`; summarised over rounds.
     fn paired(&self, a: &str, b: &str, f: impl Fn(f64, f64) -> f64) -> Option<Spread> {
         Some(Spread::of(&self.per_round(a, b, f)?))
     }
@@ -360,11 +371,13 @@ mod tests {
                 Measured {
                     key: "a",
                     label: "a".into(),
+                    per_sample: PerSample::Median,
                     samples: vec![sample(2.0), sample(4.0), sample(3.3)],
                 },
                 Measured {
                     key: "b",
                     label: "b".into(),
+                    per_sample: PerSample::Median,
                     samples: vec![sample(1.0), sample(4.0), sample(3.0)],
                 },
             ],
@@ -381,7 +394,6 @@ mod tests {
     fn fastest_run_samples_pair_their_fastest_runs() {
         let runs = |times: &[f64]| Sample {
             times: times.to_vec(),
-            per_sample: PerSample::Fastest,
             ..Sample::default()
         };
         let series = Series {
@@ -389,11 +401,13 @@ mod tests {
                 Measured {
                     key: "a",
                     label: "a".into(),
+                    per_sample: PerSample::Fastest,
                     samples: vec![runs(&[1.5, 1.02, 1.4]), runs(&[1.1, 1.3, 1.2])],
                 },
                 Measured {
                     key: "b",
                     label: "b".into(),
+                    per_sample: PerSample::Fastest,
                     samples: vec![runs(&[1.0, 1.3, 1.35]), runs(&[1.0, 1.1, 1.0])],
                 },
             ],
@@ -406,7 +420,7 @@ mod tests {
         assert!((by_median.min - 1.4 / 1.3).abs() < 1e-9);
         assert!((by_median.max - 1.2 / 1.0).abs() < 1e-9);
         assert_eq!(series.get("a").unwrap().median_value(), (1.02 + 1.1) / 2.0);
-        assert!(Sample::default().value().is_nan());
+        assert!(PerSample::Fastest.of(&Sample::default()).is_nan());
     }
 
     #[test]
@@ -416,11 +430,13 @@ mod tests {
                 Measured {
                     key: "every",
                     label: "every".into(),
+                    per_sample: PerSample::Median,
                     samples: vec![sample(1.0), sample(1.0), sample(1.0), sample(1.0)],
                 },
                 Measured {
                     key: "some",
                     label: "some".into(),
+                    per_sample: PerSample::Median,
                     samples: vec![
                         sample(3.0),
                         Sample::default(),
