@@ -17,6 +17,7 @@ use std::time::Instant;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use leastpriv_tests::strace::{self, files::SocketKind};
 use leastpriv_tests::workloads::build_workload;
 use leastpriv_tests::{describe, record, require_bpf, run, tempdir, Recorded};
 
@@ -173,9 +174,6 @@ fn assert_file(rec: &Value, path: &str, access: &[&str], by: &str) {
     assert_eq!(entry.by, BTreeSet::from([by.to_owned()]), "{path}: by");
 }
 
-/// A socket kind as (family, type, protocol).
-type SocketKind = (String, String, u64);
-
 /// The recording's sockets: kind → makers.
 fn sockets(rec: &Value) -> BTreeMap<SocketKind, BTreeSet<String>> {
     let list = rec["sockets"]
@@ -256,387 +254,6 @@ fn populate(dir: &Path, names: &[&str]) {
     }
 }
 
-/// Reading `strace -f -y` output into the file accesses and sockets it shows, spelled the way
-/// a recording spells them. `-y` makes strace print, after every fd, the path the kernel has
-/// for it (`3</usr/lib/x86_64-linux-gnu/libc.so.6>`, `AT_FDCWD</tmp/dir>`), so opened files
-/// come out resolved by the kernel itself: an oracle independent of the recorder's path walk.
-mod oracle {
-    use super::*;
-
-    /// The strace options: follow children, fds with their paths, and just the calls needed
-    /// (file and fd calls, process creation for the process tree, sockets).
-    pub const OPTIONS: [&str; 5] = [
-        "-f",
-        "-qq",
-        "-y",
-        "-e",
-        "trace=%file,%desc,%process,%network",
-    ];
-
-    /// One finished syscall as strace printed it.
-    #[derive(Debug)]
-    pub struct Call {
-        pub pid: u32,
-        pub name: String,
-        /// The top-level arguments, as printed.
-        pub args: Vec<String>,
-        /// The return value, as printed (`3</tmp/x>`, `0`, `-1 ENOENT (...)`, `?`).
-        pub ret: String,
-        /// The whole call, for messages.
-        pub line: String,
-    }
-
-    impl Call {
-        pub fn succeeded(&self) -> bool {
-            !self.ret.starts_with('-') && !self.ret.starts_with('?')
-        }
-
-        fn arg(&self, i: usize) -> &str {
-            self.args
-                .get(i)
-                .unwrap_or_else(|| panic!("no argument {i} in {}", self.line))
-        }
-    }
-
-    /// The calls in an `strace -f` output, `<unfinished ...>` and `<... resumed>` halves joined.
-    pub fn calls(text: &str) -> Vec<Call> {
-        let mut unfinished: BTreeMap<u32, String> = BTreeMap::new();
-        let mut calls = Vec::new();
-        for line in text.lines() {
-            let Some((pid, body)) = line.split_once(' ') else {
-                continue;
-            };
-            let Ok(pid) = pid.parse::<u32>() else {
-                continue;
-            };
-            let body = body.trim_start();
-            if let Some(start) = body.strip_suffix("<unfinished ...>") {
-                unfinished.insert(pid, start.to_owned());
-                continue;
-            }
-            let whole = match body.strip_prefix("<... ") {
-                Some(resumed) => {
-                    let (_, rest) = resumed
-                        .split_once(" resumed>")
-                        .unwrap_or_else(|| panic!("odd strace line: {line}"));
-                    let start = unfinished
-                        .remove(&pid)
-                        .unwrap_or_else(|| panic!("resumed without start: {line}"));
-                    start + rest
-                }
-                None => body.to_owned(),
-            };
-            calls.extend(parse_call(pid, &whole));
-        }
-        calls
-    }
-
-    /// `name(arg, arg) = ret` → a Call; None for signals, exits and messages.
-    fn parse_call(pid: u32, body: &str) -> Option<Call> {
-        let (name, rest) = body.split_once('(')?;
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return None;
-        }
-        let mut args = Vec::new();
-        let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
-        let mut current = String::new();
-        let mut end = None;
-        for (i, c) in rest.char_indices() {
-            if in_string {
-                current.push(c);
-                match c {
-                    _ if escaped => escaped = false,
-                    '\\' => escaped = true,
-                    '"' => in_string = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match c {
-                '"' => in_string = true,
-                '(' | '[' | '{' | '<' => depth += 1,
-                ')' if depth == 0 => {
-                    end = Some(i);
-                    break;
-                }
-                ')' | ']' | '}' | '>' => depth = depth.saturating_sub(1),
-                ',' if depth == 0 => {
-                    args.push(current.trim().to_owned());
-                    current.clear();
-                    continue;
-                }
-                _ => {}
-            }
-            current.push(c);
-        }
-        let end = end?;
-        if !current.trim().is_empty() {
-            args.push(current.trim().to_owned());
-        }
-        let ret = rest[end + 1..]
-            .trim_start()
-            .strip_prefix("= ")?
-            .trim()
-            .to_owned();
-        Some(Call {
-            pid,
-            name: name.to_owned(),
-            args,
-            ret,
-            line: format!("{pid} {body}"),
-        })
-    }
-
-    /// The pid that executed `program` first, and every process it and they created.
-    pub fn process_tree(calls: &[Call], program: &str) -> BTreeSet<u32> {
-        let root = calls
-            .iter()
-            .find(|c| {
-                c.name == "execve" && unquote(c.arg(0)).as_deref() == Some(program.as_bytes())
-            })
-            .unwrap_or_else(|| panic!("strace shows no execve of {program}"))
-            .pid;
-        let children: Vec<(u32, u32)> = calls
-            .iter()
-            .filter(|c| matches!(c.name.as_str(), "clone" | "clone3" | "fork" | "vfork"))
-            .filter_map(|c| Some((c.pid, c.ret.parse().ok()?)))
-            .collect();
-        let mut tree = BTreeSet::from([root]);
-        // Children may be printed before their parent's clone returns: repeat to a fixpoint.
-        loop {
-            let new: Vec<u32> = children
-                .iter()
-                .filter(|(parent, child)| tree.contains(parent) && !tree.contains(child))
-                .map(|&(_, child)| child)
-                .collect();
-            if new.is_empty() {
-                return tree;
-            }
-            tree.extend(new);
-        }
-    }
-
-    /// The bytes of a quoted strace string (`"a\nb\377"`), None when `arg` is not one.
-    pub fn unquote(arg: &str) -> Option<Vec<u8>> {
-        let inner = arg.strip_prefix('"')?.strip_suffix('"')?;
-        let bytes = inner.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] != b'\\' {
-                out.push(bytes[i]);
-                i += 1;
-                continue;
-            }
-            let next = *bytes.get(i + 1)?;
-            i += 2;
-            out.push(match next {
-                b'n' => b'\n',
-                b't' => b'\t',
-                b'r' => b'\r',
-                b'v' => 0x0b,
-                b'f' => 0x0c,
-                b'x' => {
-                    i += 2;
-                    u8::from_str_radix(std::str::from_utf8(bytes.get(i - 2..i)?).ok()?, 16).ok()?
-                }
-                b'0'..=b'7' => {
-                    let digits = bytes[i - 1..]
-                        .iter()
-                        .take(3)
-                        .take_while(|d| (b'0'..=b'7').contains(d))
-                        .count();
-                    i += digits - 1;
-                    u8::from_str_radix(std::str::from_utf8(&bytes[i - digits..i]).ok()?, 8).ok()?
-                }
-                other => other,
-            });
-        }
-        Some(out)
-    }
-
-    /// The path strace's `-y` shows for an fd (`3</tmp/x>`); None for pipes, sockets and
-    /// anonymous inodes, which have no absolute path.
-    fn fd_path(arg: &str) -> Option<Vec<u8>> {
-        let (_, rest) = arg.split_once('<')?;
-        let path = rest.strip_suffix('>')?;
-        let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-        path.starts_with('/')
-            .then(|| unquote(&format!("\"{path}\"")))
-            .flatten()
-    }
-
-    /// `name` (a quoted argument) looked up from `dirfd` (an fd or `AT_FDCWD` with its `-y`
-    /// path), `.` and `..` applied lexically.
-    fn resolve(call: &Call, dirfd: Option<usize>, name: usize) -> Vec<u8> {
-        let name = unquote(call.arg(name)).unwrap_or_else(|| panic!("no name in {}", call.line));
-        let base = if name.starts_with(b"/") {
-            Vec::new()
-        } else {
-            dirfd
-                .and_then(|i| fd_path(call.arg(i)))
-                .unwrap_or_else(|| panic!("relative name without a directory: {}", call.line))
-        };
-        let mut parts: Vec<&[u8]> = Vec::new();
-        for part in base.split(|&b| b == b'/').chain(name.split(|&b| b == b'/')) {
-            match part {
-                b"" | b"." => {}
-                b".." => {
-                    parts.pop();
-                }
-                part => parts.push(part),
-            }
-        }
-        parts
-            .iter()
-            .flat_map(|p| [b"/".as_slice(), p])
-            .flatten()
-            .copied()
-            .collect()
-    }
-
-    /// The access kinds of an open's flags (`O_WRONLY|O_CREAT|O_TRUNC`, or openat2's
-    /// `{flags=O_RDONLY|O_CLOEXEC, ...}`), as the recorder derives them.
-    fn open_kinds(flags: &str) -> Vec<&'static str> {
-        let flags = match flags.split_once("flags=") {
-            Some((_, rest)) => rest.split([',', '}']).next().unwrap_or_default(),
-            None => flags,
-        };
-        let flags: BTreeSet<&str> = flags.split('|').collect();
-        if flags.contains("O_PATH") {
-            return Vec::new();
-        }
-        let writes = if flags.contains("O_APPEND") {
-            "append"
-        } else {
-            "write"
-        };
-        let mut kinds = if flags.contains("O_WRONLY") {
-            vec![writes]
-        } else if flags.contains("O_RDWR") {
-            vec!["read", writes]
-        } else {
-            vec!["read"]
-        };
-        if flags.contains("O_CREAT") {
-            kinds.push("create");
-        }
-        kinds
-    }
-
-    /// What a successful call did to files, as (path, access kind) pairs.
-    pub fn accesses(call: &Call) -> Vec<(Vec<u8>, &'static str)> {
-        let on_fd = |fd: &str, kinds: Vec<&'static str>| -> Vec<(Vec<u8>, &'static str)> {
-            fd_path(fd).map_or_else(Vec::new, |path| {
-                kinds.into_iter().map(|k| (path.clone(), k)).collect()
-            })
-        };
-        let named =
-            |dirfd: Option<usize>, name: usize, kind| vec![(resolve(call, dirfd, name), kind)];
-        match call.name.as_str() {
-            "open" => on_fd(&call.ret, open_kinds(call.arg(1))),
-            "openat" | "openat2" => on_fd(&call.ret, open_kinds(call.arg(2))),
-            "creat" => on_fd(&call.ret, vec!["write", "create"]),
-            "execve" => {
-                let program = unquote(call.arg(0)).expect("execve's path");
-                assert!(program.starts_with(b"/"), "relative execve: {}", call.line);
-                let resolved = fs::canonicalize(OsStr::from_bytes(&program))
-                    .unwrap_or_else(|e| panic!("canonicalize {}: {e}", show(&program)));
-                vec![(resolved.as_os_str().as_bytes().to_vec(), "exec")]
-            }
-            "mmap" | "mmap2"
-                if call.arg(2).contains("PROT_EXEC") && !call.arg(3).contains("MAP_ANONYMOUS") =>
-            {
-                on_fd(call.arg(4), vec!["mmap_exec"])
-            }
-            "flock" if !call.arg(1).contains("LOCK_UN") => on_fd(call.arg(0), vec!["lock"]),
-            "fcntl" | "fcntl64"
-                if matches!(
-                    call.arg(1),
-                    "F_SETLK"
-                        | "F_SETLKW"
-                        | "F_SETLK64"
-                        | "F_SETLKW64"
-                        | "F_OFD_SETLK"
-                        | "F_OFD_SETLKW"
-                ) =>
-            {
-                on_fd(call.arg(0), vec!["lock"])
-            }
-            "fchmod" => on_fd(call.arg(0), vec!["chmod"]),
-            "fchown" | "fchown32" => on_fd(call.arg(0), vec!["chown"]),
-            "unlink" => named(None, 0, "unlink"),
-            "unlinkat" if call.arg(2).contains("AT_REMOVEDIR") => named(Some(0), 1, "rmdir"),
-            "unlinkat" => named(Some(0), 1, "unlink"),
-            "rmdir" => named(None, 0, "rmdir"),
-            "mkdir" => named(None, 0, "mkdir"),
-            "mkdirat" => named(Some(0), 1, "mkdir"),
-            "chmod" => named(None, 0, "chmod"),
-            "fchmodat" | "fchmodat2" => named(Some(0), 1, "chmod"),
-            "chown" | "lchown" | "chown32" | "lchown32" => named(None, 0, "chown"),
-            "fchownat" => named(Some(0), 1, "chown"),
-            "mknod" => named(None, 0, "create"),
-            "mknodat" => named(Some(0), 1, "create"),
-            "rename" => [named(None, 0, "rename_from"), named(None, 1, "rename_to")].concat(),
-            "renameat" | "renameat2" => [
-                named(Some(0), 1, "rename_from"),
-                named(Some(2), 3, "rename_to"),
-            ]
-            .concat(),
-            "link" => named(None, 1, "link"),
-            "linkat" => named(Some(2), 3, "link"),
-            "symlink" => named(None, 1, "symlink"),
-            "symlinkat" => named(Some(1), 2, "symlink"),
-            _ => Vec::new(),
-        }
-    }
-
-    /// The kind of socket a successful `socket` call created.
-    pub fn socket(call: &Call) -> Option<SocketKind> {
-        if call.name != "socket" {
-            return None;
-        }
-        let kind = call.arg(1).split('|').next().unwrap_or_default();
-        let protocol = match call.arg(2) {
-            "IPPROTO_IP" => 0,
-            "IPPROTO_TCP" => 6,
-            "IPPROTO_UDP" => 17,
-            number => number
-                .parse()
-                .unwrap_or_else(|_| panic!("unknown protocol in {}", call.line)),
-        };
-        Some((call.arg(0).to_owned(), kind.to_owned(), protocol))
-    }
-
-    #[test]
-    fn parses_calls_escapes_and_fd_paths() {
-        let text = "\
-7 openat(AT_FDCWD</d>, \"a,b\", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3</d/a,b>
-7 wait4(8,  <unfinished ...>
-8 unlinkat(3</d>, \"../x\\n\\377\", 0) = 0
-7 <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 8
-7 --- SIGCHLD {si_signo=SIGCHLD} ---
-7 renameat2(AT_FDCWD</d>, \"o\", 4</e>, \"n\", 0) = -1 ENOENT (No such file or directory)
-";
-        let calls = calls(text);
-        let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["openat", "unlinkat", "wait4", "renameat2"]);
-        assert_eq!(
-            accesses(&calls[0]),
-            [
-                (b"/d/a,b".to_vec(), "write"),
-                (b"/d/a,b".to_vec(), "create")
-            ]
-        );
-        assert_eq!(accesses(&calls[1]), [(b"/x\n\xff".to_vec(), "unlink")]);
-        assert_eq!(
-            calls[2].args,
-            ["8", "[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]", "0", "NULL"]
-        );
-        assert!(calls[2].succeeded() && !calls[3].succeeded());
-    }
-}
-
 /// Everything `files_basic` does, under strace in the recorded cgroup (so both see one run):
 /// every access strace shows the workload's processes making (paths from the kernel via
 /// `-y`) is recorded with its kind, and the temporary directory's entries, the helper's exec
@@ -652,13 +269,13 @@ fn bpf_files_match_strace() {
     let trace_dir = tempdir();
     let trace = trace_dir.path().join("strace.txt");
     let mut argv = vec!["strace"];
-    argv.extend(oracle::OPTIONS);
+    argv.extend(strace::files::OPTIONS);
     argv.extend(["-o", utf8(&trace), "--", &exe, utf8(&dir)]);
     let rec = record_ok(&argv);
 
     let text = fs::read_to_string(&trace).expect("read strace output");
-    let calls = oracle::calls(&text);
-    let workload = oracle::process_tree(&calls, &exe);
+    let calls = strace::calls(&text);
+    let workload = strace::process_tree(&calls, &exe);
     let recorded = files(&rec.json);
     let mut seen: BTreeMap<Vec<u8>, Kinds> = BTreeMap::new();
     let mut not_recorded = Vec::new();
@@ -667,7 +284,7 @@ fn bpf_files_match_strace() {
         .iter()
         .filter(|c| workload.contains(&c.pid) && c.succeeded())
     {
-        for (path, kind) in oracle::accesses(call) {
+        for (path, kind) in strace::files::accesses(call) {
             // A directory is recorded with a trailing '/', as AppArmor matches it; strace
             // prints it without.
             let entry = recorded
@@ -684,7 +301,7 @@ fn bpf_files_match_strace() {
             }
             seen.entry(path).or_default().insert(kind.to_owned());
         }
-        seen_sockets.extend(oracle::socket(call));
+        seen_sockets.extend(strace::files::socket(call));
     }
     assert!(
         not_recorded.is_empty(),
