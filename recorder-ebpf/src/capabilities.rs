@@ -6,6 +6,8 @@
 //! audited need by the functions on it. Walking a stack costs microseconds, so a check whose
 //! direct caller decides it alone (the memory accounting's probe on every mmap and brk) keeps
 //! only the frames that say so, read straight off the kernel stack (`probing_caller_stack`).
+//!
+//! A hook family: may import `maps` and `task`, never another family.
 
 use aya_ebpf::{
     bindings::{BPF_F_NO_PREALLOC, BPF_NOEXIST},
@@ -24,8 +26,7 @@ use recorder_common::{
 };
 
 use crate::{
-    syscalls::LAST_SYSCALL,
-    target::{count_lost, current_task_is_target},
+    maps::{count_lost, current_task_is_target, LAST_SYSCALL},
     task::current_exe_inode,
 };
 

@@ -2,45 +2,25 @@
 //!
 //! Execs are rare next to syscalls, so they travel through a ring buffer; an event that does
 //! not fit is counted in `LOST`, never dropped silently.
+//!
+//! A hook family: may import `maps`, `file_events` and `task`, never another family.
 
 use aya_ebpf::{
-    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes},
-    macros::{map, raw_tracepoint},
-    maps::RingBuf,
+    macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
-use recorder_common::{lost, ExecEvent, EVENT_EXEC, EXEC_PATH_MAX};
+use recorder_common::{access, lost, ExecEvent, EVENT_EXEC, EXEC_PATH_MAX};
 
 use crate::{
-    target::{count_lost, current_task_is_target},
-    task::current_exe_inode,
+    file_events::file_access,
+    maps::{count_lost, current_task_is_target, new_cache_generation, wakeup_flags, EVENTS},
+    task::{current_exe_file, current_exe_inode},
 };
 
 /// Offset of `filename` in `struct linux_binprm`, from BTF.
 #[unsafe(no_mangle)]
 static BINPRM_FILENAME_OFFSET: u64 = 0;
-
-/// Events for userspace (exec, file and socket). 4 MiB holds thousands of file events
-/// between two reads; what does not fit is counted, never silently dropped.
-#[map]
-pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(4 << 20, 0);
-
-/// Unread bytes in `EVENTS` from which a new event wakes userspace at once. Below that,
-/// userspace collects the events on its own schedule (`record`'s drain interval): a wakeup
-/// per event had the recorder switch in and out thousands of times a second on file-heavy
-/// workloads, on the workload's CPUs.
-const WAKEUP_AT_BYTES: u64 = 512 << 10;
-
-/// The flags to submit an event with (see `WAKEUP_AT_BYTES`).
-#[inline(always)]
-pub(crate) fn wakeup_flags() -> u64 {
-    if EVENTS.query(u64::from(BPF_RB_AVAIL_DATA)) >= WAKEUP_AT_BYTES {
-        u64::from(BPF_RB_FORCE_WAKEUP)
-    } else {
-        u64::from(BPF_RB_NO_WAKEUP)
-    }
-}
 
 /// A raw tracepoint rather than the classic one: cheaper per event, and detaching it does
 /// not wait for the perf-event teardown a classic tracepoint needs.
@@ -50,7 +30,7 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     // A new program: no syscall cache entry made before this may be used again.
-    crate::syscalls::new_cache_generation();
+    new_cache_generation();
     let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
         count_lost(lost::EXEC_EVENTS);
         return 0;
@@ -79,6 +59,14 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
     entry.submit(wakeup_flags());
     // The program file itself, resolved from the kernel's objects (for a script: its
     // interpreter), as an exec access.
-    crate::files::exe_file_access();
+    exe_file_access();
     0
+}
+
+/// The executed file as an exec access.
+fn exe_file_access() {
+    let file = current_exe_file();
+    if file != 0 {
+        let _ = file_access(file, access::EXEC, current_exe_inode());
+    }
 }

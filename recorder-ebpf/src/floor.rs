@@ -2,6 +2,8 @@
 //! benchmarks only: attaching any program to a syscall tracepoint moves every task onto the
 //! kernel's slower syscall path, and that floor is not ours to remove. Benchmarks report the
 //! recorder's cost against it.
+//!
+//! A hook family: imports nothing from this crate.
 
 use aya_ebpf::{
     macros::{btf_tracepoint, raw_tracepoint},

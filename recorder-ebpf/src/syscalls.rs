@@ -7,7 +7,14 @@
 //! repeating the syscall it made last on this CPU (loops, polling, reads and writes).
 //! `OUTSIDE` answers the first with one load and compare, `CACHED_SYSCALL` the second with a
 //! few more, both before the cgroup test and with no map lookup; only a new (task, program,
-//! syscall) goes through classification, counting and attribution.
+//! syscall) goes through classification, counting and attribution. What `sys_enter` records
+//! besides the counts is in its submodules: the values of risky arguments (`arguments`) and
+//! the entry half of file calls (`file_calls`).
+//!
+//! A hook family: may import `maps`, `common` and `task`, never another family.
+
+mod arguments;
+mod file_calls;
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
@@ -21,8 +28,11 @@ use recorder_common::{
 };
 
 use crate::{
-    target::{count_lost, current_task_is_target},
-    task::{current_task, exe_inode_of, task_field_u32},
+    common::atomic_exchange,
+    maps::{
+        cache_generation, count_lost, current_task_is_target, new_cache_generation, LAST_SYSCALL,
+    },
+    task::{current_stack, current_task, exe_inode_of, stack_of, task_field_u32},
 };
 
 /// Offset of `thread_info.status` inside `task_struct`, resolved by userspace from the running
@@ -69,26 +79,11 @@ static mut CACHED_SYSCALL: [CachedSyscall; CACHED_SYSCALL_CPUS] = [CachedSyscall
     _pad: [0; 3],
 }; CACHED_SYSCALL_CPUS];
 
-/// The rest of what each CPU keeps about the target task that made its last syscall (see
-/// `LastSyscall`), read on a cache miss only.
-#[map]
-pub(crate) static LAST_SYSCALL: PerCpuArray<LastSyscall> = PerCpuArray::with_max_entries(1, 0);
-
 /// Which executable made which syscalls (provenance for review), keyed by the executable's
 /// inode address; exec events map that address to a path.
 #[map]
 static EXE_SYSCALLS: PerCpuHashMap<u64, ExeSyscalls> =
     PerCpuHashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
-
-/// Bumped by whatever could make a `CACHED_SYSCALL` entry wrong, so that no entry made before
-/// is used again: an exec in the target (`sched_process_exec`: a new program to attribute
-/// calls to), a fork anywhere (the new task may get a dead task's register frame, the
-/// cache's key) and a cgroup migration anywhere (a task may have entered or left the
-/// target). All three are rare next to syscalls. A plain global (in `.bss`), not a map:
-/// reading it is one load, no lookup.
-/// Alone on its cache line, so that writes to its neighbours do not evict it.
-#[unsafe(no_mangle)]
-static mut CACHE_GENERATION: crate::CacheLine = crate::CacheLine(0);
 
 /// Slots of `OUTSIDE`, a power of two (one per 16 KiB block of kernel stack addresses,
 /// wrapped): more than the tasks of most machines; tasks that share a slot take turns.
@@ -150,7 +145,7 @@ fn known_outside(key: u64) -> bool {
 
 /// Remembers the current task, just found outside the target in `generation`, as outside.
 fn remember_outside(key: u64, generation: u64) {
-    let stack = crate::task::current_stack();
+    let stack = current_stack();
     if stack == 0 {
         return;
     }
@@ -166,7 +161,7 @@ fn remember_outside(key: u64, generation: u64) {
     let slot = unsafe { &raw mut OUTSIDE.0[outside_slot(key)] };
     // An exchange, a full barrier: the generation is read after the slot is written, so that
     // a migration either is seen here or clears the slot after this write.
-    crate::atomic_exchange(slot, key);
+    atomic_exchange(slot, key);
     if cache_generation() != generation {
         // SAFETY: our own global, in bounds.
         unsafe { core::ptr::write_volatile(slot, 0) };
@@ -182,7 +177,7 @@ fn forget_outside(task: u64) {
         // Nothing is remembered before this is known.
         return;
     }
-    let stack = crate::task::stack_of(task);
+    let stack = stack_of(task);
     if stack == 0 {
         return;
     }
@@ -324,8 +319,8 @@ fn enter(ctx: BtfTracePointContext) -> i32 {
     };
     let (op, has_values) = if index != NO_SYSCALL {
         (
-            crate::files::note_entry(index, abi, regs, exe),
-            crate::arguments::note_values(index, abi, regs, exe),
+            file_calls::note_entry(index, abi, regs, exe),
+            arguments::note_values(index, abi, regs, exe),
         )
     } else {
         (0, false)
@@ -397,19 +392,6 @@ fn this_cpu() -> usize {
         );
         helper() as usize
     }
-}
-
-#[inline(always)]
-fn cache_generation() -> u64 {
-    // SAFETY: a volatile read of our own global; other CPUs only ever add to it.
-    unsafe { core::ptr::read_volatile(&raw const CACHE_GENERATION.0) }
-}
-
-/// Starts a new cache generation (see `CACHE_GENERATION`).
-#[inline(always)]
-pub(crate) fn new_cache_generation() {
-    // SAFETY: the address of our own global; nothing is read or written here.
-    crate::atomic_add(unsafe { &raw mut CACHE_GENERATION.0 }, 1);
 }
 
 /// Every fork on the machine: the new task may reuse the register frame of a task that

@@ -1,5 +1,7 @@
 //! Reading the current task's kernel structures at offsets userspace resolved from BTF
-//! (aya-ebpf 0.2 has no CO-RE for Rust field accesses).
+//! (aya-ebpf 0.2 has no CO-RE for Rust field accesses). Used by several hook families.
+//!
+//! Holds no map. May import `aya_ebpf` only, never another module of this crate.
 
 use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel};
 

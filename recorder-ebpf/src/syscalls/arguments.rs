@@ -2,6 +2,9 @@
 //! flags, ioctl requests, ...), for argument-aware seccomp profiles. Which syscalls and
 //! arguments is userspace's choice (`ARG_SPECS`); the kernel side records each distinct
 //! (program, syscall, values) once, in a map, and counts what does not fit.
+//!
+//! Part of the `syscalls` family (`sys_enter` calls `note_values`): may import `maps` and
+//! `common`, never another family.
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
@@ -11,7 +14,7 @@ use aya_ebpf::{
 };
 use recorder_common::{abi, lost, ArgKey, ArgSpec, MAX_SYSCALL_NR};
 
-use crate::{files::syscall_args, target::count_lost};
+use crate::{common::syscall_args, maps::count_lost};
 
 /// What to record per syscall index (`count` 0: nothing).
 #[map]
