@@ -27,6 +27,14 @@ pub fn command_line(argv: &[String]) -> String {
         .join(" ")
 }
 
+pub fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+pub fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
 /// Runs `argv` `runs` times under hyperfine (no shell in between) and returns the wall times in
 /// seconds. hyperfine fails, and so does this, if any run exits non-zero.
 pub fn hyperfine(argv: &[String], runs: usize, json: &Path) -> Result<Vec<f64>> {

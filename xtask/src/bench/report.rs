@@ -1,6 +1,6 @@
-//! BENCHMARKS.md: formatting of figures and tables.
+//! BENCHMARKS.md: formatting of figures, tables and verdicts, shared by every benchmark.
 
-use super::measure::Spread;
+use super::measure::{Series, Spread};
 
 /// Whether a measured figure meets its target.
 #[derive(Debug, Clone)]
@@ -142,6 +142,57 @@ pub fn ratio_against(spread: Option<Spread>, target: f64) -> String {
             format!("{:.3} ({:.2}–{:.2})", s.median, s.min, s.max)
         }
         _ => ratio(spread),
+    }
+}
+
+/// `2000000` as `2,000,000`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn label(series: &Series, key: &str) -> String {
+    series
+        .get(key)
+        .map_or_else(|| key.to_owned(), |m| m.label.clone())
+}
+
+/// What the 90% confidence interval of a ratio's median says of its target, as a sentence
+/// to follow the result (empty when there were too few rounds for one).
+pub fn precision(interval: Option<(f64, f64)>, target: f64) -> String {
+    let Some((low, high)) = interval else {
+        return String::new();
+    };
+    let reading = if high <= target {
+        "below the target"
+    } else if low > target {
+        "above the target"
+    } else {
+        "it holds the target, so this run alone cannot tell on which side of it the recorder is"
+    };
+    format!(
+        " The median's 90% confidence interval (from the order statistics of the per-round ratios) is \
+         {low:.3}–{high:.3}: {reading}."
+    )
+}
+
+pub fn verdict(ratio: Option<Spread>, target: f64) -> &'static str {
+    verdict_word(ratio.map(|r| r.median <= target))
+}
+
+/// The verdict as a section's text says it: whether a target was met, if it was measured.
+pub fn verdict_word(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "not measured",
     }
 }
 
