@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
-    let _ = leastpriv::decode::decode(bytes);
+    let _ = leastpriv::record::decode::decode(bytes);
 });

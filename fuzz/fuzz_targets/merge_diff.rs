@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use leastpriv::diff::{self, from_recording};
-use leastpriv::merge::merge;
+use leastpriv::review::{diff, permission::from_recording};
+use leastpriv::recording::merge::merge;
 use leastpriv::recording::Recording;
 use libfuzzer_sys::fuzz_target;
 

@@ -9,7 +9,7 @@ use leastpriv::enforce::seccomp::{Mode, SeccompProgram};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
-    let Ok(profile) = leastpriv::profile::seccomp::parse(Path::new("fuzz.seccomp.json"), text)
+    let Ok(profile) = leastpriv::review::parse::seccomp::parse(Path::new("fuzz.seccomp.json"), text)
     else {
         return;
     };

@@ -302,7 +302,7 @@ pub struct RecordArgs {
     /// Keep at most this many distinct file paths; accesses to further new paths are
     /// counted (`lost.file_paths`) and their directories reported, not kept. Bounds the
     /// recorder's memory (about 300 bytes per path) whatever the workload does.
-    #[arg(long, value_name = "N", default_value_t = leastpriv::observed::DEFAULT_MAX_PATHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000_000))]
+    #[arg(long, value_name = "N", default_value_t = leastpriv::record::accumulator::DEFAULT_MAX_PATHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000_000))]
     pub max_paths: usize,
     /// The command to run, after `--`.
     #[arg(last = true, value_name = "CMD", required_unless_present = "cgroup")]

@@ -4,42 +4,90 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use leastpriv::{
-    diff::{self, Permission},
-    enforce::{capabilities::ExactCapabilities, seccomp::would_deny},
-    policy::capabilities as capability_policy,
-    profile::{apparmor_parse, seccomp as seccomp_profile},
-    recording::ExePath,
+    enforce::capabilities::ExactCapabilities,
+    record::{
+        accumulator::DEFAULT_MAX_PATHS,
+        launch::Confinement,
+        session::{self, Recorded, What},
+    },
+    review::{
+        check::{self, Profiles},
+        parse::{apparmor, seccomp},
+        permission,
+    },
 };
 
-use super::{
-    record::{self, Recorded, What},
-    InputError,
+use super::record::write_recording;
+use crate::{
+    cli::CheckArgs,
+    exit::{BadInput, Exit, OrBadInput as _},
 };
-use crate::cli::CheckArgs;
 
-pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
-    let seccomp_path = args.profiles.join("seccomp.json");
-    let capabilities_path = args.profiles.join("capabilities.txt");
+pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     // Read the profiles before running anything: a bad profile is bad input, not a finding.
-    let seccomp = seccomp_path
-        .exists()
-        .then(|| seccomp_profile::read(&seccomp_path))
-        .transpose()?;
-    let capabilities = if capabilities_path.exists() {
-        ExactCapabilities::parse(&capabilities_path.to_string_lossy())?;
-        let text = std::fs::read_to_string(&capabilities_path)
-            .with_context(|| format!("cannot read {}", capabilities_path.display()))?;
-        Some(diff::from_capability_list(&text))
+    let profiles = read_profiles(&args.profiles)?;
+    let what = What::Command {
+        argv: &args.command,
+        as_root: args.as_root,
+        grace: args.grace,
+    };
+    let (recording, exit_status) =
+        match session::record(&what, &Confinement::none(), DEFAULT_MAX_PATHS)? {
+            Recorded::Run {
+                recording,
+                exit_status,
+            } => (recording, exit_status),
+            Recorded::LaunchFailed(err) => return Ok(Exit::launch_failed(&err)),
+        };
+    if let Some(output) = &args.output {
+        write_recording(&recording, output, args.as_root)?;
+    }
+
+    let report = check::check(&profiles, &recording);
+    for warning in &report.warnings {
+        eprintln!("leastpriv: warning: {warning}");
+    }
+    if report.missing.is_empty() {
+        eprintln!(
+            "leastpriv: the command stayed within the profiles in {}",
+            args.profiles.display()
+        );
+        return Ok(Exit::Wrapped(exit_status.into()));
+    }
+    eprintln!(
+        "leastpriv: the command needed {} permissions the profiles do not give:",
+        report.missing.len()
+    );
+    for missing in &report.missing {
+        println!("{}", missing.line());
+    }
+    Ok(Exit::Findings)
+}
+
+/// The profiles in DIR: `seccomp.json`, `capabilities.txt`, and an AppArmor profile.
+fn read_profiles(dir: &Path) -> anyhow::Result<Profiles> {
+    let seccomp_path = dir.join("seccomp.json");
+    let capabilities_path = dir.join("capabilities.txt");
+    let seccomp = if seccomp_path.exists() {
+        let profile = seccomp::read(&seccomp_path).or_bad_input()?;
+        Some((seccomp_path, profile))
     } else {
         None
     };
-    let apparmor_path = apparmor_file(&args.profiles)?;
-    let apparmor = match &apparmor_path {
+    let capabilities = if capabilities_path.exists() {
+        ExactCapabilities::parse(&capabilities_path.to_string_lossy()).or_bad_input()?;
+        let text = std::fs::read_to_string(&capabilities_path)
+            .with_context(|| format!("cannot read {}", capabilities_path.display()))?;
+        Some((capabilities_path, permission::from_capability_list(&text)))
+    } else {
+        None
+    };
+    let apparmor = match apparmor_file(dir)? {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let profile = apparmor_parse::parse(&text).map_err(|err| {
-                InputError(format!(
+            let profile = apparmor::parse(&text).map_err(|err| {
+                BadInput::new(format!(
                     "{}: not an AppArmor profile check can read: {err}",
                     path.display()
                 ))
@@ -48,85 +96,22 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
             for warning in &checker.warnings {
                 eprintln!("leastpriv: warning: {}: {warning}", path.display());
             }
-            Some(checker)
+            Some((path, checker))
         }
         None => None,
     };
     if seccomp.is_none() && capabilities.is_none() && apparmor.is_none() {
-        return Err(InputError(format!(
+        return Err(BadInput::new(format!(
             "{} holds none of seccomp.json, capabilities.txt, apparmor or *.apparmor",
-            args.profiles.display()
+            dir.display()
         ))
         .into());
     }
-
-    let what = What::Command {
-        argv: &args.command,
-        as_root: args.as_root,
-        grace: args.grace,
-    };
-    let (recording, exit_status) =
-        match record::record(&what, None, leastpriv::observed::DEFAULT_MAX_PATHS)? {
-            Recorded::Run {
-                recording,
-                exit_status,
-            } => (recording, exit_status),
-            Recorded::LaunchFailed { exit_status } => return Ok(exit_status),
-        };
-    if let Some(output) = &args.output {
-        record::write_recording(&recording, output, args.as_root)?;
-    }
-
-    let mut missing = Vec::new();
-    if let Some(profile) = &seccomp {
-        for denial in would_deny(profile, &recording) {
-            let name = denial
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("#{}", denial.nr));
-            missing.push(line(
-                &seccomp_path,
-                &format!("syscall {name} ({})", denial.abi),
-                &denial.by,
-            ));
-        }
-    }
-    if let Some(allowed) = &capabilities {
-        match capability_policy::decide(&recording) {
-            Ok(needed) => {
-                for (name, by) in &needed.add {
-                    if !allowed.contains_key(&Permission::Capability { name: name.clone() }) {
-                        missing.push(line(&capabilities_path, &format!("capability {name}"), by));
-                    }
-                }
-            }
-            Err(err) => eprintln!("leastpriv: warning: capabilities not checked: {err}"),
-        }
-    }
-    if let (Some(checker), Some(path)) = (&apparmor, &apparmor_path) {
-        let report = checker.check(&recording);
-        for note in &report.notes {
-            eprintln!("leastpriv: warning: {}: {note}", path.display());
-        }
-        for (permission, by) in &report.missing {
-            missing.push(line(path, &permission.describe(), by));
-        }
-    }
-    if missing.is_empty() {
-        eprintln!(
-            "leastpriv: the command stayed within the profiles in {}",
-            args.profiles.display()
-        );
-        return Ok(exit_status);
-    }
-    eprintln!(
-        "leastpriv: the command needed {} permissions the profiles do not give:",
-        missing.len()
-    );
-    for l in &missing {
-        println!("{l}");
-    }
-    Ok(1)
+    Ok(Profiles {
+        seccomp,
+        capabilities,
+        apparmor,
+    })
 }
 
 /// The AppArmor profile in DIR: `DIR/apparmor`, else the one `DIR/*.apparmor` (several are
@@ -147,22 +132,11 @@ fn apparmor_file(dir: &Path) -> anyhow::Result<Option<PathBuf>> {
     found.sort();
     match found.len() {
         0 | 1 => Ok(found.pop()),
-        _ => Err(InputError(format!(
+        _ => Err(BadInput::new(format!(
             "{} holds {} *.apparmor profiles; check needs one (name it apparmor or keep one *.apparmor)",
             dir.display(),
             found.len()
         ))
         .into()),
     }
-}
-
-/// One missing permission, with where it is missing and who needed it (escaped: workload data).
-fn line<'a>(profile: &Path, what: &str, by: impl IntoIterator<Item = &'a ExePath>) -> String {
-    let by: Vec<&str> = by.into_iter().map(ExePath::as_str).collect();
-    let by = if by.is_empty() {
-        String::new()
-    } else {
-        format!("  by {}", by.join(", "))
-    };
-    format!("{}: {what}{}", profile.display(), by.escape_debug())
 }

@@ -4,20 +4,25 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use leastpriv::{
-    diff::{self, Permissions},
     enforce::capabilities::ExactCapabilities,
-    profile::seccomp as seccomp_profile,
     recording::Recording,
+    review::{
+        diff,
+        parse::{apparmor, seccomp},
+        permission::{self, Permissions, APPARMOR},
+    },
 };
 
-use super::InputError;
-use crate::cli::{DiffArgs, DiffFormat, FailOn};
+use crate::{
+    cli::{DiffArgs, DiffFormat, FailOn},
+    exit::{BadInput, Exit},
+};
 
-pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
+pub fn run(args: &DiffArgs) -> anyhow::Result<Exit> {
     let (old_kind, old) = load(&args.old)?;
     let (new_kind, new) = load(&args.new)?;
     if old_kind != new_kind {
-        return Err(InputError(format!(
+        return Err(BadInput::new(format!(
             "{} is a {old_kind} but {} is a {new_kind}: diff compares two of the same kind",
             args.old.display(),
             args.new.display()
@@ -32,9 +37,9 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
     };
     print!("{text}");
     Ok(if result.widened() && args.fail_on == Some(FailOn::Widen) {
-        1
+        Exit::Findings
     } else {
-        0
+        Exit::Success
     })
 }
 
@@ -48,25 +53,25 @@ fn load(path: &Path) -> anyhow::Result<(&'static str, Permissions)> {
     if trimmed.starts_with('{') && text.contains("\"leastpriv-recording\"") {
         return Ok((
             "recording",
-            diff::from_recording(&Recording::from_json(path, &text)?),
+            permission::from_recording(&Recording::from_json(path, &text)?),
         ));
     }
     if trimmed.starts_with('{') || text.contains("kind: SeccompProfile") {
         return Ok((
             "seccomp profile",
-            diff::from_seccomp(&seccomp_profile::parse(path, &text)?),
+            seccomp::permissions(&seccomp::parse(path, &text)?),
         ));
     }
     if text.contains("profile ") || text.contains("include <tunables/global>") {
-        let permissions = diff::parse_apparmor(&text).map_err(|err| {
-            InputError(format!(
+        let permissions = apparmor::parse_permissions(&text).map_err(|err| {
+            BadInput::new(format!(
                 "{}: not a profile diff can read: {err}",
                 path.display()
             ))
         })?;
-        return Ok((diff::APPARMOR, permissions));
+        return Ok((APPARMOR, permissions));
     }
     // A capability list: validate every name the way `run --capabilities` does.
     ExactCapabilities::parse(&path.to_string_lossy())?;
-    Ok(("capability list", diff::from_capability_list(&text)))
+    Ok(("capability list", permission::from_capability_list(&text)))
 }

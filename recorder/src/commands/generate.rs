@@ -22,6 +22,7 @@ use crate::cli::{
     CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateK8sArgs,
     GenerateSeccompArgs, GenerateSystemdArgs, SeccompFormat,
 };
+use crate::exit::Exit;
 
 /// Reads the recording a generator works from, without files' makers (no profile uses
 /// them). It is never freed: the process ends once the
@@ -33,7 +34,7 @@ fn read_recording(path: &Path) -> anyhow::Result<ManuallyDrop<Recording>> {
     )?))
 }
 
-pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<u8> {
+pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<Exit> {
     let recording = read_recording(&args.recording)?;
     let options = AppArmorOptions {
         name: args.name.clone(),
@@ -72,7 +73,7 @@ pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<u8> {
     emit(&text, args.output.as_deref())
 }
 
-pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<u8> {
+pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<Exit> {
     let recording = read_recording(&args.recording)?;
     let policy = capability_policy::decide(&recording).with_context(|| {
         format!(
@@ -113,7 +114,7 @@ pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<u8> {
     emit(&text, args.output.as_deref())
 }
 
-pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<u8> {
+pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<Exit> {
     let recording = read_recording(&args.recording)?;
     let capabilities = capability_policy::decide(&recording).with_context(|| {
         format!(
@@ -162,7 +163,7 @@ pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<u8> {
     )
 }
 
-pub fn systemd(args: &GenerateSystemdArgs) -> anyhow::Result<u8> {
+pub fn systemd(args: &GenerateSystemdArgs) -> anyhow::Result<Exit> {
     let recording = read_recording(&args.recording)?;
     let seccomp = seccomp::decide(&recording, SeccompOptions::default());
     let capabilities = capability_policy::decide(&recording).ok();
@@ -192,7 +193,7 @@ fn default_name(recording: &Recording) -> String {
 }
 
 /// Writes to the file atomically, or to standard output.
-fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<u8> {
+fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<Exit> {
     match output {
         Some(path) => recording::write_atomically(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
@@ -200,7 +201,7 @@ fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<u8> {
             .write_all(text.as_bytes())
             .context("writing the output")?,
     }
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// File rules come from file events: any the recorder could not keep are missing rules.
@@ -241,7 +242,7 @@ fn warn_if_incomplete(recording: &Recording, path: &Path) {
     }
 }
 
-pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<u8> {
+pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<Exit> {
     let recording = read_recording(&args.recording)?;
     let options = SeccompOptions {
         runtime: args.runtime,
@@ -292,5 +293,5 @@ pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<u8> {
             .write_all(text.as_bytes())
             .context("writing the profile")?,
     }
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -1,10 +1,11 @@
 //! `leastpriv merge REC... -o OUT`.
 
-use leastpriv::{merge, recording::Recording};
+use leastpriv::recording::{merge, Recording};
 
 use crate::cli::MergeArgs;
+use crate::exit::Exit;
 
-pub fn run(args: &MergeArgs) -> anyhow::Result<u8> {
+pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
     let mut recordings = Vec::with_capacity(args.recordings.len());
     for path in &args.recordings {
         // A recording made before run ids existed is known by its file name.
@@ -23,5 +24,5 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<u8> {
         merged.files.as_ref().map_or(0, Vec::len),
         args.output.display()
     );
-    Ok(0)
+    Ok(Exit::Success)
 }

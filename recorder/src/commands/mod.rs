@@ -8,15 +8,12 @@ mod record;
 mod run;
 mod show;
 
-use crate::cli::{Command, GenerateCommand};
+use crate::{
+    cli::{Command, GenerateCommand},
+    exit::Exit,
+};
 
-/// A bad input that is not a file of one of the library's formats (e.g. two files of
-/// different kinds given to `diff`): reported with exit status 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InputError(pub String);
-
-pub fn run(command: Command) -> anyhow::Result<u8> {
+pub fn run(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Record(args) => record::run(&args),
         Command::Show(args) => show::run(&args),
@@ -34,12 +31,12 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
 }
 
 /// Holds the empty floor program attached; prints `attached` once it is, for scripts to wait on.
-fn bench_floor(args: &crate::cli::BenchFloorArgs) -> anyhow::Result<u8> {
+fn bench_floor(args: &crate::cli::BenchFloorArgs) -> anyhow::Result<Exit> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
     ])?;
-    let floor = leastpriv::kernel::FloorProgram::attach()?;
+    let floor = leastpriv::record::kernel::FloorProgram::attach()?;
     println!("attached");
     // A signal ends the wait early, duration or not: caught here, it would otherwise be
     // swallowed until the duration ran out.
@@ -60,5 +57,5 @@ fn bench_floor(args: &crate::cli::BenchFloorArgs) -> anyhow::Result<u8> {
     }
     handle.close();
     drop(floor);
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -6,22 +6,30 @@ use std::path::Path;
 use leastpriv::{
     enforce::{
         capabilities::ExactCapabilities,
-        seccomp::{would_deny, Mode, SeccompProgram},
+        seccomp::{Mode, SeccompProgram},
     },
-    launch::{self, Confinement, RunAs},
-    profile::seccomp as profile,
+    record::{
+        accumulator::DEFAULT_MAX_PATHS,
+        launch::{self, Confinement, RunAs},
+        session::{self, Recorded, What},
+    },
+    review::{check::would_deny, parse::seccomp},
 };
 use oci_spec::runtime::LinuxSeccomp;
 
-use super::record::{self, Recorded, What};
-use crate::cli::RunArgs;
+use super::record::write_recording;
+use crate::{
+    cli::RunArgs,
+    exit::{Exit, OrBadInput as _},
+};
 
-pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
+pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     let capabilities = args
         .capabilities
         .as_deref()
         .map(ExactCapabilities::parse)
-        .transpose()?;
+        .transpose()
+        .or_bad_input()?;
     let mode = if args.complain {
         Mode::Complain
     } else {
@@ -38,16 +46,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         } else {
             RunAs::from_sudo_env()?
         };
-        let confinement = Confinement {
-            seccomp: seccomp.map(|(_, program)| program),
-            capabilities,
-        };
+        // The capability sets first: the seccomp filter, installed last, then sees only exec.
+        let mut confinement = Confinement::none();
+        if let Some(capabilities) = capabilities {
+            confinement = confinement.then(capabilities);
+        }
+        if let Some((_, program)) = seccomp {
+            confinement = confinement.then(program);
+        }
         let mut child = match launch::spawn_confined(&args.command, run_as.as_ref(), &confinement) {
             Ok(child) => child,
-            Err(err) => return Ok(record::launch_failure(&err)),
+            Err(err) => return Ok(Exit::launch_failed(&err)),
         };
         let status = child.wait()?;
-        return Ok(record::exit_code(status).clamp(0, 255) as u8);
+        return Ok(session::exit_code(status).map_or(
+            Exit::LaunchFailed(crate::exit::LaunchFailure::Other),
+            Exit::Wrapped,
+        ));
     }
     if capabilities.is_some() {
         anyhow::bail!("--complain checks a seccomp profile; use --capabilities without it");
@@ -60,7 +75,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
 
 /// Reads and compiles a profile, warning about names this libseccomp does not know.
 fn compile(path: &Path, mode: Mode) -> anyhow::Result<(LinuxSeccomp, SeccompProgram)> {
-    let profile = profile::read(path)?;
+    let profile = seccomp::read(path).or_bad_input()?;
     let program = SeccompProgram::compile(&profile, mode)?;
     for name in &program.unknown_names {
         eprintln!(
@@ -77,22 +92,25 @@ fn complain(
     path: &Path,
     profile: &LinuxSeccomp,
     program: &SeccompProgram,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let what = What::Command {
         argv: &args.command,
         as_root: args.as_root,
         grace: args.grace,
     };
-    let (recording, exit_status) =
-        match record::record(&what, Some(program), leastpriv::observed::DEFAULT_MAX_PATHS)? {
-            Recorded::Run {
-                recording,
-                exit_status,
-            } => (recording, exit_status),
-            Recorded::LaunchFailed { exit_status } => return Ok(exit_status),
-        };
+    let (recording, exit_status) = match session::record(
+        &what,
+        &Confinement::none().then(program.clone()),
+        DEFAULT_MAX_PATHS,
+    )? {
+        Recorded::Run {
+            recording,
+            exit_status,
+        } => (recording, exit_status),
+        Recorded::LaunchFailed(err) => return Ok(Exit::launch_failed(&err)),
+    };
     if let Some(output) = &args.output {
-        record::write_recording(&recording, output, args.as_root)?;
+        write_recording(&recording, output, args.as_root)?;
     }
     let denials = would_deny(profile, &recording);
     if denials.is_empty() {
@@ -100,7 +118,7 @@ fn complain(
             "leastpriv: {} allowed everything the command did",
             path.display()
         );
-        return Ok(exit_status);
+        return Ok(Exit::Wrapped(exit_status.into()));
     }
     eprintln!(
         "leastpriv: {} would have denied {} syscalls:",
@@ -126,5 +144,5 @@ fn complain(
             by.escape_debug()
         );
     }
-    Ok(1)
+    Ok(Exit::Findings)
 }

@@ -2,17 +2,15 @@
 
 use std::fmt::Write as _;
 
-use leastpriv::{
-    capability_checks::Audit,
-    recording::{Recording, Target},
-};
+use leastpriv::recording::{capabilities::Audit, Recording, Target};
 
 use crate::cli::ShowArgs;
+use crate::exit::Exit;
 
-pub fn run(args: &ShowArgs) -> anyhow::Result<u8> {
+pub fn run(args: &ShowArgs) -> anyhow::Result<Exit> {
     let recording = Recording::read(&args.file)?;
     print!("{}", summary(&recording));
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// The summary text; the recorded names are printed escaped, as data.

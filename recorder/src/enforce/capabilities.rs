@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use crate::record::launch::PreExec;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CapabilityListError {
     #[error("unknown capability {name:?} in {source_name} (expected names such as NET_BIND_SERVICE or CAP_CHOWN)")]
@@ -143,6 +145,22 @@ impl ExactCapabilities {
             }
         }
         Ok(())
+    }
+}
+
+/// Applied at launch: the bounding set shrinks while the caller still may (CAP_SETPCAP),
+/// the permitted set survives the change of user, and the process sets are set after it.
+impl PreExec for ExactCapabilities {
+    fn before_user_change(&self) -> std::io::Result<()> {
+        self.limit_bounding_set()
+    }
+
+    fn keeps_capabilities(&self) -> bool {
+        true
+    }
+
+    fn after_user_change(&self) -> std::io::Result<()> {
+        self.set_process_sets()
     }
 }
 

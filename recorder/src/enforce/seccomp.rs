@@ -8,10 +8,7 @@ use libseccomp::{
 };
 use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator};
 
-use crate::{
-    recording::{ExePath, Recording},
-    syscalls::Abi,
-};
+use crate::record::launch::PreExec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnforceError {
@@ -210,79 +207,10 @@ fn condition(
     ScmpArgCompare::new(index, op, value)
 }
 
-/// A recorded syscall that a profile would not have allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    pub abi: Abi,
-    pub nr: i64,
-    pub name: Option<String>,
-    /// What the profile would have done, e.g. `SCMP_ACT_ERRNO(EPERM)`, or why.
-    pub verdict: String,
-    /// The executables that made it.
-    pub by: Vec<ExePath>,
-}
-
-/// Every recorded syscall the profile would have denied, in ABI then number order. A rule with
-/// argument conditions counts as allowing (the recording does not hold the arguments).
-pub fn would_deny(profile: &LinuxSeccomp, recording: &Recording) -> Vec<Denial> {
-    let arches = profile.architectures().clone().unwrap_or_default();
-    let rules = profile.syscalls().clone().unwrap_or_default();
-    let default = describe(profile.default_action(), profile.default_errno_ret());
-    let mut denials = Vec::new();
-    for (&abi, entries) in &recording.syscalls {
-        let arch_listed = arches.is_empty() || arches.contains(&crate::profile::seccomp::arch(abi));
-        for entry in entries {
-            let verdict = if !arch_listed {
-                Some(format!(
-                    "architecture {} is not in the profile (killed)",
-                    abi
-                ))
-            } else {
-                match &entry.name {
-                    None => Some(default.clone()),
-                    Some(name) => {
-                        match rules.iter().find(|r| r.names().iter().any(|n| n == name)) {
-                            Some(rule)
-                                if matches!(
-                                    rule.action(),
-                                    LinuxSeccompAction::ScmpActAllow
-                                        | LinuxSeccompAction::ScmpActLog
-                                ) =>
-                            {
-                                None
-                            }
-                            Some(rule) => Some(describe(rule.action(), rule.errno_ret())),
-                            None => Some(default.clone()),
-                        }
-                    }
-                }
-            };
-            if let Some(verdict) = verdict {
-                denials.push(Denial {
-                    abi,
-                    nr: entry.nr,
-                    name: entry.name.clone(),
-                    verdict,
-                    by: entry.by.to_vec(),
-                });
-            }
-        }
-    }
-    denials
-}
-
-fn describe(action: LinuxSeccompAction, errno: Option<u32>) -> String {
-    match (action, errno) {
-        (LinuxSeccompAction::ScmpActErrno, errno) => {
-            let errno = errno.unwrap_or(1);
-            let name = match errno {
-                1 => "EPERM".to_owned(),
-                38 => "ENOSYS".to_owned(),
-                n => n.to_string(),
-            };
-            format!("SCMP_ACT_ERRNO({name})")
-        }
-        (action, _) => action.to_string(),
+/// Applied at launch, after the change of user and any capability step, right before exec.
+impl PreExec for SeccompProgram {
+    fn after_user_change(&self) -> std::io::Result<()> {
+        self.install()
     }
 }
 
@@ -293,56 +221,14 @@ mod tests {
     use super::*;
     use crate::{
         policy::seccomp::{decide, SeccompOptions},
-        profile::seccomp::{parse, render_oci},
+        profile::seccomp::render_oci,
+        recording::{syscalls::Abi, Recording},
+        review::parse::seccomp::parse,
     };
 
-    fn recording(syscalls: &[(Abi, i64)]) -> Recording {
-        Recording::for_tests(syscalls)
-    }
-
     fn profile_for(syscalls: &[(Abi, i64)]) -> LinuxSeccomp {
-        let policy = decide(&recording(syscalls), SeccompOptions::default());
+        let policy = decide(&Recording::for_tests(syscalls), SeccompOptions::default());
         parse(Path::new("p.json"), &render_oci(&policy)).unwrap()
-    }
-
-    #[test]
-    fn a_profile_allows_its_own_recording() {
-        let seen = [(Abi::X86_64, 0), (Abi::X86_64, 1), (Abi::X86_64, 231)];
-        assert_eq!(would_deny(&profile_for(&seen), &recording(&seen)), []);
-    }
-
-    #[test]
-    fn names_what_is_missing_with_its_maker() {
-        let profile = profile_for(&[(Abi::X86_64, 0)]);
-        // write (1) and clone3 (435, a probed syscall: ENOSYS).
-        let denials = would_deny(
-            &profile,
-            &recording(&[(Abi::X86_64, 0), (Abi::X86_64, 1), (Abi::X86_64, 435)]),
-        );
-        let got: Vec<(&str, &str)> = denials
-            .iter()
-            .map(|d| (d.name.as_deref().unwrap(), d.verdict.as_str()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("write", "SCMP_ACT_ERRNO(EPERM)"),
-                ("clone3", "SCMP_ACT_ERRNO(ENOSYS)")
-            ]
-        );
-        assert_eq!(denials[0].by, ["/bin/x"]);
-    }
-
-    #[test]
-    fn another_abi_is_denied_whole() {
-        let profile = profile_for(&[(Abi::X86_64, 1)]);
-        let denials = would_deny(&profile, &recording(&[(Abi::Ia32, 4)]));
-        assert_eq!(denials.len(), 1);
-        assert!(
-            denials[0].verdict.contains("architecture ia32"),
-            "{}",
-            denials[0].verdict
-        );
     }
 
     #[test]

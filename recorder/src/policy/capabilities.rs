@@ -9,10 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{
-    capability_checks::Audit,
-    recording::{ExePath, Recording},
-};
+use crate::recording::{capabilities::Audit, ExePath, Recording};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CapabilityPolicyError {

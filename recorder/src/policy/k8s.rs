@@ -123,8 +123,8 @@ mod tests {
     use super::*;
     use crate::{
         policy::capabilities,
+        recording::syscalls::Abi,
         recording::{CapabilityCheck, EscalatingProgram, RunUser},
-        syscalls::Abi,
     };
 
     fn recording(caps: &[&str], uid: u32, setuid_program: bool) -> Recording {
@@ -135,7 +135,7 @@ mod tests {
                 .map(|c| CapabilityCheck {
                     capability: format!("CAP_{c}"),
                     number: 0,
-                    audit: crate::capability_checks::Audit::Audited,
+                    audit: crate::recording::capabilities::Audit::Audited,
                     granted: true,
                     count: 1,
                     via: vec![],

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
+    recording::syscalls::Abi,
     recording::{ExePath, Recording},
-    syscalls::Abi,
 };
 
 /// Why a syscall is in the profile.
@@ -248,7 +248,7 @@ fn narrow_by_arguments(recording: &Recording, policy: &mut SeccompPolicy) {
             .extend(reasons);
     }
     for (name, seen) in values {
-        let Some(spec) = crate::arguments::spec_of(&name) else {
+        let Some(spec) = crate::recording::arguments::spec_of(&name) else {
             continue;
         };
         if !policy.allow.contains_key(&name) {

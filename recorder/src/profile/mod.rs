@@ -1,8 +1,9 @@
-//! Policy → text, one sibling module per output format, and text → profile for the review
-//! commands. Renderers decide nothing: every choice was made in `policy`.
+//! Policy → text, one sibling module per output format, nothing else. Renderers decide
+//! nothing: every choice was made in `policy`. Reading profiles back is `review::parse`.
+//!
+//! May import `policy` and `recording`.
 
 pub mod apparmor;
-pub mod apparmor_parse;
 pub mod capabilities;
 pub mod k8s;
 pub mod seccomp;

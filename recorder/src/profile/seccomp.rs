@@ -2,40 +2,17 @@
 //! Docker, Podman and Kubernetes Localhost profiles load) and the Security Profiles
 //! Operator's `SeccompProfile` resource.
 
-use std::path::{Path, PathBuf};
-
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder, LinuxSeccompOperator,
     LinuxSyscall,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{policy::seccomp::SeccompPolicy, syscalls::Abi};
+use crate::{policy::seccomp::SeccompPolicy, recording::syscalls::Abi};
 
 /// errno values the profiles use.
 pub const EPERM: u32 = 1;
 pub const ENOSYS: u32 = 38;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SeccompProfileError {
-    #[error("cannot read seccomp profile {path}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not an OCI seccomp profile")]
-    ParseJson {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("{path} is not a SeccompProfile resource")]
-    ParseYaml {
-        path: PathBuf,
-        source: serde_yaml_ng::Error,
-    },
-    #[error("{path}: kind is {found:?}, expected SeccompProfile")]
-    WrongKind { path: PathBuf, found: String },
-}
 
 /// The seccomp architecture for an ABI.
 pub fn arch(abi: Abi) -> Arch {
@@ -158,38 +135,6 @@ pub fn kubernetes_name(text: &str) -> String {
     }
 }
 
-/// Reads a seccomp profile: OCI JSON, or an SPO `SeccompProfile` in YAML (whose `spec` is the
-/// same object).
-pub fn read(path: &Path) -> Result<LinuxSeccomp, SeccompProfileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SeccompProfileError::Read {
-        path: path.into(),
-        source,
-    })?;
-    parse(path, &text)
-}
-
-/// Parses profile text; `path` only names the source in errors.
-pub fn parse(path: &Path, text: &str) -> Result<LinuxSeccomp, SeccompProfileError> {
-    if text.trim_start().starts_with('{') {
-        return serde_json::from_str(text).map_err(|source| SeccompProfileError::ParseJson {
-            path: path.into(),
-            source,
-        });
-    }
-    let resource: SeccompProfileResource =
-        serde_yaml_ng::from_str(text).map_err(|source| SeccompProfileError::ParseYaml {
-            path: path.into(),
-            source,
-        })?;
-    if resource.kind != "SeccompProfile" {
-        return Err(SeccompProfileError::WrongKind {
-            path: path.into(),
-            found: resource.kind,
-        });
-    }
-    Ok(resource.spec)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -223,29 +168,6 @@ mod tests {
         );
         assert_eq!(json["syscalls"][0]["action"], "SCMP_ACT_ALLOW");
         assert_eq!(json["syscalls"][1]["errnoRet"], 38);
-    }
-
-    #[test]
-    fn parses_back_what_it_renders() {
-        let path = Path::new("p.json");
-        assert_eq!(
-            parse(path, &render_oci(&policy())).unwrap(),
-            to_oci(&policy())
-        );
-        let crd = parse(path, &render_crd(&policy(), "demo")).unwrap();
-        assert_eq!(crd.syscalls(), to_oci(&policy()).syscalls());
-    }
-
-    #[test]
-    fn bad_profiles_get_errors_naming_the_file() {
-        let err = parse(Path::new("bad.json"), "{\"defaultAction\": 3}").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("bad.json is not an OCI seccomp profile"),
-            "{err}"
-        );
-        let err = parse(Path::new("x.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {defaultAction: SCMP_ACT_ALLOW}\n").unwrap_err();
-        assert!(err.to_string().contains("kind is \"Pod\""), "{err}");
     }
 
     #[test]

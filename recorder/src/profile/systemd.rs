@@ -3,8 +3,8 @@
 
 use crate::{
     policy::{capabilities::CapabilityPolicy, seccomp::SeccompPolicy},
+    recording::syscalls::Abi,
     recording::Recording,
-    syscalls::Abi,
 };
 
 /// systemd's names for the architectures (`SystemCallArchitectures=`).

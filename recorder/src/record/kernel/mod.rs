@@ -20,11 +20,13 @@ use recorder_common::{
 
 pub use self::btf::Offsets;
 use crate::{
-    cgroup::Cgroup,
-    decode,
-    observation::{ArgValues, CapCheck, Observation},
+    record::{
+        cgroup::Cgroup,
+        decode,
+        observation::{ArgValues, CapCheck, Observation},
+    },
+    recording::syscalls::Abi,
     recording::Lost,
-    syscalls::Abi,
 };
 
 /// The compiled kernel programs, built by build.rs from `recorder-ebpf`.
@@ -103,7 +105,7 @@ impl KernelRecorder {
         let whole_stacks =
             std::env::var_os("LEASTPRIV_WHOLE_CAPABILITY_STACKS").is_some_and(|v| v == "1");
         let deciding_returns: Vec<u64> = if cap_layout.is_ok() && !whole_stacks {
-            crate::capability_checks::known_deciding_returns()
+            crate::record::kernel_symbols::known_deciding_returns()
                 .into_iter()
                 .take(recorder_common::DECIDING_RETURNS_MAX as usize)
                 .collect()
@@ -139,7 +141,7 @@ impl KernelRecorder {
         {
             let mut arg_specs: aya::maps::Array<_, recorder_common::ArgSpec> =
                 borrow_map_mut(&mut ebpf, "ARG_SPECS")?;
-            for (index, spec) in crate::arguments::table() {
+            for (index, spec) in crate::recording::arguments::table() {
                 arg_specs
                     .set(index, spec, 0)
                     .map_err(|e| KernelError::Map {
@@ -324,7 +326,7 @@ impl KernelRecorder {
     pub fn argument_values(&self) -> Result<Vec<ArgValues>, KernelError> {
         let map: HashMap<_, recorder_common::ArgKey, u64> = borrow_map(&self.ebpf, "ARG_VALUES")?;
         let specs: BTreeMap<u32, recorder_common::ArgSpec> =
-            crate::arguments::table().into_iter().collect();
+            crate::recording::arguments::table().into_iter().collect();
         let mut out = Vec::new();
         for entry in map.iter() {
             let (key, count) = entry.map_err(|e| KernelError::Map {

@@ -70,16 +70,19 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         return Err(MergeError::Nothing);
     }
     let mut runs: BTreeMap<String, RunInfo> = BTreeMap::new();
-    let mut syscalls: BTreeMap<(crate::syscalls::Abi, i64), SyscallEntry> = BTreeMap::new();
+    let mut syscalls: BTreeMap<(crate::recording::syscalls::Abi, i64), SyscallEntry> =
+        BTreeMap::new();
     let mut files: BTreeMap<(String, Option<String>), FileAccess> = BTreeMap::new();
     let mut sockets: BTreeMap<(String, String, u32), SocketUse> = BTreeMap::new();
-    let mut capabilities: BTreeMap<(u32, crate::capability_checks::Audit, bool), CapabilityCheck> =
-        BTreeMap::new();
+    let mut capabilities: BTreeMap<
+        (u32, crate::recording::capabilities::Audit, bool),
+        CapabilityCheck,
+    > = BTreeMap::new();
     let mut executables: BTreeMap<String, Executable> = BTreeMap::new();
     let mut left_running: BTreeSet<(u32, String)> = BTreeSet::new();
     let mut escalating = BTreeSet::new();
     let mut arguments: BTreeMap<
-        (crate::syscalls::Abi, String),
+        (crate::recording::syscalls::Abi, String),
         crate::recording::SyscallArguments,
     > = BTreeMap::new();
     let mut any_arguments = false;
@@ -256,8 +259,10 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         sockets: any_sockets.then(|| sockets.into_values().collect()),
         capabilities: any_capabilities.then(|| capabilities.into_values().collect()),
         arguments: any_arguments.then(|| {
-            let mut out: BTreeMap<crate::syscalls::Abi, Vec<crate::recording::SyscallArguments>> =
-                BTreeMap::new();
+            let mut out: BTreeMap<
+                crate::recording::syscalls::Abi,
+                Vec<crate::recording::SyscallArguments>,
+            > = BTreeMap::new();
             for ((abi, _), entry) in arguments {
                 out.entry(abi).or_default().push(entry);
             }
@@ -287,7 +292,7 @@ fn mixed<'a>(mut values: impl Iterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syscalls::Abi;
+    use crate::recording::syscalls::Abi;
 
     fn run(id: &str, syscalls: &[(Abi, i64)]) -> (Recording, String) {
         let mut r = Recording::for_tests(syscalls);

@@ -3,13 +3,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{
-    capability_checks::{capability_name, classify, Audit, KernelSymbols},
-    observation::{ArgValues, CapCheck, Observation},
+    record::{
+        kernel_symbols::{classify, KernelSymbols},
+        observation::{ArgValues, CapCheck, Observation},
+    },
+    recording::{
+        arguments::{family_name, socket_type_name},
+        capabilities::{capability_name, Audit},
+        syscalls::Abi,
+    },
     recording::{
         Access, Accesses, ArgumentValues, CapabilityCheck, ExePath, ExePaths, Executable,
         FileAccess, SocketUse, SyscallArguments,
     },
-    syscalls::Abi,
 };
 
 /// Shown as the maker of syscalls whose program was never seen executing: it was already
@@ -26,7 +32,7 @@ const MAX_DIRECTORIES_OVER_LIMIT: usize = 16;
 
 /// What the run's events said so far.
 #[derive(Debug)]
-pub struct Observed {
+pub struct Accumulator {
     /// Executed paths and how often.
     executions: BTreeMap<Vec<u8>, u64>,
     /// Inode address (as the kernel programs key executables) → the paths it was run as.
@@ -96,16 +102,16 @@ pub struct OverLimit {
     pub directories: Vec<(String, u64)>,
 }
 
-impl Default for Observed {
+impl Default for Accumulator {
     fn default() -> Self {
-        Observed::with_max_paths(DEFAULT_MAX_PATHS)
+        Accumulator::with_max_paths(DEFAULT_MAX_PATHS)
     }
 }
 
-impl Observed {
+impl Accumulator {
     /// An empty observer that keeps at most `max_paths` distinct file paths.
     pub fn with_max_paths(max_paths: usize) -> Self {
-        Observed {
+        Accumulator {
             executions: BTreeMap::new(),
             paths_of_exe: BTreeMap::new(),
             files: BTreeMap::new(),
@@ -284,7 +290,7 @@ impl Observed {
     }
 }
 
-impl Observed {
+impl Accumulator {
     /// The program an inode address stands for: its path as resolved at exec, else the names
     /// it was executed as, else the "started before" marker.
     fn exe_names(&self, exe: u64) -> Vec<ExePath> {
@@ -347,7 +353,7 @@ impl Observed {
     }
 }
 
-impl Observed {
+impl Accumulator {
     /// The recorded argument values per ABI and syscall, with names and makers.
     pub fn arguments(&self, values: &[ArgValues]) -> BTreeMap<Abi, Vec<SyscallArguments>> {
         // (ABI, number) → values → (calls, makers).
@@ -373,7 +379,9 @@ impl Observed {
                     names: values
                         .iter()
                         .enumerate()
-                        .map(|(i, &value)| crate::arg_names::value_name(&syscall, i, value))
+                        .map(|(i, &value)| {
+                            crate::recording::arguments::value_name(&syscall, i, value)
+                        })
                         .collect(),
                     values,
                     count,
@@ -381,7 +389,7 @@ impl Observed {
                     runs: vec![],
                 })
                 .collect();
-            let arguments = crate::arg_names::argument_names(&syscall)
+            let arguments = crate::recording::arguments::argument_names(&syscall)
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect();
@@ -425,46 +433,6 @@ fn accesses(bits: u32) -> Accesses {
     .collect()
 }
 
-/// Address family names (linux/socket.h); others as their number.
-pub fn family_name(family: u32) -> String {
-    let name = match family {
-        1 => "AF_UNIX",
-        2 => "AF_INET",
-        3 => "AF_AX25",
-        4 => "AF_IPX",
-        5 => "AF_APPLETALK",
-        9 => "AF_X25",
-        10 => "AF_INET6",
-        15 => "AF_KEY",
-        16 => "AF_NETLINK",
-        17 => "AF_PACKET",
-        29 => "AF_CAN",
-        30 => "AF_TIPC",
-        31 => "AF_BLUETOOTH",
-        38 => "AF_ALG",
-        40 => "AF_VSOCK",
-        44 => "AF_XDP",
-        45 => "AF_MCTP",
-        _ => return family.to_string(),
-    };
-    name.into()
-}
-
-/// Socket type names (flags already removed); others as their number.
-pub fn socket_type_name(sock_type: u32) -> String {
-    let name = match sock_type {
-        1 => "SOCK_STREAM",
-        2 => "SOCK_DGRAM",
-        3 => "SOCK_RAW",
-        4 => "SOCK_RDM",
-        5 => "SOCK_SEQPACKET",
-        6 => "SOCK_DCCP",
-        10 => "SOCK_PACKET",
-        _ => return sock_type.to_string(),
-    };
-    name.into()
-}
-
 /// Paths are bytes; a Recording holds text. Bytes that are not UTF-8 become U+FFFD.
 fn display_path(path: &[u8]) -> String {
     String::from_utf8_lossy(path).into_owned()
@@ -485,16 +453,16 @@ mod tests {
 
     #[test]
     fn attributes_syscalls_to_executed_paths() {
-        let mut observed = Observed::default();
-        observed.observe(exec(10, "/usr/bin/sh"));
-        observed.observe(exec(20, "/usr/bin/ls"));
-        observed.observe(exec(20, "/usr/bin/ls"));
+        let mut accumulator = Accumulator::default();
+        accumulator.observe(exec(10, "/usr/bin/sh"));
+        accumulator.observe(exec(20, "/usr/bin/ls"));
+        accumulator.observe(exec(20, "/usr/bin/ls"));
         let by_exe = BTreeMap::from([
             (10, vec![(Abi::X86_64, 59)]),
             (20, vec![(Abi::X86_64, 0), (Abi::X86_64, 59)]),
             (99, vec![(Abi::X86_64, 59)]),
         ]);
-        let makers = observed.makers(&by_exe);
+        let makers = accumulator.makers(&by_exe);
         let execve: Vec<&str> = makers[&(Abi::X86_64, 59)]
             .iter()
             .map(ExePath::as_str)
@@ -505,19 +473,19 @@ mod tests {
         );
         assert_eq!(makers[&(Abi::X86_64, 0)].len(), 1);
         // Once the kernel reports the resolved program file, that is the maker's name.
-        observed.observe(Observation::File {
+        accumulator.observe(Observation::File {
             access: recorder_common::access::EXEC,
             exe_inode: 10,
             path: b"/usr/bin/dash".to_vec(),
         });
         assert_eq!(
-            observed.makers(&by_exe)[&(Abi::X86_64, 59)]
+            accumulator.makers(&by_exe)[&(Abi::X86_64, 59)]
                 .iter()
                 .filter(|p| p.contains("dash"))
                 .count(),
             1
         );
-        let exes = observed.executables();
+        let exes = accumulator.executables();
         assert_eq!((exes[0].path.as_str(), exes[0].execs), ("/usr/bin/ls", 2));
     }
 
@@ -531,50 +499,53 @@ mod tests {
 
     #[test]
     fn keeps_at_most_max_paths_and_counts_the_rest_by_directory() {
-        let mut observed = Observed::with_max_paths(2);
+        let mut accumulator = Accumulator::with_max_paths(2);
         for path in ["/a/1", "/a/2", "/a/3", "/b/4", "/a/3"] {
-            observed.observe(read(7, path.as_bytes()));
+            accumulator.observe(read(7, path.as_bytes()));
         }
         // A path already kept still gathers accesses and makers after the limit.
-        observed.observe(read(8, b"/a/1"));
-        let over = observed.over_limit().expect("over the limit");
+        accumulator.observe(read(8, b"/a/1"));
+        let over = accumulator.over_limit().expect("over the limit");
         assert_eq!((over.max_paths, over.accesses), (2, 3));
         assert_eq!(
             over.directories,
             [("/a".to_owned(), 2), ("/b".to_owned(), 1)]
         );
-        observed.observe(exec(7, "/bin/seven"));
-        observed.observe(exec(8, "/bin/eight"));
-        let files = observed.take_files();
+        accumulator.observe(exec(7, "/bin/seven"));
+        accumulator.observe(exec(8, "/bin/eight"));
+        let files = accumulator.take_files();
         let kept: Vec<(&str, usize)> = files
             .iter()
             .map(|f| (f.path.as_str(), f.by.len()))
             .collect();
         assert_eq!(kept, [("/a/1", 2), ("/a/2", 1)]);
-        assert!(observed.take_files().is_empty(), "the files were moved out");
+        assert!(
+            accumulator.take_files().is_empty(),
+            "the files were moved out"
+        );
     }
 
     #[test]
     fn names_a_bounded_number_of_directories_over_the_limit() {
-        let mut observed = Observed::with_max_paths(1);
-        observed.observe(read(1, b"/kept"));
+        let mut accumulator = Accumulator::with_max_paths(1);
+        accumulator.observe(read(1, b"/kept"));
         for i in 0..100 {
-            observed.observe(read(1, format!("/d{i}/x").as_bytes()));
+            accumulator.observe(read(1, format!("/d{i}/x").as_bytes()));
         }
         // A hostile name is data: not UTF-8, and no directory at all.
-        observed.observe(read(1, b"\xff\x1b[2J"));
-        let over = observed.over_limit().expect("over the limit");
+        accumulator.observe(read(1, b"\xff\x1b[2J"));
+        let over = accumulator.over_limit().expect("over the limit");
         assert_eq!(over.accesses, 101);
         assert_eq!(over.directories.len(), MAX_DIRECTORIES_OVER_LIMIT);
         assert!(over.directories.iter().all(|(_, n)| *n == 1));
-        assert!(Observed::default().over_limit().is_none());
+        assert!(Accumulator::default().over_limit().is_none());
     }
 
     #[test]
     fn keeps_paths_that_are_not_utf8_with_their_bytes() {
-        let mut observed = Observed::default();
-        observed.observe(read(1, b"/tmp/\xff"));
-        let files = observed.take_files();
+        let mut accumulator = Accumulator::default();
+        accumulator.observe(read(1, b"/tmp/\xff"));
+        let files = accumulator.take_files();
         assert_eq!(files[0].path_hex.as_deref(), Some("2f746d702fff"));
         assert_eq!(files[0].path, "/tmp/\u{fffd}");
     }

@@ -14,13 +14,11 @@ use std::{
         unix::process::CommandExt as _,
     },
     process::{Child, Command},
+    sync::Arc,
     thread,
 };
 
-use crate::{
-    cgroup::{Cgroup, CgroupError},
-    enforce::{capabilities::ExactCapabilities, seccomp::SeccompProgram},
-};
+use super::cgroup::{Cgroup, CgroupError};
 
 /// Who the command runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,13 +92,13 @@ impl RunAs {
 /// Starts `argv` up to the handshake and moves it into `cgroup` on threads of their own; the
 /// command runs once [`PendingLaunch::release`] lets it. Moving a process between cgroups
 /// waits for an RCU grace period (about 15 ms here), so the caller loads the kernel programs
-/// meanwhile. A seccomp filter, if given, is installed before the child enters the cgroup,
-/// so that installing it is not recorded as the command's doing.
+/// meanwhile. A confinement (such as a seccomp filter) is applied before the child enters
+/// the cgroup, so that applying it is not recorded as the command's doing.
 pub fn start_in_cgroup(
     argv: &[OsString],
     run_as: Option<&RunAs>,
     cgroup: &Cgroup,
-    seccomp: Option<&SeccompProgram>,
+    confinement: &Confinement,
 ) -> Result<PendingLaunch, LaunchError> {
     let program = argv[0].to_string_lossy().into_owned();
     let (mut pid_reader, pid_writer) = pipe()?;
@@ -114,8 +112,7 @@ pub fn start_in_cgroup(
             parent_ends: [pid_reader.as_raw_fd(), go_writer.as_raw_fd()],
         }),
         run_as: run_as.cloned(),
-        seccomp: seccomp.cloned(),
-        capabilities: None,
+        confinement: confinement.clone(),
     };
     // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
     unsafe { command.pre_exec(move || child_side.run()) };
@@ -202,7 +199,7 @@ impl Drop for PendingLaunch {
     }
 }
 
-/// Starts `argv` as `run_as` under a seccomp filter installed right before exec, as container
+/// Starts `argv` as `run_as` under a confinement applied right before exec, as container
 /// runtimes do. Nothing is recorded and no privilege is needed.
 pub fn spawn_confined(
     argv: &[OsString],
@@ -214,8 +211,7 @@ pub fn spawn_confined(
     let child_side = ChildSide {
         handshake: None,
         run_as: run_as.cloned(),
-        seccomp: confinement.seccomp.clone(),
-        capabilities: confinement.capabilities,
+        confinement: confinement.clone(),
     };
     // SAFETY: the closure only makes async-signal-safe syscalls on values prepared before fork.
     unsafe { command.pre_exec(move || child_side.run()) };
@@ -245,19 +241,56 @@ fn spawn_error(program: String, source: io::Error) -> LaunchError {
     }
 }
 
-/// What `leastpriv run` applies to a command, in the child right before exec.
+/// One thing applied to the command in the child, between fork and exec: a capability set,
+/// a seccomp filter. Implemented by `enforce`, which knows what they are; launching only
+/// knows when each part runs. Implementations are plain data prepared before fork, and
+/// every method makes only async-signal-safe syscalls (no allocation, no locks).
+pub trait PreExec: std::fmt::Debug + Send + Sync {
+    /// Before the change of user, while the caller's privileges are still there.
+    fn before_user_change(&self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Whether the permitted capabilities must survive the change of user.
+    fn keeps_capabilities(&self) -> bool {
+        false
+    }
+    /// After the change of user, right before exec (and before the cgroup handshake).
+    fn after_user_change(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What is applied to a command right before exec, in order: each step's
+/// [`PreExec::after_user_change`] runs in the order given, so a seccomp filter goes last
+/// (it must not see the other steps' syscalls).
 #[derive(Debug, Clone, Default)]
 pub struct Confinement {
-    pub seccomp: Option<SeccompProgram>,
-    pub capabilities: Option<ExactCapabilities>,
+    steps: Vec<Arc<dyn PreExec>>,
+}
+
+impl Confinement {
+    /// Nothing applied.
+    pub fn none() -> Confinement {
+        Confinement::default()
+    }
+
+    /// Adds a step after those already given.
+    #[must_use]
+    pub fn then(mut self, step: impl PreExec + 'static) -> Confinement {
+        self.steps.push(Arc::new(step));
+        self
+    }
+
+    fn keeps_capabilities(&self) -> bool {
+        self.steps.iter().any(|s| s.keeps_capabilities())
+    }
 }
 
 /// What the child does between fork and exec. Plain data prepared before fork.
 struct ChildSide {
     handshake: Option<Handshake>,
     run_as: Option<RunAs>,
-    seccomp: Option<SeccompProgram>,
-    capabilities: Option<ExactCapabilities>,
+    confinement: Confinement,
 }
 
 /// The child's ends of the pipes to the parent (and the parent's ends, to close).
@@ -276,12 +309,11 @@ impl ChildSide {
                     libc::close(fd);
                 }
             }
-            if let Some(caps) = &self.capabilities {
-                // Needs CAP_SETPCAP: before any change of user.
-                caps.limit_bounding_set()?;
+            for step in &self.confinement.steps {
+                step.before_user_change()?;
             }
             if let Some(user) = &self.run_as {
-                if self.capabilities.is_some() {
+                if self.confinement.keeps_capabilities() {
                     // Keep the permitted set through the change of user.
                     check(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0))?;
                 }
@@ -289,11 +321,8 @@ impl ChildSide {
                 check(libc::setresgid(user.gid, user.gid, user.gid))?;
                 check(libc::setresuid(user.uid, user.uid, user.uid))?;
             }
-            if let Some(caps) = &self.capabilities {
-                caps.set_process_sets()?;
-            }
-            if let Some(seccomp) = &self.seccomp {
-                seccomp.install()?;
+            for step in &self.confinement.steps {
+                step.after_user_change()?;
             }
             if let Some(handshake) = &self.handshake {
                 let pid = libc::getpid() as u32;

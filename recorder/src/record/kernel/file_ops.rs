@@ -3,7 +3,7 @@
 
 use recorder_common::{file_op, MAX_SYSCALL_NR};
 
-use crate::syscalls::Abi;
+use crate::recording::syscalls::Abi;
 
 /// (syscall name, what it does to files). Names missing from an ABI's table are skipped.
 const BY_NAME: &[(&str, u8)] = &[

@@ -30,12 +30,12 @@ use std::{
 };
 
 use crate::{
-    diff::Permission,
     policy::{
         apparmor::{self as policy, Perms},
         capabilities,
     },
     recording::{Access, Accesses, ExePath, Recording},
+    review::permission::{Permission, Permissions},
 };
 
 /// A profile that cannot be read, with the line where that became clear.
@@ -1694,15 +1694,116 @@ fn apparmor_socket(family: &str, kind: &str) -> (String, String) {
     (domain, kind)
 }
 
+/// What an AppArmor profile allows (docs/review.md): a file permission per file rule and
+/// permission letter (the path as written, the letter as a word: `read`, `write`, `append`,
+/// `link`, `lock`, `mmap_exec`, `exec` for `ix`, `exec_px`, `exec_Ux`, ...; an `owner` rule's
+/// as `owner read`, ...), a socket family and type per `network` rule (`inet stream` is
+/// `AF_INET SOCK_STREAM`; what a rule leaves out is `*`), a capability per name (`CAP_CHOWN`;
+/// `capability,` is `*`), an abstraction per `include <abstractions/NAME>`, and every other
+/// rule, include, variable definition and profile flag by its text. A `deny` rule is refused:
+/// removing one widens what the profile allows, which a list of added permissions cannot say.
+pub fn permissions(profile: &ParsedProfile) -> Result<Permissions, ParseError> {
+    let deny_lines = profile
+        .files
+        .iter()
+        .filter(|r| r.deny)
+        .map(|r| r.line)
+        .chain(profile.network.iter().filter(|r| r.deny).map(|r| r.line))
+        .chain(
+            profile
+                .capabilities
+                .iter()
+                .filter(|r| r.deny)
+                .map(|r| r.line),
+        )
+        .chain(profile.other.iter().filter(|r| r.deny).map(|r| r.line));
+    if let Some(line) = deny_lines.min() {
+        return Err(ParseError {
+            line,
+            message: "a deny rule: diff compares allow rules only (removing a deny rule would widen the profile \
+                      without adding a permission); compare the recordings instead"
+                .into(),
+        });
+    }
+    let mut out = Permissions::new();
+    let mut add = |p: Permission| {
+        out.entry(p).or_default();
+    };
+    for flag in &profile.flags {
+        add(Permission::Rule {
+            text: format!("flags=({flag})"),
+        });
+    }
+    for (name, values) in &profile.variables {
+        add(Permission::Rule {
+            text: format!("@{{{name}}} = {}", values.join(" ")),
+        });
+    }
+    for name in &profile.abstractions {
+        add(Permission::Abstraction { name: name.clone() });
+    }
+    for include in &profile.includes {
+        add(Permission::Rule {
+            text: include.clone(),
+        });
+    }
+    for rule in &profile.capabilities {
+        if rule.names.is_empty() {
+            add(Permission::Capability { name: "*".into() });
+        }
+        for name in &rule.names {
+            add(Permission::Capability {
+                name: format!("CAP_{}", name.to_ascii_uppercase()),
+            });
+        }
+    }
+    for rule in &profile.network {
+        let family = rule.domain.as_ref().map_or_else(
+            || "*".to_owned(),
+            |d| format!("AF_{}", d.to_ascii_uppercase()),
+        );
+        let kind = rule.kind.as_ref().map_or_else(
+            || "*".to_owned(),
+            |k| format!("SOCK_{}", k.to_ascii_uppercase()),
+        );
+        add(Permission::Network { family, kind });
+    }
+    for rule in &profile.files {
+        for perm in &rule.perms {
+            let word = perm.word();
+            let access = if rule.owner {
+                format!("owner {word}")
+            } else {
+                word
+            };
+            add(Permission::File {
+                path: rule.pattern.clone(),
+                access,
+            });
+        }
+    }
+    for rule in &profile.other {
+        add(Permission::Rule {
+            text: rule.text.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Parses an AppArmor profile into permissions (for `diff`).
+pub fn parse_permissions(text: &str) -> Result<Permissions, ParseError> {
+    permissions(&parse(text)?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
     use crate::{
-        diff::{self, Permission},
         policy::apparmor::{decide, AppArmorOptions},
         profile::apparmor::render,
+        review::permission::Permission,
     };
 
     fn workspace() -> PathBuf {
@@ -1754,7 +1855,7 @@ mod tests {
     #[test]
     fn every_rule_line_of_the_golden_profiles_becomes_permissions() {
         for (name, text) in golden_profiles() {
-            let permissions = diff::parse_apparmor(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let permissions = parse_permissions(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let mut expected = BTreeSet::new();
             let body = text.split_once(" {\n").unwrap().1;
             for line in body
@@ -1976,7 +2077,7 @@ mod tests {
             profile.variables["APP"],
             ["/opt/app", "/srv/app", "/usr/local/app"]
         );
-        let permissions = diff::from_apparmor(&profile).unwrap();
+        let permissions = permissions(&profile).unwrap();
         for p in [
             file("/etc/app.conf", "read"),
             file("@{APP}/data/**", "owner lock"),
@@ -2048,7 +2149,7 @@ mod tests {
             "{header}  /etc/** r,\n  deny /etc/shadow r,\n}}\n"
         ))
         .unwrap();
-        assert_eq!(diff::from_apparmor(&deny).unwrap_err().line, 3);
+        assert_eq!(permissions(&deny).unwrap_err().line, 3);
         // check honours them.
         assert!(deny.checker().file(b"/etc/passwd").1.is_empty());
         assert!(deny.checker().file(b"/etc/shadow").1.read);

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
+use crate::recording::capabilities::Audit;
 
 /// Functions between the check and the code that asked for it: the capability layer.
 const CHECK_LAYER: &[&str] = &[
@@ -65,18 +65,6 @@ pub fn known_deciding_returns() -> Vec<u64> {
         .filter(|(_, function)| decided_by_direct_caller(function))
         .map(|(ip, _)| ip)
         .collect()
-}
-
-/// Whether a check was audited (a need) or not (a probe), as far as its stack tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Audit {
-    /// An audited check: the operation depends on the capability.
-    Audited,
-    /// A CAP_OPT_NOAUDIT probe: the caller copes with either answer.
-    Probe,
-    /// The stack was not kept; counted as audited when deciding, to stay on the safe side.
-    Unknown,
 }
 
 /// How a check is classified from its symbolised stack (innermost first).
@@ -299,17 +287,6 @@ impl SymbolCache {
     }
 }
 
-/// The capability's name, `CAP_CHOWN` for 0; unknown numbers as `CAP_<n>`.
-pub fn capability_name(number: u32) -> String {
-    caps::all()
-        .into_iter()
-        .find(|c| u32::from(c.index()) == number)
-        .map_or_else(|| format!("CAP_{number}"), |c| c.to_string())
-}
-
-/// A set of names, for the sorted lists the Recording keeps.
-pub type Names = BTreeSet<String>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,12 +406,5 @@ mod tests {
         assert_eq!(symbols.name(0x1fff), Some("a"));
         assert_eq!(symbols.name(0x2000), Some("b"));
         assert_eq!(symbols.name(0x10), None);
-    }
-
-    #[test]
-    fn capability_names() {
-        assert_eq!(capability_name(0), "CAP_CHOWN");
-        assert_eq!(capability_name(10), "CAP_NET_BIND_SERVICE");
-        assert_eq!(capability_name(99), "CAP_99");
     }
 }

@@ -6,7 +6,7 @@ use recorder_common::{
     EXEC_PATH_MAX, NAME_BUF, PATH_BUF,
 };
 
-use crate::observation::Observation;
+use crate::record::observation::Observation;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {

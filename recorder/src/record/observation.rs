@@ -1,7 +1,7 @@
 //! What the kernel programs report, decoded: the vocabulary between `kernel`/`decode` and the
 //! code that builds a Recording.
 
-use crate::syscalls::Abi;
+use crate::recording::syscalls::Abi;
 
 /// One decoded event from the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,14 @@
 //! it (generate, merge, diff: anywhere, no privileges). Maps and lists are kept in a fixed
 //! order so that the same observations always serialise to the same bytes. The schema is
 //! documented in `docs/recording-format.md`.
+//!
+//! The first wing of the crate: it imports nothing else of it, so the contract can be read,
+//! merged and reviewed without root, BPF or the code that records.
+
+pub mod arguments;
+pub mod capabilities;
+pub mod merge;
+pub mod syscalls;
 
 use std::{
     collections::BTreeMap,
@@ -15,7 +23,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::syscalls::Abi;
+use syscalls::Abi;
 
 /// Value of the `format` field: tells a recording apart from other JSON.
 pub const FORMAT: &str = "leastpriv-recording";
@@ -521,7 +529,7 @@ pub struct CapabilityCheck {
     /// Its number (10).
     pub number: u32,
     /// Audited (a need), probe (CAP_OPT_NOAUDIT) or unknown.
-    pub audit: crate::capability_checks::Audit,
+    pub audit: crate::recording::capabilities::Audit,
     pub granted: bool,
     pub count: u64,
     /// The kernel functions that asked (sorted).

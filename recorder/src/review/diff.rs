@@ -3,50 +3,15 @@
 //! a documented risk table (docs/review.md) and, from recordings, with the programs that
 //! caused it. Pure: the command reads files and renders; this decides.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
 use serde::Serialize;
 
 use crate::{
-    policy::capabilities,
-    profile::apparmor_parse::{self, ParseError, ParsedProfile, PathPattern, UnknownVariables},
-    recording::{ExePath, Recording},
+    recording::ExePath,
+    review::{
+        parse::apparmor::{PathPattern, UnknownVariables},
+        permission::{Permission, Permissions, APPARMOR},
+    },
 };
-
-/// The kind name of AppArmor profiles (their file rules are patterns, rated as such).
-pub const APPARMOR: &str = "AppArmor profile";
-
-/// One thing a policy allows, in a form comparable across versions.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(tag = "what", rename_all = "snake_case")]
-pub enum Permission {
-    /// A syscall; `abi` is absent for profiles (one name list for every architecture).
-    Syscall {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        abi: Option<String>,
-        name: String,
-    },
-    /// A seccomp architecture (`SCMP_ARCH_X86`), or a recorded ABI.
-    Architecture { name: String },
-    /// A capability in the add-list (`CAP_NET_BIND_SERVICE`).
-    Capability { name: String },
-    /// A file and one access kind (`read`, `write`, ... as in recordings).
-    File { path: String, access: String },
-    /// A socket family and type (`*`: every one, from an AppArmor `network` rule).
-    Network {
-        family: String,
-        #[serde(rename = "type")]
-        kind: String,
-    },
-    /// An AppArmor abstraction a profile includes (`base`, `nameservice`).
-    Abstraction { name: String },
-    /// Any other AppArmor rule (`signal`, `mount`, a profile flag, an include), by its text.
-    Rule { text: String },
-    /// A syscall allowed with these argument values (by name: `AF_INET SOCK_STREAM`,
-    /// `CLONE_NEWUSER`, `TIOCSTI`), from recordings and argument-aware seccomp profiles.
-    Arguments { syscall: String, values: String },
-}
 
 /// How much an addition widens the attack surface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -86,265 +51,6 @@ impl PolicyDiff {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty()
     }
-}
-
-/// A policy reduced to permissions, each with the programs behind it.
-pub type Permissions = BTreeMap<Permission, BTreeSet<ExePath>>;
-
-/// What a recording shows the workload needs: syscalls per ABI, the capability add-list,
-/// files with their access kinds, sockets.
-pub fn from_recording(recording: &Recording) -> Permissions {
-    let mut out = Permissions::new();
-    for (abi, entries) in &recording.syscalls {
-        out.entry(Permission::Architecture {
-            name: abi.as_str().into(),
-        })
-        .or_default();
-        for entry in entries {
-            let name = entry
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("#{}", entry.nr));
-            out.entry(Permission::Syscall {
-                abi: Some(abi.as_str().into()),
-                name,
-            })
-            .or_default()
-            .extend(entry.by.iter().cloned());
-        }
-    }
-    if let Ok(policy) = capabilities::decide(recording) {
-        for (name, by) in policy.add {
-            out.entry(Permission::Capability { name })
-                .or_default()
-                .extend(by);
-        }
-    }
-    for file in recording.files.iter().flatten() {
-        let path = match &file.path_hex {
-            Some(hex) => format!("{} (bytes {hex})", file.path),
-            None => file.path.clone(),
-        };
-        for access in file.access.iter() {
-            let access = serde_json::to_value(access)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            out.entry(Permission::File {
-                path: path.clone(),
-                access,
-            })
-            .or_default()
-            .extend(file.by.iter().cloned());
-        }
-    }
-    for list in recording.arguments.iter().flat_map(|a| a.values()) {
-        for item in list {
-            for v in &item.values {
-                out.entry(Permission::Arguments {
-                    syscall: item.syscall.clone(),
-                    values: v.names.join(" "),
-                })
-                .or_default()
-                .extend(v.by.iter().cloned());
-            }
-        }
-    }
-    for socket in recording.sockets.iter().flatten() {
-        out.entry(Permission::Network {
-            family: socket.family.clone(),
-            kind: socket.kind.clone(),
-        })
-        .or_default()
-        .extend(socket.by.iter().cloned());
-    }
-    out
-}
-
-/// What an OCI seccomp profile allows: its architectures and the names of allowing rules.
-pub fn from_seccomp(profile: &LinuxSeccomp) -> Permissions {
-    let mut out = Permissions::new();
-    for arch in profile.architectures().iter().flatten() {
-        out.entry(Permission::Architecture {
-            name: arch.to_string(),
-        })
-        .or_default();
-    }
-    let default_allows = matches!(
-        profile.default_action(),
-        LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
-    );
-    if default_allows {
-        out.entry(Permission::Syscall {
-            abi: None,
-            name: "*".into(),
-        })
-        .or_default();
-    }
-    for rule in profile.syscalls().iter().flatten() {
-        if !matches!(
-            rule.action(),
-            LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
-        ) {
-            continue;
-        }
-        let conditions = rule.args().clone().unwrap_or_default();
-        for name in rule.names() {
-            out.entry(Permission::Syscall {
-                abi: None,
-                name: name.clone(),
-            })
-            .or_default();
-            if !conditions.is_empty() {
-                out.entry(Permission::Arguments {
-                    syscall: name.clone(),
-                    values: describe_conditions(name, &conditions),
-                })
-                .or_default();
-            }
-        }
-    }
-    out
-}
-
-/// A rule's argument conditions by name, in the order recordings list the values (the
-/// masked-equality rules `generate seccomp` writes; other operators are spelled out).
-fn describe_conditions(syscall: &str, conditions: &[oci_spec::runtime::LinuxSeccompArg]) -> String {
-    let spec = crate::arguments::spec_of(syscall);
-    let mut sorted: Vec<&oci_spec::runtime::LinuxSeccompArg> = conditions.iter().collect();
-    sorted.sort_by_key(|c| c.index());
-    sorted
-        .iter()
-        .map(|c| {
-            let position = spec
-                .and_then(|s| {
-                    s.index[..s.count as usize]
-                        .iter()
-                        .position(|&i| i as usize == c.index())
-                })
-                .unwrap_or(c.index());
-            match (c.op(), c.value_two()) {
-                (oci_spec::runtime::LinuxSeccompOperator::ScmpCmpMaskedEq, Some(value)) => {
-                    crate::arg_names::value_name(syscall, position, value)
-                }
-                (op, _) => format!("arg{} {op:?} {:#x}", c.index(), c.value()),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A capability list (`generate capabilities --format list`): one name per line.
-pub fn from_capability_list(text: &str) -> Permissions {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or_default().trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let name = l.to_ascii_uppercase();
-            let name = if name.starts_with("CAP_") {
-                name
-            } else {
-                format!("CAP_{name}")
-            };
-            (Permission::Capability { name }, BTreeSet::new())
-        })
-        .collect()
-}
-
-/// What an AppArmor profile allows (docs/review.md): a file permission per file rule and
-/// permission letter (the path as written, the letter as a word: `read`, `write`, `append`,
-/// `link`, `lock`, `mmap_exec`, `exec` for `ix`, `exec_px`, `exec_Ux`, ...; an `owner` rule's
-/// as `owner read`, ...), a socket family and type per `network` rule (`inet stream` is
-/// `AF_INET SOCK_STREAM`; what a rule leaves out is `*`), a capability per name (`CAP_CHOWN`;
-/// `capability,` is `*`), an abstraction per `include <abstractions/NAME>`, and every other
-/// rule, include, variable definition and profile flag by its text. A `deny` rule is refused:
-/// removing one widens what the profile allows, which a list of added permissions cannot say.
-pub fn from_apparmor(profile: &ParsedProfile) -> Result<Permissions, ParseError> {
-    let deny_lines = profile
-        .files
-        .iter()
-        .filter(|r| r.deny)
-        .map(|r| r.line)
-        .chain(profile.network.iter().filter(|r| r.deny).map(|r| r.line))
-        .chain(
-            profile
-                .capabilities
-                .iter()
-                .filter(|r| r.deny)
-                .map(|r| r.line),
-        )
-        .chain(profile.other.iter().filter(|r| r.deny).map(|r| r.line));
-    if let Some(line) = deny_lines.min() {
-        return Err(ParseError {
-            line,
-            message: "a deny rule: diff compares allow rules only (removing a deny rule would widen the profile \
-                      without adding a permission); compare the recordings instead"
-                .into(),
-        });
-    }
-    let mut out = Permissions::new();
-    let mut add = |p: Permission| {
-        out.entry(p).or_default();
-    };
-    for flag in &profile.flags {
-        add(Permission::Rule {
-            text: format!("flags=({flag})"),
-        });
-    }
-    for (name, values) in &profile.variables {
-        add(Permission::Rule {
-            text: format!("@{{{name}}} = {}", values.join(" ")),
-        });
-    }
-    for name in &profile.abstractions {
-        add(Permission::Abstraction { name: name.clone() });
-    }
-    for include in &profile.includes {
-        add(Permission::Rule {
-            text: include.clone(),
-        });
-    }
-    for rule in &profile.capabilities {
-        if rule.names.is_empty() {
-            add(Permission::Capability { name: "*".into() });
-        }
-        for name in &rule.names {
-            add(Permission::Capability {
-                name: format!("CAP_{}", name.to_ascii_uppercase()),
-            });
-        }
-    }
-    for rule in &profile.network {
-        let family = rule.domain.as_ref().map_or_else(
-            || "*".to_owned(),
-            |d| format!("AF_{}", d.to_ascii_uppercase()),
-        );
-        let kind = rule.kind.as_ref().map_or_else(
-            || "*".to_owned(),
-            |k| format!("SOCK_{}", k.to_ascii_uppercase()),
-        );
-        add(Permission::Network { family, kind });
-    }
-    for rule in &profile.files {
-        for perm in &rule.perms {
-            let word = perm.word();
-            let access = if rule.owner {
-                format!("owner {word}")
-            } else {
-                word
-            };
-            add(Permission::File {
-                path: rule.pattern.clone(),
-                access,
-            });
-        }
-    }
-    for rule in &profile.other {
-        add(Permission::Rule {
-            text: rule.text.clone(),
-        });
-    }
-    Ok(out)
 }
 
 /// Compares two policies of the same kind.
@@ -674,58 +380,6 @@ fn pattern_risk(pattern: &str, access: &str) -> Risk {
     }
 }
 
-/// Parses an AppArmor profile into permissions (for `diff`).
-pub fn parse_apparmor(text: &str) -> Result<Permissions, ParseError> {
-    from_apparmor(&apparmor_parse::parse(text)?)
-}
-
-impl Permission {
-    /// A short human form: `syscall ptrace (x86_64)`, `file /etc/passwd read`.
-    pub fn describe(&self) -> String {
-        match self {
-            Permission::Syscall {
-                abi: Some(abi),
-                name,
-            } => format!("syscall {name} ({abi})"),
-            Permission::Syscall { abi: None, name } if name == "*" => {
-                "every syscall (default allow)".into()
-            }
-            Permission::Syscall { abi: None, name } => format!("syscall {name}"),
-            Permission::Architecture { name } => format!("architecture {name}"),
-            Permission::Capability { name } if name == "*" => "every capability".into(),
-            Permission::Capability { name } => format!("capability {name}"),
-            Permission::File { path, access } => format!("file {} {access}", path.escape_debug()),
-            Permission::Network { family, kind } => format!("network {family} {kind}"),
-            Permission::Abstraction { name } => format!("abstraction {}", name.escape_debug()),
-            Permission::Rule { text } => format!("rule {}", text.escape_debug()),
-            Permission::Arguments { syscall, values } => format!("syscall {syscall} with {values}"),
-        }
-    }
-
-    /// [`describe`](Self::describe) for a diff of `kind`: an AppArmor file rule's path is
-    /// shown as written in the profile (its escapes are AppArmor's: `\*` stays `\*`), with
-    /// only control and invisible characters escaped.
-    pub fn describe_in(&self, kind: &str) -> String {
-        match self {
-            Permission::File { path, access } if kind == APPARMOR => {
-                let shown = |text: &str| -> String {
-                    text.chars()
-                        .map(|c| {
-                            if matches!(c, '\\' | '"' | '\'') {
-                                c.to_string()
-                            } else {
-                                c.escape_debug().to_string()
-                            }
-                        })
-                        .collect()
-                };
-                format!("file {} {}", shown(path), shown(access))
-            }
-            _ => self.describe(),
-        }
-    }
-}
-
 /// Plain text, one change per line.
 pub fn render_text(diff: &PolicyDiff) -> String {
     let mut out = format!(
@@ -845,7 +499,15 @@ pub fn render_json(diff: &PolicyDiff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syscalls::Abi;
+    use crate::{
+        recording::{syscalls::Abi, Recording},
+        review::{
+            parse::{
+                apparmor::parse_permissions as parse_apparmor, seccomp::permissions as from_seccomp,
+            },
+            permission::{from_capability_list, from_recording},
+        },
+    };
 
     #[test]
     fn a_recording_against_itself_is_empty() {
@@ -910,8 +572,9 @@ mod tests {
     fn argument_values_compare_by_name_in_recordings_and_profiles() {
         use crate::{
             policy::seccomp::{decide, SeccompOptions},
-            profile::seccomp::{parse, render_oci},
+            profile::seccomp::render_oci,
             recording::{ArgumentValues, SyscallArguments},
+            review::parse::seccomp::parse,
         };
         let with = |values: Vec<u64>, names: &[&str]| {
             let mut r = Recording::for_tests(&[(Abi::X86_64, 41)]);
