@@ -10,6 +10,7 @@ use crate::{
     recording::{
         arguments::{family_name, socket_type_name},
         capabilities::{capability_name, Audit},
+        path,
         syscalls::Abi,
     },
     recording::{
@@ -200,7 +201,7 @@ impl Accumulator {
         let mut directories: Vec<(String, u64)> = self
             .over_limit
             .iter()
-            .filter_map(|(dir, &n)| dir.as_ref().map(|d| (display_path(d), n)))
+            .filter_map(|(dir, &n)| dir.as_ref().map(|d| (path::display(d), n)))
             .collect();
         directories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Some(OverLimit {
@@ -218,21 +219,7 @@ impl Accumulator {
         let mut out = Vec::with_capacity(files.len());
         for (path, seen) in files {
             let by = self.names_of(seen.makers.iter());
-            let (path, path_hex) = match String::from_utf8(path.into_vec()) {
-                Ok(text) => (text, None),
-                Err(e) => {
-                    let bytes = e.into_bytes();
-                    let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                    (display_path(&bytes), Some(hex))
-                }
-            };
-            out.push(FileAccess {
-                path,
-                path_hex,
-                access: accesses(seen.access),
-                by,
-                runs: vec![],
-            });
+            out.push(FileAccess::new(path.into_vec(), accesses(seen.access), by));
         }
         out
     }
@@ -264,7 +251,7 @@ impl Accumulator {
         self.executions
             .iter()
             .map(|(path, &execs)| Executable {
-                path: display_path(path),
+                path: path::display(path),
                 execs,
                 runs: vec![],
             })
@@ -295,10 +282,10 @@ impl Accumulator {
     /// it was executed as, else the "started before" marker.
     fn exe_names(&self, exe: u64) -> Vec<ExePath> {
         if let Some(path) = self.resolved_exe.get(&exe) {
-            return vec![display_path(path).into()];
+            return vec![path::display(path).into()];
         }
         match self.paths_of_exe.get(&exe) {
-            Some(paths) => paths.iter().map(|p| display_path(p).into()).collect(),
+            Some(paths) => paths.iter().map(|p| path::display(p).into()).collect(),
             None => vec![UNKNOWN_EXECUTABLE.into()],
         }
     }
@@ -431,11 +418,6 @@ fn accesses(bits: u32) -> Accesses {
     .filter(|(b, _)| bits & b != 0)
     .map(|(_, access)| access)
     .collect()
-}
-
-/// Paths are bytes; a Recording holds text. Bytes that are not UTF-8 become U+FFFD.
-fn display_path(path: &[u8]) -> String {
-    String::from_utf8_lossy(path).into_owned()
 }
 
 #[cfg(test)]

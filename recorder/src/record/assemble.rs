@@ -130,7 +130,7 @@ fn escalating_programs(files: &[FileAccess]) -> Vec<EscalatingProgram> {
     let mut out = Vec::new();
     for file in files
         .iter()
-        .filter(|f| f.access.contains(Access::Exec) && f.path_hex.is_none())
+        .filter(|f| f.access.contains(Access::Exec) && f.is_exact_text())
     {
         let Ok(meta) = std::fs::metadata(&file.path) else {
             continue;

@@ -11,6 +11,7 @@
 pub mod arguments;
 pub mod capabilities;
 pub mod merge;
+pub mod path;
 pub mod syscalls;
 
 use std::{
@@ -212,7 +213,7 @@ pub struct Accesses(u32);
 
 impl Accesses {
     /// Every kind, in the order sets are listed.
-    const ALL: [Access; 16] = [
+    pub(crate) const ALL: [Access; 16] = [
         Access::Read,
         Access::Write,
         Access::Append,

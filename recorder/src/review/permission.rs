@@ -126,18 +126,11 @@ pub fn from_recording(recording: &Recording) -> Permissions {
         }
     }
     for file in recording.files.iter().flatten() {
-        let path = match &file.path_hex {
-            Some(hex) => format!("{} (bytes {hex})", file.path),
-            None => file.path.clone(),
-        };
+        let path = file.described();
         for access in file.access.iter() {
-            let access = serde_json::to_value(access)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
             out.entry(Permission::File {
                 path: path.clone(),
-                access,
+                access: access.name().into(),
             })
             .or_default()
             .extend(file.by.iter().cloned());

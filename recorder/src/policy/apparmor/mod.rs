@@ -25,7 +25,10 @@ use std::{
 
 use crate::{
     policy::capabilities,
-    recording::{Access, Accesses, ExePath, Executable, FileAccess, Recording, SocketUse, Target},
+    recording::{
+        path::BadPathHex, Access, Accesses, ExePath, Executable, FileAccess, Recording, SocketUse,
+        Target,
+    },
 };
 
 /// Default of `--glob-threshold`: this many files with the same access in one directory
@@ -765,28 +768,11 @@ fn recorded_paths<'r>(
     Ok(recorded)
 }
 
-/// The path's exact bytes: `path_hex` when present, else the text.
+/// The path's exact bytes ([`FileAccess::exact_bytes`]), a bad encoding as this module's
+/// error.
 pub(crate) fn exact_bytes(file: &FileAccess) -> Result<Cow<'_, [u8]>, AppArmorPolicyError> {
-    let Some(hex) = &file.path_hex else {
-        return Ok(Cow::Borrowed(file.path.as_bytes()));
-    };
-    let bad = || AppArmorPolicyError::BadPathHex {
-        path: file.path.clone(),
-        hex: hex.clone(),
-    };
-    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    hex.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or_else(bad)
-        })
-        .collect::<Result<Vec<u8>, _>>()
-        .map(Cow::Owned)
+    file.exact_bytes()
+        .map_err(|BadPathHex { path, hex }| AppArmorPolicyError::BadPathHex { path, hex })
 }
 
 /// Absolute, without empty, `.` or `..` components (a trailing `/` is allowed): the form the

@@ -1648,19 +1648,13 @@ impl Checker {
                 path.push(b'/');
             }
             let (granted, denied) = self.file(&path);
-            let shown = match &file.path_hex {
-                Some(hex) => format!("{} (bytes {hex})", file.path),
-                None => file.path.clone(),
-            };
+            let shown = file.described();
             for access in file.access.iter() {
                 let needed = policy::perms_for(Accesses::of(&[access]));
                 if needed.minus(granted).is_empty() && needed.minus(denied) == needed {
                     continue;
                 }
-                let access = serde_json::to_value(access)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let access = access.name().to_owned();
                 report
                     .missing
                     .entry(Permission::File {
