@@ -3,21 +3,54 @@
 //! named by kernel symbol), what was lost, and facts about the run itself (host, user,
 //! executed programs that can raise privileges).
 
-use std::time::SystemTime;
+use std::{io, path::PathBuf, time::SystemTime};
+
+use nix::sys::signal::Signal;
 
 use super::{
     accumulator::{Accumulator, OverLimit},
-    kernel::KernelRecorder,
+    cgroup::CgroupError,
+    kernel::{KernelError, KernelRecorder},
     kernel_symbols::KernelSymbols,
-    session::{Outcome, RecordError},
+    launch::LaunchError,
 };
 use crate::recording::{
-    self, Access, EscalatingProgram, FileAccess, Host, Recording, Target, Tool,
+    self, Access, EscalatingProgram, FileAccess, Host, LeftRunning, Recording, RunUser, Target,
+    Tool,
 };
+
+/// Why a run could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error("bad cgroup path {path}")]
+    CgroupPath { path: PathBuf, source: io::Error },
+    #[error("{what}")]
+    Io {
+        what: &'static str,
+        source: io::Error,
+    },
+}
+
+/// How a watched run ended.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub exit_status: Option<i32>,
+    /// The signal that interrupted the recording, if one did.
+    pub interrupted_by: Option<Signal>,
+    pub left_running: Vec<LeftRunning>,
+    /// Who the command ran as.
+    pub user: Option<RunUser>,
+}
 
 /// The Recording of a run that has ended: `kernel` still attached (its maps are read
 /// here), `accumulator` holding every event drained from it.
-pub(super) fn recording(
+pub fn recording(
     kernel: &KernelRecorder,
     accumulator: &mut Accumulator,
     target: Target,

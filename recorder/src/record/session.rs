@@ -7,7 +7,7 @@
 use std::{
     ffi::OsString,
     io,
-    path::{Path, PathBuf},
+    path::Path,
     process::ExitStatus,
     time::{Duration, Instant, SystemTime},
 };
@@ -22,30 +22,12 @@ use tokio::{io::unix::AsyncFd, sync::mpsc};
 
 use super::{
     accumulator::Accumulator,
-    assemble,
-    cgroup::{self, Cgroup, CgroupError},
-    kernel::{self as kernel_recorder, KernelError, KernelRecorder},
+    assemble::{self, Outcome, RecordError},
+    cgroup::{self, Cgroup},
+    kernel::{self as kernel_recorder, KernelRecorder},
     launch::{self, Confinement, LaunchError, PendingLaunch, RunAs},
 };
 use crate::recording::{LeftRunning, Recording, RunUser, Target};
-
-/// Why a run could not be recorded.
-#[derive(Debug, thiserror::Error)]
-pub enum RecordError {
-    #[error(transparent)]
-    Kernel(#[from] KernelError),
-    #[error(transparent)]
-    Cgroup(#[from] CgroupError),
-    #[error(transparent)]
-    Launch(#[from] LaunchError),
-    #[error("bad cgroup path {path}")]
-    CgroupPath { path: PathBuf, source: io::Error },
-    #[error("{what}")]
-    Io {
-        what: &'static str,
-        source: io::Error,
-    },
-}
 
 fn io_error(what: &'static str) -> impl FnOnce(io::Error) -> RecordError {
     move |source| RecordError::Io { what, source }
@@ -194,17 +176,6 @@ async fn record_async(
         recording: Box::new(recording),
         exit_status,
     })
-}
-
-/// How a watched run ended.
-#[derive(Debug, Default)]
-pub(super) struct Outcome {
-    pub(super) exit_status: Option<i32>,
-    /// The signal that interrupted the recording, if one did.
-    pub(super) interrupted_by: Option<Signal>,
-    pub(super) left_running: Vec<LeftRunning>,
-    /// Who the command ran as.
-    pub(super) user: Option<RunUser>,
 }
 
 /// The kernel recorder (polled for events) plus what has been decoded from it so far.

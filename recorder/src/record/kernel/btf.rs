@@ -8,7 +8,7 @@ use std::path::Path;
 
 use btf_rs::{Btf, Type};
 
-use super::KernelError;
+use super::error::KernelError;
 
 /// Where the running kernel describes its own types.
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";

@@ -2,10 +2,11 @@
 //! the target cgroup, attach them, drain events, and read the counters back.
 
 mod btf;
+mod error;
 mod file_ops;
 mod tracefs;
 
-use std::{collections::BTreeMap, os::fd::AsRawFd as _, path::PathBuf};
+use std::{collections::BTreeMap, os::fd::AsRawFd as _};
 
 use aya::{
     maps::{Array, CgroupArray, HashMap, MapData, PerCpuArray, PerCpuHashMap, RingBuf},
@@ -18,7 +19,7 @@ use recorder_common::{
     NO_SYSCALL, SYSCALL_INDICES,
 };
 
-pub use self::btf::Offsets;
+pub use self::{btf::Offsets, error::KernelError};
 use crate::{
     record::{
         cgroup::Cgroup,
@@ -31,31 +32,6 @@ use crate::{
 
 /// The compiled kernel programs, built by build.rs from `recorder-ebpf`.
 static PROGRAMS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/leastpriv-ebpf"));
-
-#[derive(Debug, thiserror::Error)]
-pub enum KernelError {
-    #[error("recording needs root: loading eBPF programs takes CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and this process lacks {missing}; run it with sudo")]
-    NotPrivileged { missing: String },
-    #[error("cannot run the command as {user}: this process lacks {missing} (use --as-root to keep this user)")]
-    CannotSwitchUser { user: String, missing: String },
-    #[error("kernel BTF is missing at {path} (the kernel needs CONFIG_DEBUG_INFO_BTF=y); leastpriv reads it to tell 32-bit syscalls from 64-bit ones")]
-    NoBtf { path: PathBuf },
-    #[error("{what}")]
-    Btf { what: String },
-    #[error("{what}")]
-    Tracefs { what: String },
-    #[error("cannot load the eBPF programs")]
-    Load(#[source] aya::EbpfError),
-    #[error("cannot {action} eBPF program {program}")]
-    Program {
-        action: &'static str,
-        program: &'static str,
-        #[source]
-        source: aya::programs::ProgramError,
-    },
-    #[error("eBPF map {map}: {what}")]
-    Map { map: &'static str, what: String },
-}
 
 /// Loaded and attached kernel programs recording one target cgroup. Dropping it detaches
 /// everything (the links are owned by `Ebpf`, nothing is pinned), so no program outlives a run.
