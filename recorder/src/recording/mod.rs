@@ -510,7 +510,7 @@ pub struct FileAccess {
 /// Sockets of one kind that were created.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SocketUse {
-    /// `AF_INET`, `AF_UNIX`, ... (or the number for families without a name).
+    /// `AF_INET`, `AF_UNIX`, ... (or the number in hex for families without a name).
     pub family: String,
     /// `SOCK_STREAM`, `SOCK_DGRAM`, `SOCK_RAW`, ... (flags removed).
     #[serde(rename = "type")]
