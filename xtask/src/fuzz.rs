@@ -7,7 +7,13 @@ use std::path::Path;
 use std::process::Command;
 
 /// Every target in `fuzz/fuzz_targets/`; each has its seeds in `fuzz/corpus/<target>/`.
-pub const TARGETS: &[&str] = &["decode", "recording", "seccomp_profile", "merge_diff"];
+pub const TARGETS: &[&str] = &[
+    "decode",
+    "recording",
+    "seccomp_profile",
+    "apparmor_profile",
+    "merge_diff",
+];
 
 /// Builds every target and fuzzes each for `seconds`; fails naming the targets that found a
 /// crash (libFuzzer leaves the input under `fuzz/artifacts/<target>/`).

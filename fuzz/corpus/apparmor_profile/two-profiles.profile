@@ -1,0 +1,4 @@
+profile a {
+}
+profile b {
+}

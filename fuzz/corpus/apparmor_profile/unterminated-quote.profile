@@ -1,0 +1,3 @@
+profile app /usr/bin/app {
+  "/tmp/unterminated r,
+}
