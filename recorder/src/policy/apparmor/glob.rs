@@ -157,6 +157,7 @@ impl PathPattern {
             variables,
             unknown,
             depth: 0,
+            nesting: 0,
         };
         let nodes = compiler.nodes(text.as_bytes())?;
         let alternatives = expand(&nodes)?;
@@ -261,7 +262,14 @@ struct Compiler<'a> {
     variables: &'a BTreeMap<String, Vec<String>>,
     unknown: UnknownVariables,
     depth: usize,
+    /// How many `{` are open where the compiler is: bounded by [`MAX_NESTING`].
+    nesting: usize,
 }
+
+/// The deepest `{...}` nesting a pattern may have. The compiler recurses once per level, so
+/// a hostile profile could otherwise exhaust the stack; `apparmor_parser` refuses deeper
+/// nesting too.
+const MAX_NESTING: usize = 50;
 
 impl Compiler<'_> {
     fn nodes(&mut self, text: &[u8]) -> Result<Vec<Node>, PatternError> {
@@ -311,10 +319,15 @@ impl Compiler<'_> {
                     out.push(self.variable(&name)?);
                 }
                 b'{' => {
+                    if self.nesting >= MAX_NESTING {
+                        return bad("`{` nested more than 50 deep");
+                    }
                     *i += 1;
+                    self.nesting += 1;
                     let mut alternatives = Vec::new();
                     loop {
-                        alternatives.push(self.sequence(b, i, true)?);
+                        let alternative = self.sequence(b, i, true);
+                        alternatives.push(alternative?);
                         match b.get(*i) {
                             Some(b',') => *i += 1,
                             Some(b'}') => {
@@ -324,6 +337,7 @@ impl Compiler<'_> {
                             _ => return bad("`{` is not closed"),
                         }
                     }
+                    self.nesting -= 1;
                     out.push(Node::Alt(alternatives));
                 }
                 b',' | b'}' if in_alt => return Ok(out),
@@ -613,7 +627,24 @@ impl<'a> Matcher<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::PathPattern;
+    use std::collections::BTreeMap;
+
+    use super::{PathPattern, UnknownVariables};
+
+    /// Nesting is bounded before it can exhaust the stack, with the limit apparmor_parser has.
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |depth: usize| format!("/{}a{}", "{".repeat(depth), "}".repeat(depth));
+        let compile =
+            |text: &str| PathPattern::compile(text, &BTreeMap::new(), UnknownVariables::Error);
+        assert!(compile(&nested(50)).unwrap().matches(b"/a"));
+        let err = compile(&nested(51)).unwrap_err();
+        assert!(
+            err.to_string().contains("nested more than 50 deep"),
+            "{err}"
+        );
+        assert!(compile(&nested(100_000)).is_err());
+    }
 
     #[test]
     fn globs_match_like_apparmor() {
