@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn exec(exe_inode: u64, path: &str) -> Observation {

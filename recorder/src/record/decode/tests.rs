@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn exec_event(tgid: u32, path: &[u8]) -> Vec<u8> {

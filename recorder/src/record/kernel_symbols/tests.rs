@@ -1,4 +1,3 @@
-
 use super::*;
 
 const DECIDED_FRAMES: usize = recorder_common::DECIDED_STACK_DEPTH as usize;
