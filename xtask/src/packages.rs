@@ -27,6 +27,10 @@ pub const TEST_PACKAGES: &[&str] = &[
     "time",
     // Tests: run workloads in a real OCI runtime under generated seccomp profiles.
     "runc",
+    // Tests: the container engines users deploy seccomp profiles with (Podman runs runc here,
+    // as its default crun refuses hybrid cgroup hierarchies; the tests start dockerd).
+    "podman",
+    "docker.io",
     // Later: `apparmor_parser` checks generated AppArmor profiles.
     "apparmor",
     // Later: inspect loaded BPF programs and maps when debugging.

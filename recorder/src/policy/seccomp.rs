@@ -134,25 +134,46 @@ fn runtime_syscalls(runtime: Runtime) -> &'static [&'static str] {
     }
 }
 
-/// runc 1.1.5 (Debian bookworm): the union over ten measured runs under strace, plus
-/// `rt_sigreturn`, seen in the audit log in 8 of 400 runs under load with a logging default
-/// action. runc's init is a Go program, so its runtime threads (futex, nanosleep,
-/// sched_yield, epoll, and returning from the runtime's preemption signal) keep running
-/// between the filter load and the exec; its own code checks /proc/self/fd (openat, fstatfs,
-/// getdents64), signals readiness (write) and closes descriptors.
+/// runc 1.1.5 (Debian bookworm), as Docker, Podman and Kubernetes start it: the union of what
+/// its container init does after loading the filter with `no_new_privs` off (their default:
+/// the filter is loaded while the init is still root with every capability, so dropping
+/// them and changing user go through it: capget, capset, prctl, setgroups, setgid, setuid,
+/// and the checks around them) and on (`runc spec`'s default, `--security-opt
+/// no-new-privileges`, Kubernetes' `allowPrivilegeEscalation: false`). Each list is the
+/// union over ten runs under strace, plus `rt_sigreturn`, seen in the audit log in 8 of 400
+/// runs under load with a logging default action. runc's init is a Go program, so its
+/// runtime threads (futex, nanosleep, sched_yield, epoll, and returning from the runtime's
+/// preemption signal) keep running between the filter load and the exec; its own code
+/// checks /proc/self/fd (openat, fstatfs, getdents64), signals readiness (write) and closes
+/// descriptors. One list serves both settings: a profile must never stop a container from
+/// starting, and the difference is the runtime's own calls before the workload runs.
 const RUNC: &[&str] = &[
+    "capget",
+    "capset",
+    "chdir",
     "close",
     "epoll_ctl",
     "epoll_pwait",
     "execve",
+    "faccessat2",
+    "fcntl",
+    "fstat",
     "fstatfs",
     "futex",
+    "getcwd",
     "getdents64",
     "getpid",
+    "getppid",
     "nanosleep",
+    "newfstatat",
     "openat",
+    "prctl",
+    "read",
     "rt_sigreturn",
     "sched_yield",
+    "setgid",
+    "setgroups",
+    "setuid",
     "write",
 ];
 /// crun 1.8.1 (Debian bookworm), measured: a single-threaded C process that closes its
