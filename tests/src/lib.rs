@@ -12,6 +12,7 @@
 //! multilib (`gcc -m32 -static`), strace, python3, setpriv and, for the seccomp tests, runc.
 
 pub mod apparmor;
+pub mod engines;
 pub mod runc;
 pub mod strace;
 pub mod workloads;
