@@ -85,8 +85,11 @@ pub mod lost {
     pub const PENDING: u32 = 6;
     /// A syscall's argument values could not be noted (their map was full).
     pub const ARG_VALUES: u32 = 7;
+    /// A move of a task into another cgroup did not fit in the ring buffer (the mover is then
+    /// not stopped, and the move is not followed).
+    pub const MOVE_EVENTS: u32 = 8;
     /// How many counters there are.
-    pub const COUNT: u32 = 8;
+    pub const COUNT: u32 = 9;
 }
 
 /// CPUs with a `CachedSyscall` entry (numbers from 0). A task on a CPU past them is counted
@@ -430,6 +433,31 @@ pub struct SocketEvent {
     pub sock_type: u32,
     pub protocol: u32,
     pub exe_inode: u64,
+}
+
+/// Tag of [`MoveEvent`].
+pub const EVENT_MOVE: u32 = 4;
+
+/// Bytes of a cgroup path a move event carries, with its NUL (longer paths are cut: the
+/// event says so by a length equal to this).
+pub const MOVE_PATH_MAX: usize = 512;
+
+/// A task in the target moved a task (itself or another) into a cgroup: the kernel's
+/// `cgroup_attach_task`, once per hierarchy (on hybrid hierarchies, once for each v1
+/// controller and once for the unified one).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct MoveEvent {
+    pub kind: u32,
+    /// Process (thread group) id of the task that moved it, which is stopped (SIGSTOP) until
+    /// userspace has decided whether to follow the destination.
+    pub mover_tgid: u32,
+    /// Process id of the task moved (its thread group leader when a whole group moved).
+    pub moved_tgid: u32,
+    /// Bytes of `path` that are valid, without the NUL.
+    pub path_len: u32,
+    /// The destination cgroup's path within its hierarchy (`/libpod_parent/libpod-<id>`).
+    pub path: [u8; MOVE_PATH_MAX],
 }
 
 /// Key of the in-kernel deduplication of file accesses made through an open file: the same

@@ -1,10 +1,10 @@
 //! leastpriv kernel programs: one module per hook family, gathered here.
 //!
-//! The families (`syscalls`, `files`, `exec`, `capabilities`, `floor`) hold the programs and
-//! never import one another. What several of them share lives below them: `maps` (the maps
-//! and globals more than one family touches, the ring buffer and the loss counters),
-//! `file_events` (resolving and reporting a file access), `common` (stateless helpers) and
-//! `task` (the current task's kernel structures). Each module's doc says what it may import.
+//! The families (`syscalls`, `files`, `exec`, `capabilities`, `moves`, `floor`) hold the
+//! programs and never import one another. What several of them share lives below them:
+//! `maps` (the maps and globals more than one family touches, the ring buffer and the loss
+//! counters), `file_events` (resolving and reporting a file access), `common` (stateless
+//! helpers) and `task` (the current task's kernel structures). Each module's doc says what it may import.
 //!
 //! Every program starts with the same cheap question, "is the current task in the target
 //! cgroup (or below it)?", and returns at once when it is not, so that tasks outside the
@@ -21,6 +21,7 @@ mod capabilities;
 mod exec;
 mod files;
 mod floor;
+mod moves;
 mod syscalls;
 
 // Shared modules. `file_events` may import `maps` and `common`; `maps` may import `common`;

@@ -152,6 +152,10 @@ pub struct GenerateK8sArgs {
     /// The recording to read.
     #[arg(value_name = "RECORDING")]
     pub recording: PathBuf,
+    /// The container of the recording to write the profile of (its name or id), where the
+    /// recorded command started several; with one, that one is used.
+    #[arg(long, value_name = "NAME|ID")]
+    pub container: Option<String>,
     /// Where to write it (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -168,6 +172,10 @@ pub struct GenerateSystemdArgs {
     /// The recording to read.
     #[arg(value_name = "RECORDING")]
     pub recording: PathBuf,
+    /// The container of the recording to write the profile of (its name or id), where the
+    /// recorded command started several; with one, that one is used.
+    #[arg(long, value_name = "NAME|ID")]
+    pub container: Option<String>,
     /// Where to write it (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -178,6 +186,10 @@ pub struct GenerateApparmorArgs {
     /// The recording to read.
     #[arg(value_name = "RECORDING")]
     pub recording: PathBuf,
+    /// The container of the recording to write the profile of (its name or id), where the
+    /// recorded command started several; with one, that one is used.
+    #[arg(long, value_name = "NAME|ID")]
+    pub container: Option<String>,
     /// Where to write the profile (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -198,6 +210,10 @@ pub struct GenerateCapabilitiesArgs {
     /// The recording to read.
     #[arg(value_name = "RECORDING")]
     pub recording: PathBuf,
+    /// The container of the recording to write the profile of (its name or id), where the
+    /// recorded command started several; with one, that one is used.
+    #[arg(long, value_name = "NAME|ID")]
+    pub container: Option<String>,
     /// Where to write it (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -222,6 +238,10 @@ pub struct GenerateSeccompArgs {
     /// The recording to read.
     #[arg(value_name = "RECORDING")]
     pub recording: PathBuf,
+    /// The container of the recording to write the profile of (its name or id), where the
+    /// recorded command started several; with one, that one is used.
+    #[arg(long, value_name = "NAME|ID")]
+    pub container: Option<String>,
     /// Where to write the profile (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -294,10 +314,17 @@ pub struct RecordArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub grace: Duration,
     /// Record an existing cgroup v2 directory (a service, a container) instead of a command.
-    #[arg(long, value_name = "PATH", conflicts_with = "command")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["command", "container"])]
     pub cgroup: Option<PathBuf>,
-    /// With --cgroup: stop after this long (default: at Ctrl-C).
-    #[arg(long, value_name = "DURATION", requires = "cgroup", value_parser = parse_duration)]
+    /// Record a running container (its name or id) until it exits, Ctrl-C or --duration.
+    #[arg(long, value_name = "NAME|ID", conflicts_with = "command")]
+    pub container: Option<String>,
+    /// With --container: the engine that runs it (default: Podman, then Docker).
+    #[arg(long, value_name = "ENGINE", requires = "container")]
+    pub engine: Option<leastpriv::record::containers::Engine>,
+    /// With --cgroup or --container: stop after this long (default: at Ctrl-C, or when the
+    /// container exits).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Keep at most this many distinct file paths; accesses to further new paths are
     /// counted (`lost.file_paths`) and their directories reported, not kept. Bounds the
@@ -305,7 +332,7 @@ pub struct RecordArgs {
     #[arg(long, value_name = "N", default_value_t = leastpriv::record::accumulator::DEFAULT_MAX_PATHS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000_000))]
     pub max_paths: usize,
     /// The command to run, after `--`.
-    #[arg(last = true, value_name = "CMD", required_unless_present = "cgroup")]
+    #[arg(last = true, value_name = "CMD", required_unless_present_any = ["cgroup", "container"])]
     pub command: Vec<OsString>,
 }
 
@@ -320,9 +347,9 @@ impl RecordArgs {
     /// Checks what clap cannot express here (`requires` is not enforced next to a `last`
     /// positional argument).
     pub fn validate(&self) -> Result<(), String> {
-        if self.duration.is_some() && self.cgroup.is_none() {
+        if self.duration.is_some() && self.cgroup.is_none() && self.container.is_none() {
             return Err(
-                "--duration only applies with --cgroup; a command is recorded until it exits"
+                "--duration only applies with --cgroup or --container; a command is recorded until it exits"
                     .into(),
             );
         }

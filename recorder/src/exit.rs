@@ -80,6 +80,12 @@ impl Exit {
 #[error(transparent)]
 pub struct BadInput(anyhow::Error);
 
+impl From<anyhow::Error> for BadInput {
+    fn from(err: anyhow::Error) -> BadInput {
+        BadInput(err)
+    }
+}
+
 impl BadInput {
     /// Bad input described in words, such as two files of different kinds given to `diff`.
     pub fn new(message: impl Into<String>) -> BadInput {

@@ -7,7 +7,7 @@
 //! | wing | holds | may import |
 //! | --- | --- | --- |
 //! | [`recording`] | the contract read without root: the Recording file, merge, syscall, argument and capability names, recorded paths | nothing of this crate |
-//! | [`record`] | what needs root and the kernel: `kernel/` (the only aya user), decode, observations, the accumulator, assembling a Recording, launching the command, cgroups | `recording` |
+//! | [`record`] | what needs root and the kernel: `kernel/` (the only aya user), decode, observations, the accumulator, the run loop, following containers, assembling a Recording, launching the command, cgroups | `recording` |
 //! | [`policy`] | Recording → Policy, one module per output: every decision, with its reason | `recording` |
 //! | [`profile`] | Policy → text, one module per output, nothing else | `policy`, `recording` |
 //! | [`review`] | the permission vocabulary, profile parsers (text → permissions), diff, check | `profile`, `policy`, `recording` |

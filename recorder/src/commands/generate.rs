@@ -22,22 +22,85 @@ use crate::cli::{
     CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateK8sArgs,
     GenerateSeccompArgs, GenerateSystemdArgs, SeccompFormat,
 };
-use crate::exit::Exit;
+use crate::exit::{BadInput, Exit};
 
 /// Reads the recording a generator works from, without files' makers (no profile uses
-/// them). It is never freed: the process ends once the
-/// profile is written, and freeing a recording of a million files piece by piece took
-/// 66 ms, a tenth of generating its seccomp profile.
-fn read_recording(path: &Path) -> anyhow::Result<ManuallyDrop<Recording>> {
-    Ok(ManuallyDrop::new(Recording::read_without_file_makers(
-        path,
-    )?))
+/// them), and picks the part the profile is for: a container's, when the recorded command
+/// started containers (`container` names it; the only one is taken without), else the whole.
+/// It is never freed: the process ends once the profile is written, and freeing a recording
+/// of a million files piece by piece took 66 ms, a tenth of generating its seccomp profile.
+fn read_recording(
+    path: &Path,
+    container: Option<&str>,
+) -> anyhow::Result<(ManuallyDrop<Recording>, Option<String>)> {
+    let mut recording = Recording::read_without_file_makers(path)?;
+    if recording.containers.is_empty() {
+        return match container {
+            Some(wanted) => Err(BadInput::new(format!(
+                "{} holds no container (it was not a recording of a container engine's command); --container {} names none",
+                path.display(),
+                wanted.escape_debug()
+            ))
+            .into()),
+            None => Ok((ManuallyDrop::new(recording), None)),
+        };
+    }
+    let labels = || {
+        recording
+            .containers
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({} {})",
+                    c.label().escape_debug(),
+                    c.engine,
+                    &c.id[..c.id.len().min(12)]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let index = match container {
+        Some(wanted) => recording
+            .containers
+            .iter()
+            .position(|c| c.is_named(wanted))
+            .ok_or_else(|| {
+                BadInput::new(format!(
+                    "{} holds no container {}; it holds {}",
+                    path.display(),
+                    wanted.escape_debug(),
+                    labels()
+                ))
+            })?,
+        None if recording.containers.len() == 1 => {
+            eprintln!(
+                "leastpriv: writing the profile of {} container {}, the one the recorded command started",
+                recording.containers[0].engine,
+                recording.containers[0].label().escape_debug()
+            );
+            0
+        }
+        None => {
+            return Err(BadInput::new(format!(
+                "{} holds {} containers: name one with --container ({})",
+                path.display(),
+                recording.containers.len(),
+                labels()
+            ))
+            .into())
+        }
+    };
+    let container = recording.containers.swap_remove(index);
+    // Profiles are named after the container unless --name says otherwise.
+    let name = container.label();
+    Ok((ManuallyDrop::new(*container.recording), Some(name)))
 }
 
 pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<Exit> {
-    let recording = read_recording(&args.recording)?;
+    let (recording, container) = read_recording(&args.recording, args.container.as_deref())?;
     let options = AppArmorOptions {
-        name: args.name.clone(),
+        name: args.name.clone().or(container),
         mode: args.mode,
         glob_threshold: args.glob_threshold,
     };
@@ -74,7 +137,7 @@ pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<Exit> {
-    let recording = read_recording(&args.recording)?;
+    let (recording, _) = read_recording(&args.recording, args.container.as_deref())?;
     let policy = capability_policy::decide(&recording).with_context(|| {
         format!(
             "cannot derive capabilities from {}",
@@ -115,14 +178,15 @@ pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<Exit> {
-    let recording = read_recording(&args.recording)?;
+    let (recording, container) = read_recording(&args.recording, args.container.as_deref())?;
     let capabilities = capability_policy::decide(&recording).with_context(|| {
         format!(
             "cannot derive capabilities from {}",
             args.recording.display()
         )
     })?;
-    let name = profile::kubernetes_name(args.name.as_deref().unwrap_or(&default_name(&recording)));
+    let name = args.name.clone().or(container);
+    let name = profile::kubernetes_name(name.as_deref().unwrap_or(&default_name(&recording)));
     let seccomp = seccomp::decide(
         &recording,
         SeccompOptions {
@@ -164,7 +228,7 @@ pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn systemd(args: &GenerateSystemdArgs) -> anyhow::Result<Exit> {
-    let recording = read_recording(&args.recording)?;
+    let (recording, _) = read_recording(&args.recording, args.container.as_deref())?;
     let seccomp = seccomp::decide(&recording, SeccompOptions::default());
     let capabilities = capability_policy::decide(&recording).ok();
     if capabilities.is_none() {
@@ -243,7 +307,7 @@ fn warn_if_incomplete(recording: &Recording, path: &Path) {
 }
 
 pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<Exit> {
-    let recording = read_recording(&args.recording)?;
+    let (recording, container) = read_recording(&args.recording, args.container.as_deref())?;
     let options = SeccompOptions {
         runtime: args.runtime,
         allow_vdso: !args.no_vdso,
@@ -256,7 +320,7 @@ pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<Exit> {
     let text = match args.format {
         SeccompFormat::Oci => profile::render_oci(&policy),
         SeccompFormat::Crd => {
-            let name = match (&args.name, &recording.target) {
+            let name = match (args.name.as_ref().or(container.as_ref()), &recording.target) {
                 (Some(name), _) => name.clone(),
                 (None, Target::Command(argv)) => argv.first().cloned().unwrap_or_default(),
                 (None, Target::Cgroup(path)) => path.clone(),

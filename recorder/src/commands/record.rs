@@ -1,26 +1,41 @@
 //! `leastpriv record`: run a command (or watch a cgroup) under the kernel recorder and write a
 //! Recording.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use leastpriv::{
     record::{
+        cgroup,
+        containers::{self, Engine},
         launch::{Confinement, RunAs},
         session::{self, Recorded, What},
     },
     recording::Recording,
 };
 
-use crate::{cli::RecordArgs, exit::Exit};
+use crate::{
+    cli::RecordArgs,
+    exit::{BadInput, Exit},
+};
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<Exit> {
     args.validate().map_err(anyhow::Error::msg)?;
-    let what = match &args.cgroup {
-        Some(path) => What::Cgroup {
+    let container_cgroup = match &args.container {
+        Some(wanted) => Some(container_cgroup(args.engine, wanted)?),
+        None => None,
+    };
+    let what = match (&args.cgroup, &container_cgroup) {
+        (Some(path), _) => What::Cgroup {
             path,
             duration: args.duration,
+            until_empty: false,
         },
-        None => What::Command {
+        (None, Some(path)) => What::Cgroup {
+            path,
+            duration: args.duration,
+            until_empty: true,
+        },
+        (None, None) => What::Command {
             argv: &args.command,
             as_root: args.as_root,
             grace: args.grace,
@@ -36,6 +51,28 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<Exit> {
     write_recording(&recording, &args.output, args.as_root)?;
     print_summary(&recording, &args.output);
     Ok(Exit::Wrapped(status.into()))
+}
+
+/// The cgroup directory of a running container. A container the engines do not know is bad
+/// input; an engine that cannot answer is a failure.
+fn container_cgroup(engine: Option<Engine>, wanted: &str) -> anyhow::Result<PathBuf> {
+    let located = containers::locate(engine, wanted).map_err(|err| {
+        if err.is_unknown_container() {
+            anyhow::Error::from(BadInput::from(anyhow::Error::from(err)))
+        } else {
+            anyhow::Error::from(err)
+        }
+    })?;
+    eprintln!(
+        "leastpriv: recording {} container {} ({}) from now on: what it did before is not recorded",
+        match located.engine {
+            Engine::Podman => "podman",
+            Engine::Docker => "docker",
+        },
+        located.name.escape_debug(),
+        &located.id[..located.id.len().min(12)]
+    );
+    Ok(cgroup::cgroup2_mount()?.join(located.cgroup.trim_start_matches('/')))
 }
 
 /// Writes the recording; when started through sudo, gives it to the invoking user so that

@@ -34,6 +34,12 @@ pub fn summary(recording: &Recording) -> String {
     if let Some(status) = recording.exit_status {
         let _ = writeln!(out, "  exit status {status}");
     }
+    if recording.started_late {
+        let _ = writeln!(
+            out,
+            "  started late: the target was already running; what it did before is not recorded"
+        );
+    }
     match (&recording.complete, &recording.incomplete_reason) {
         (true, _) => {}
         (false, reason) => {
@@ -115,6 +121,19 @@ pub fn summary(recording: &Recording) -> String {
             let _ = writeln!(out, "  {} {}", p.pid, escape(&p.comm));
         }
     }
+    if !recording.moved_out.is_empty() {
+        let _ = writeln!(out, "moved out of the recording (not recorded there):");
+        for m in &recording.moved_out {
+            let _ = writeln!(
+                out,
+                "  {} {} into {} (moved by {})",
+                m.pid,
+                escape(m.executable.as_deref().unwrap_or("?")),
+                escape(&m.cgroup),
+                m.by_pid
+            );
+        }
+    }
     let lost = &recording.lost;
     let _ = writeln!(
         out,
@@ -122,6 +141,23 @@ pub fn summary(recording: &Recording) -> String {
         if lost.is_nothing() { "lost" } else { "LOST" },
         lost.describe()
     );
+    for container in &recording.containers {
+        let _ = writeln!(
+            out,
+            "\n{} container {} (id {}{}), from its entrypoint on:",
+            container.engine,
+            escape(&container.label()),
+            &container.id,
+            container
+                .image
+                .as_deref()
+                .map(|i| format!(", image {}", escape(i)))
+                .unwrap_or_default()
+        );
+        for line in summary(&container.recording).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     out
 }
 

@@ -19,10 +19,7 @@ use crate::{
     },
 };
 
-/// Shown as the maker of syscalls whose program was never seen executing: it was already
-/// running when the recording started (for `record -- CMD`, that is only the `execve` of CMD,
-/// made by the not-yet-replaced child).
-pub const UNKNOWN_EXECUTABLE: &str = "(started before recording)";
+pub use crate::recording::UNKNOWN_EXECUTABLE;
 
 /// Distinct file paths `record` keeps unless told otherwise (`--max-paths`): an estimated 170 MiB
 /// of recorder memory at the peak (0.3 KiB per path, measured: RELIABILITY.md).
@@ -173,6 +170,8 @@ impl Accumulator {
                     .or_default()
                     .insert(exe_inode);
             }
+            // Acted on by the session, which decides whether to follow the destination.
+            Observation::Moved { .. } => {}
         }
     }
 

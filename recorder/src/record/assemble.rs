@@ -133,7 +133,10 @@ pub fn recording(
         user: outcome.user,
         escalating_programs,
         left_running: outcome.left_running.clone(),
+        started_late: false,
+        moved_out: vec![],
         lost,
+        containers: vec![],
     })
 }
 

@@ -2,8 +2,8 @@
 //! but are checked as if they came from anywhere, size first, before any field is read.
 
 use recorder_common::{
-    file_flags, ExecEvent, FileEvent, SocketEvent, EVENT_EXEC, EVENT_FILE, EVENT_SOCKET,
-    EXEC_PATH_MAX, NAME_BUF, PATH_BUF,
+    file_flags, ExecEvent, FileEvent, MoveEvent, SocketEvent, EVENT_EXEC, EVENT_FILE, EVENT_MOVE,
+    EVENT_SOCKET, EXEC_PATH_MAX, MOVE_PATH_MAX, NAME_BUF, PATH_BUF,
 };
 
 use crate::record::observation::Observation;
@@ -29,8 +29,34 @@ pub fn decode(bytes: &[u8]) -> Result<Observation, DecodeError> {
         EVENT_EXEC => decode_exec(bytes),
         EVENT_FILE => decode_file(bytes),
         EVENT_SOCKET => decode_socket(bytes),
+        EVENT_MOVE => decode_move(bytes),
         kind => Err(DecodeError::UnknownKind { kind }),
     }
+}
+
+fn decode_move(bytes: &[u8]) -> Result<Observation, DecodeError> {
+    let expected = size_of::<MoveEvent>();
+    if bytes.len() != expected {
+        return Err(DecodeError::WrongSize {
+            kind: "move",
+            len: bytes.len(),
+            expected,
+        });
+    }
+    let field = |offset: usize| read_u32(bytes, offset).unwrap_or_default();
+    let path_len = (field(std::mem::offset_of!(MoveEvent, path_len)) as usize).min(MOVE_PATH_MAX);
+    let path_offset = std::mem::offset_of!(MoveEvent, path);
+    let path_field = &bytes[path_offset..path_offset + MOVE_PATH_MAX];
+    let len = path_field[..path_len]
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(path_len);
+    Ok(Observation::Moved {
+        mover_tgid: field(std::mem::offset_of!(MoveEvent, mover_tgid)),
+        moved_tgid: field(std::mem::offset_of!(MoveEvent, moved_tgid)),
+        path: path_field[..len].to_vec(),
+        truncated: path_len >= MOVE_PATH_MAX - 1,
+    })
 }
 
 fn decode_exec(bytes: &[u8]) -> Result<Observation, DecodeError> {

@@ -29,6 +29,16 @@ pub enum Observation {
     /// A file access whose path could not be resolved completely (deeper than the walk, or
     /// an unresolvable directory): counted, never turned into a rule.
     UnresolvedFile,
+    /// A task in the target moved a task into a cgroup (on one hierarchy). The mover is
+    /// stopped when the recording follows moves, until it is sent SIGCONT.
+    Moved {
+        mover_tgid: u32,
+        moved_tgid: u32,
+        /// The destination's path within its hierarchy, as bytes.
+        path: Vec<u8>,
+        /// The kernel's string was longer than the event could carry.
+        truncated: bool,
+    },
     /// A socket created by a task in the target.
     Socket {
         family: u32,

@@ -24,8 +24,10 @@ use super::{
     accumulator::Accumulator,
     assemble::{self, Outcome, RecordError},
     cgroup::{self, Cgroup},
+    containers::Follower,
     kernel::{self as kernel_recorder, KernelRecorder},
     launch::{self, Confinement, LaunchError, PendingLaunch, RunAs},
+    observation::Observation,
 };
 use crate::recording::{LeftRunning, Recording, RunUser, Target};
 
@@ -53,6 +55,8 @@ pub enum What<'a> {
     Cgroup {
         path: &'a Path,
         duration: Option<Duration>,
+        /// Stop once the cgroup has no process left (a container that exited).
+        until_empty: bool,
     },
 }
 
@@ -112,6 +116,11 @@ async fn record_async(
             (Cgroup::create_for_run(&mount)?, Target::Command(argv))
         }
     };
+    // A command's moves out of its cgroup are followed into containers, or noted.
+    let follower = match what {
+        What::Cgroup { .. } => None,
+        What::Command { .. } => Some(Follower::new(&cgroup::cgroup2_mount()?, &cgroup, max_paths)),
+    };
     // A command is started up to its handshake and moved into the cgroup while the kernel
     // programs load: both wait on the kernel (the move for an RCU grace period, the load for
     // the verifier). It runs once the programs are attached.
@@ -144,11 +153,23 @@ async fn record_async(
             (Some((pending, user, *grace)), None)
         }
     };
-    let kernel = KernelRecorder::start(&cgroup)?;
-    let mut session = Session::new(kernel, max_paths)?;
+    let kernel = KernelRecorder::start(&cgroup, follower.is_some())?;
+    let mut session = Session::new(kernel, max_paths, follower)?;
 
+    let until_empty = matches!(
+        what,
+        What::Cgroup {
+            until_empty: true,
+            ..
+        }
+    );
     let outcome = match launch {
-        None => session.watch_cgroup(&mut signals, duration).await?,
+        None => {
+            let until_empty = until_empty.then_some(&cgroup);
+            session
+                .watch_cgroup(&mut signals, duration, until_empty)
+                .await?
+        }
         Some((pending, user, grace)) => match pending.and_then(PendingLaunch::release) {
             Ok(child) => {
                 let mut outcome = session
@@ -161,13 +182,18 @@ async fn record_async(
         },
     };
 
-    let recording = assemble::recording(
+    let mut recording = assemble::recording(
         session.kernel.get_ref(),
         &mut session.accumulator,
         target,
         started,
         &outcome,
     )?;
+    if let Some(follower) = session.follower.take() {
+        (recording.containers, recording.moved_out) = follower.finish(started, &outcome)?;
+    }
+    // An existing cgroup's processes ran before the programs were attached.
+    recording.started_late = matches!(what, What::Cgroup { .. });
     // Detach the programs before the cgroup goes: nothing of ours outlives the run.
     drop(session);
     cgroup.remove()?;
@@ -178,14 +204,20 @@ async fn record_async(
     })
 }
 
-/// The kernel recorder (polled for events) plus what has been decoded from it so far.
+/// The kernel recorder (polled for events) plus what has been decoded from it so far, and
+/// the containers followed out of it.
 struct Session {
     kernel: AsyncFd<KernelRecorder>,
     accumulator: Accumulator,
+    follower: Option<Follower>,
 }
 
 impl Session {
-    fn new(kernel: KernelRecorder, max_paths: usize) -> Result<Session, RecordError> {
+    fn new(
+        kernel: KernelRecorder,
+        max_paths: usize,
+        follower: Option<Follower>,
+    ) -> Result<Session, RecordError> {
         // SAFETY: the ring buffer fd is owned by `kernel`, which the AsyncFd owns: it stays
         // open for as long as it is registered.
         let kernel = unsafe { AsyncFd::register(kernel) }
@@ -194,11 +226,16 @@ impl Session {
         Ok(Session {
             kernel,
             accumulator: Accumulator::with_max_paths(max_paths),
+            follower,
         })
     }
 
     fn drain(&mut self) {
-        drain_into(self.kernel.get_mut(), &mut self.accumulator);
+        drain_into(
+            self.kernel.get_mut(),
+            &mut self.accumulator,
+            self.follower.as_mut(),
+        );
     }
 
     /// Waits until events are ready, then decodes them all.
@@ -208,7 +245,11 @@ impl Session {
             .readable_mut()
             .await
             .map_err(io_error("polling the event ring buffer"))?;
-        drain_into(guard.get_inner_mut(), &mut self.accumulator);
+        drain_into(
+            guard.get_inner_mut(),
+            &mut self.accumulator,
+            self.follower.as_mut(),
+        );
         guard.clear_ready();
         Ok(())
     }
@@ -270,23 +311,36 @@ impl Session {
         Ok(outcome)
     }
 
-    /// Records an existing cgroup until a signal or the duration ends it.
+    /// Records an existing cgroup until a signal or the duration ends it, or, given
+    /// `until_empty`, once no process is left in it.
     async fn watch_cgroup(
         &mut self,
         signals: &mut Signals,
         duration: Option<Duration>,
+        until_empty: Option<&Cgroup>,
     ) -> Result<Outcome, RecordError> {
         let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX / 4));
         tokio::pin!(deadline);
-        if duration.is_none() {
-            eprintln!("leastpriv: recording; press Ctrl-C to stop");
+        match (duration, until_empty) {
+            (None, None) => eprintln!("leastpriv: recording; press Ctrl-C to stop"),
+            (None, Some(_)) => {
+                eprintln!("leastpriv: recording until it exits; press Ctrl-C to stop sooner");
+            }
+            (Some(_), _) => {}
         }
         let mut outcome = Outcome::default();
         let mut drain_tick = tokio::time::interval(DRAIN_INTERVAL);
+        let mut poll = tokio::time::interval(POLL_INTERVAL);
         loop {
             tokio::select! {
                 _ = drain_tick.tick() => self.drain(),
                 () = &mut deadline => break,
+                _ = poll.tick(), if until_empty.is_some() => {
+                    // A cgroup removed with its container reads as empty too.
+                    if until_empty.is_some_and(|c| c.processes().map_or(true, |p| p.is_empty())) {
+                        break;
+                    }
+                }
                 Some(received) = signals.next() => {
                     // Stopping a cgroup recording at Ctrl-C is the normal end, not an interruption.
                     if duration.is_some() {
@@ -302,8 +356,27 @@ impl Session {
     }
 }
 
-fn drain_into(kernel: &mut KernelRecorder, accumulator: &mut Accumulator) {
-    kernel.drain_events(|observation| accumulator.observe(observation));
+fn drain_into(
+    kernel: &mut KernelRecorder,
+    accumulator: &mut Accumulator,
+    mut follower: Option<&mut Follower>,
+) {
+    kernel.drain_events(|observation| match observation {
+        Observation::Moved {
+            mover_tgid,
+            moved_tgid,
+            path,
+            ..
+        } => match follower.as_deref_mut() {
+            Some(follower) => follower.on_move(mover_tgid, moved_tgid, &path),
+            // Not following: the mover was not stopped.
+            None => {}
+        },
+        observation => accumulator.observe(observation),
+    });
+    if let Some(follower) = follower {
+        follower.drain();
+    }
 }
 
 /// The command's exit status as shells report it: its code, or 128+N for a signal N.

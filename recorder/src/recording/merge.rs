@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::recording::{
-    Accesses, CapabilityCheck, ExePaths, Executable, FileAccess, Host, LeftRunning, Lost,
-    Recording, RunInfo, SocketUse, SyscallEntry, Target, Tool, FORMAT, VERSION,
+    Accesses, CapabilityCheck, Container, ExePaths, Executable, FileAccess, Host, LeftRunning,
+    Lost, Recording, RunInfo, SocketUse, SyscallEntry, Target, Tool, FORMAT, VERSION,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +212,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         lost.argument_values += l.argument_values;
         lost.file_calls += l.file_calls;
         lost.unresolved_paths += l.unresolved_paths;
+        lost.cgroup_moves += l.cgroup_moves;
     }
 
     let runs: Vec<RunInfo> = runs.into_values().collect();
@@ -274,9 +275,53 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
             .into_iter()
             .map(|(pid, comm)| LeftRunning { pid, comm })
             .collect(),
+        started_late: recordings.iter().any(|(r, _)| r.started_late),
+        moved_out: recordings
+            .iter()
+            .flat_map(|(r, _)| r.moved_out.iter().cloned())
+            .collect(),
         lost,
         runs,
+        containers: merge_containers(recordings)?,
     })
+}
+
+/// The same container (engine and name, else id) across runs and replicas, merged.
+fn merge_containers(recordings: &[(Recording, String)]) -> Result<Vec<Container>, MergeError> {
+    let mut groups: BTreeMap<(String, String), Vec<(&Container, String)>> = BTreeMap::new();
+    for (recording, name) in recordings {
+        for container in &recording.containers {
+            let key = container
+                .name
+                .clone()
+                .unwrap_or_else(|| container.id.clone());
+            groups
+                .entry((container.engine.clone(), key))
+                .or_default()
+                .push((container, format!("{name} {}", container.label())));
+        }
+    }
+    let mut out = Vec::new();
+    for ((engine, _), group) in groups {
+        let parts: Vec<(Recording, String)> = group
+            .iter()
+            .map(|(c, name)| ((*c.recording).clone(), name.clone()))
+            .collect();
+        let first = group[0].0;
+        out.push(Container {
+            engine,
+            id: mixed(group.iter().map(|(c, _)| c.id.as_str())),
+            name: first.name.clone(),
+            image: group
+                .iter()
+                .all(|(c, _)| c.image == first.image)
+                .then(|| first.image.clone())
+                .flatten(),
+            cgroup: mixed(group.iter().map(|(c, _)| c.cgroup.as_str())),
+            recording: Box::new(merge(&parts)?),
+        });
+    }
+    Ok(out)
 }
 
 /// One name when all agree, else `mixed`.

@@ -10,6 +10,7 @@
 
 pub mod arguments;
 pub mod capabilities;
+pub mod containers;
 pub mod merge;
 pub mod path;
 pub mod syscalls;
@@ -25,6 +26,11 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use syscalls::Abi;
+
+/// Shown as the maker of syscalls whose program was never seen executing: it was already
+/// running when the recording started (for `record -- CMD`, that is only the `execve` of CMD,
+/// made by the not-yet-replaced child).
+pub const UNKNOWN_EXECUTABLE: &str = "(started before recording)";
 
 /// Value of the `format` field: tells a recording apart from other JSON.
 pub const FORMAT: &str = "leastpriv-recording";
@@ -83,7 +89,20 @@ pub struct Recording {
     /// Processes still in the cgroup when the grace period ended (they were then killed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_running: Vec<LeftRunning>,
+    /// The recording began while the target was already running (`record --cgroup`,
+    /// `record --container`): what it did before is not in it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub started_late: bool,
+    /// Processes moved out of the recorded cgroups into cgroups the recording did not follow
+    /// (what they did there is not recorded), in the order seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_out: Vec<MovedOut>,
     pub lost: Lost,
+    /// The containers the command started, each recorded on its own from its entrypoint's
+    /// execve on; everything above is what the command itself did (for `record -- podman
+    /// run ...`: the engine's CLI, conmon and the runtime). Sorted by engine and id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<Container>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -572,6 +591,39 @@ pub struct EscalatingProgram {
     pub file_capabilities: bool,
 }
 
+/// A container the recorded command started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Container {
+    /// `podman` or `docker`.
+    pub engine: String,
+    /// The engine's container id.
+    pub id: String,
+    /// The container's name, when the engine said it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The image, or the root filesystem directory (`podman run --rootfs`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The container's cgroup on the unified hierarchy.
+    pub cgroup: String,
+    /// What the container did, from its entrypoint's execve on.
+    pub recording: Box<Recording>,
+}
+
+/// A process moved out of the recorded cgroups into one that was not followed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedOut {
+    /// The process moved.
+    pub pid: u32,
+    /// Its executable, when it could still be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    /// The process that moved it (the same when it moved itself).
+    pub by_pid: u32,
+    /// The destination cgroup (its path within the hierarchy).
+    pub cgroup: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeftRunning {
     pub pid: u32,
@@ -613,6 +665,14 @@ pub struct Lost {
     /// those paths are not in the recording.
     #[serde(default)]
     pub file_paths: u64,
+    /// Moves of recorded tasks into other cgroups that could not be reported (the ring
+    /// buffer was full): where they went is unknown. Written only when not 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cgroup_moves: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Lost {
@@ -629,6 +689,7 @@ impl Lost {
             (self.file_calls, "file syscalls"),
             (self.unresolved_paths, "unresolved file paths"),
             (self.file_paths, "file accesses beyond --max-paths"),
+            (self.cgroup_moves, "moves into other cgroups"),
         ];
         let parts: Vec<String> = counters
             .iter()
@@ -803,6 +864,9 @@ impl Recording {
             user: None,
             escalating_programs: vec![],
             left_running: vec![],
+            started_late: false,
+            moved_out: vec![],
+            containers: vec![],
             lost: Lost::default(),
         }
     }

@@ -34,6 +34,9 @@ fn sample() -> Recording {
         user: None,
         escalating_programs: vec![],
         left_running: vec![],
+        started_late: false,
+        moved_out: vec![],
+        containers: vec![],
         lost: Lost::default(),
     }
 }

@@ -27,6 +27,8 @@ pub struct Offsets {
     pub task_stack: u64,
     /// `linux_binprm.filename`: the name an exec was asked for.
     pub binprm_filename: u64,
+    /// `task_struct.tgid`: the process a task moved between cgroups belongs to.
+    pub task_tgid: u64,
     /// Everything the file programs walk.
     pub files: recorder_common::FileOffsets,
     /// The BTF type id of `btf_trace_sys_enter`, the typedef a `tp_btf` program on
@@ -79,6 +81,7 @@ impl Offsets {
             self.file_inode,
             self.task_stack,
             self.binprm_filename,
+            self.task_tgid,
             u64::from(self.sys_enter_typedef),
         ];
         // SAFETY: FileOffsets is repr(C) and made of u64 fields only: no padding.
@@ -107,7 +110,8 @@ impl Offsets {
             file_inode: head[3],
             task_stack: head[4],
             binprm_filename: head[5],
-            sys_enter_typedef: u32::try_from(head[6]).ok()?,
+            task_tgid: head[6],
+            sys_enter_typedef: u32::try_from(head[7]).ok()?,
             files,
         })
     }
@@ -160,6 +164,7 @@ impl Offsets {
             file_inode: member_offset(&btf, "file", "f_inode")?,
             task_stack: member_offset(&btf, "task_struct", "stack")?,
             binprm_filename: member_offset(&btf, "linux_binprm", "filename")?,
+            task_tgid: member_offset(&btf, "task_struct", "tgid")?,
             files: file_offsets(&btf)?,
             sys_enter_typedef: typedef_id(&btf, SYS_ENTER_TYPEDEF)?,
         })
@@ -229,10 +234,10 @@ fn typedef_at(id: u32, name: &str) -> Result<aya::Btf, KernelError> {
 }
 
 /// Words of the cache before the file offsets (see `Offsets::to_words`).
-const HEAD_WORDS: usize = 7;
+const HEAD_WORDS: usize = 8;
 
 /// First line of a cache file; a new layout needs a new tag.
-const CACHE_FORMAT: &str = "leastpriv kernel offsets v6";
+const CACHE_FORMAT: &str = "leastpriv kernel offsets v7";
 
 /// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
 fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {

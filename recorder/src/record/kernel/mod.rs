@@ -46,7 +46,11 @@ pub struct KernelRecorder {
 
 impl KernelRecorder {
     /// Checks what is needed, loads the programs, targets `cgroup` and attaches the hooks.
-    pub fn start(cgroup: &Cgroup) -> Result<KernelRecorder, KernelError> {
+    ///
+    /// With `follow_moves`, a task of the target that moves a task into another cgroup is
+    /// stopped (SIGSTOP) until the caller has seen the move (see [`Observation::Moved`]) and
+    /// sent it SIGCONT.
+    pub fn start(cgroup: &Cgroup, follow_moves: bool) -> Result<KernelRecorder, KernelError> {
         check_privileges()?;
         raise_memlock_limit();
         // Made on another core while our own offsets are looked up (read from a cache, or on
@@ -100,6 +104,8 @@ impl KernelRecorder {
             .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
             .override_global("TASK_STACK_OFFSET", &offsets.task_stack, true)
             .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
+            .override_global("TASK_TGID_OFFSET", &offsets.task_tgid, true)
+            .override_global("FOLLOW_MOVES", &u64::from(follow_moves), true)
             .override_global("FILE_OFFSETS", &offsets.files, true)
             .override_global("CAP_RET_SWAPPED", &cap_ret_swapped, true)
             .override_global("CAP_SHORTCUT", &cap_shortcut, true)
@@ -155,6 +161,7 @@ impl KernelRecorder {
         hooks.extend([
             Hook::raw("cache_on_fork", "sched_process_fork"),
             Hook::raw("cache_on_migration", "cgroup_attach_task"),
+            Hook::raw("cgroup_moves", "cgroup_attach_task"),
             Hook::raw("sys_exit", "sys_exit"),
             Hook::btf("sys_enter", "sys_enter", &sys_enter_btf),
         ]);
@@ -346,6 +353,7 @@ impl KernelRecorder {
             file_events: read(lost::FILE_EVENTS)?,
             file_calls: read(lost::PENDING)?,
             argument_values: read(lost::ARG_VALUES)?,
+            cgroup_moves: read(lost::MOVE_EVENTS)?,
             // Counted in userspace (see `Observed`).
             unresolved_paths: 0,
             file_paths: 0,

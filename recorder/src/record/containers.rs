@@ -1,0 +1,450 @@
+//! Following the containers a recorded command starts, and noting what leaves the recording.
+//!
+//! A container engine's CLI (`podman run`) starts the container through a runtime (runc,
+//! under conmon) that stays in the recorded cgroup, and the runtime moves the container's
+//! first process into the container's own cgroup (`/libpod_parent/libpod-<id>`) before that
+//! process executes the entrypoint. The kernel programs report every move made by a task of
+//! the recording and stop the mover (see `cgroup_moves` in the kernel programs); here a move
+//! into a container's cgroup starts a recording of that cgroup of its own, and only then is
+//! the mover let go. So the entrypoint's first syscall is recorded, two containers never
+//! mix (each cgroup has its own programs and maps), and what the engine's own processes did
+//! stays in the command's recording.
+//!
+//! Any other move out of the recording is noted (pid, executable, where it went) and warned
+//! about: what the process does there is not recorded.
+//!
+//! Following by cgroup needs the runtime to be a descendant of the recorded command, as with
+//! Podman. Docker starts containers from its daemon, outside the recording.
+
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
+
+use nix::{
+    sys::signal::{kill, Signal},
+    unistd::Pid,
+};
+
+use super::{
+    accumulator::Accumulator,
+    assemble::{self, Outcome, RecordError},
+    cgroup::Cgroup,
+    kernel::KernelRecorder,
+};
+use crate::recording::{path, Container, MovedOut, Target};
+
+/// A container cgroup being recorded.
+struct Followed {
+    engine: &'static str,
+    id: String,
+    name: Option<String>,
+    /// The cgroup's path within the hierarchy (`/libpod_parent/libpod-<id>`).
+    path: String,
+    kernel: KernelRecorder,
+    accumulator: Accumulator,
+    /// Held open for as long as its programs target it.
+    _cgroup: Cgroup,
+}
+
+/// What the recording does with moves out of its cgroup.
+pub struct Follower {
+    /// Where the unified hierarchy is mounted.
+    mount: PathBuf,
+    /// The recorded cgroup's path within the hierarchy: moves below it stay in the recording.
+    own: String,
+    max_paths: usize,
+    followed: Vec<Followed>,
+    /// (moved pid, destination) pairs already acted on: a move is reported once per
+    /// hierarchy on hybrid set-ups.
+    seen: BTreeSet<(u32, String)>,
+    moved_out: Vec<MovedOut>,
+}
+
+impl Follower {
+    /// For a recording of `cgroup`, under the unified hierarchy mounted at `mount`.
+    pub fn new(mount: &Path, cgroup: &Cgroup, max_paths: usize) -> Follower {
+        let own = cgroup
+            .path()
+            .strip_prefix(mount)
+            .map(|p| format!("/{}", p.display()))
+            .unwrap_or_default();
+        Follower {
+            mount: mount.to_path_buf(),
+            own,
+            max_paths,
+            followed: Vec::new(),
+            seen: BTreeSet::new(),
+            moved_out: Vec::new(),
+        }
+    }
+
+    /// Acts on one reported move, then lets the mover go on (it was stopped for this).
+    pub fn on_move(&mut self, mover: u32, moved: u32, destination: &[u8]) {
+        if let Err(err) = self.act(mover, moved, destination) {
+            eprintln!("leastpriv: warning: {err}");
+        }
+        // The mover waits for this whatever happened: never leave it stopped.
+        let _ = kill(Pid::from_raw(mover as i32), Signal::SIGCONT);
+    }
+
+    fn act(&mut self, mover: u32, moved: u32, destination: &[u8]) -> Result<(), RecordError> {
+        let destination = path::display(destination);
+        if destination == self.own || destination.starts_with(&format!("{}/", self.own)) {
+            return Ok(());
+        }
+        // The event comes once per hierarchy; only the unified one decides what is recorded.
+        // The moved process is there already when it is its move.
+        if unified_cgroup(moved).as_deref() != Some(destination.as_str()) {
+            return Ok(());
+        }
+        if !self.seen.insert((moved, destination.clone())) {
+            return Ok(());
+        }
+        if let Some((engine, id)) = container_of(&destination) {
+            let dir = self.mount.join(destination.trim_start_matches('/'));
+            let cgroup = Cgroup::open_existing(&dir)?;
+            let kernel = KernelRecorder::start(&cgroup, false)?;
+            let name = container_name(engine, mover);
+            eprintln!(
+                "leastpriv: recording {engine} container {}",
+                name.as_deref()
+                    .unwrap_or(&id[..id.len().min(12)])
+                    .escape_debug()
+            );
+            self.followed.push(Followed {
+                engine,
+                id,
+                name,
+                path: destination,
+                kernel,
+                accumulator: Accumulator::with_max_paths(self.max_paths),
+                _cgroup: cgroup,
+            });
+            return Ok(());
+        }
+        let executable = std::fs::read_link(format!("/proc/{moved}/exe"))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
+        eprintln!(
+            "leastpriv: WARNING: process {moved} ({}) was moved out of the recording into cgroup {}: what it does there is not recorded",
+            executable.as_deref().unwrap_or("?").escape_debug(),
+            destination.escape_debug()
+        );
+        self.moved_out.push(MovedOut {
+            pid: moved,
+            executable,
+            by_pid: mover,
+            cgroup: destination,
+        });
+        Ok(())
+    }
+
+    /// Decodes what the followed containers' programs have reported so far.
+    pub fn drain(&mut self) {
+        for followed in &mut self.followed {
+            let accumulator = &mut followed.accumulator;
+            followed
+                .kernel
+                .drain_events(|observation| accumulator.observe(observation));
+        }
+    }
+
+    /// The recordings of the followed containers, cut to what their workloads did, and the
+    /// processes that left the recording. Detaches the containers' programs.
+    pub fn finish(
+        mut self,
+        started: SystemTime,
+        outcome: &Outcome,
+    ) -> Result<(Vec<Container>, Vec<MovedOut>), RecordError> {
+        self.drain();
+        let ended = Outcome {
+            interrupted_by: outcome.interrupted_by,
+            ..Outcome::default()
+        };
+        let mut containers = Vec::new();
+        for mut followed in self.followed {
+            let recording = assemble::recording(
+                &followed.kernel,
+                &mut followed.accumulator,
+                Target::Cgroup(followed.path.clone()),
+                started,
+                &ended,
+            )?;
+            containers.push(Container {
+                engine: followed.engine.into(),
+                image: container_image(followed.engine, &followed.id),
+                id: followed.id,
+                name: followed.name,
+                cgroup: followed.path,
+                recording: Box::new(recording.without_runtime_set_up()),
+            });
+        }
+        containers.sort_by(|a, b| (&a.engine, &a.id).cmp(&(&b.engine, &b.id)));
+        Ok((containers, self.moved_out))
+    }
+}
+
+/// The process's cgroup on the unified hierarchy (`0::` in /proc/PID/cgroup).
+fn unified_cgroup(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .map(str::to_owned)
+}
+
+/// A container engine `record --container` asks where a container runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    Podman,
+    Docker,
+}
+
+impl Engine {
+    fn command(self) -> &'static str {
+        match self {
+            Engine::Podman => "podman",
+            Engine::Docker => "docker",
+        }
+    }
+}
+
+/// Why a running container could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("no running container {wanted:?} in {engines}{detail}")]
+    NotFound {
+        wanted: String,
+        engines: String,
+        detail: String,
+    },
+    #[error("{engine} could not be asked about container {wanted:?}: {detail}")]
+    Engine {
+        engine: &'static str,
+        wanted: String,
+        detail: String,
+    },
+    #[error("{engine} container {wanted:?} is not running (it may have exited before it could be recorded)")]
+    NotRunning {
+        engine: &'static str,
+        wanted: String,
+    },
+    #[error("the process of {engine} container {wanted:?} ({pid}) exited before its cgroup could be read")]
+    Gone {
+        engine: &'static str,
+        wanted: String,
+        pid: u32,
+    },
+}
+
+impl ContainerError {
+    /// Whether the user named something that does not exist (bad input), rather than the
+    /// machine failing to answer.
+    pub fn is_unknown_container(&self) -> bool {
+        matches!(self, ContainerError::NotFound { .. })
+    }
+}
+
+/// A running container, found by name or id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub engine: Engine,
+    pub id: String,
+    pub name: String,
+    /// Its cgroup's path within the unified hierarchy.
+    pub cgroup: String,
+}
+
+/// Finds the running container `wanted` with `engine`, or with Podman and then Docker.
+pub fn locate(engine: Option<Engine>, wanted: &str) -> Result<Located, ContainerError> {
+    let engines = match engine {
+        Some(engine) => vec![engine],
+        None => vec![Engine::Podman, Engine::Docker],
+    };
+    let mut failures = Vec::new();
+    for engine in &engines {
+        match locate_with(*engine, wanted) {
+            Ok(found) => return Ok(found),
+            Err(err @ (ContainerError::NotRunning { .. } | ContainerError::Gone { .. })) => {
+                return Err(err)
+            }
+            Err(ContainerError::Engine { detail, .. }) if engine_missing(&detail) => {
+                failures.push(format!("{} is not installed", engine.command()));
+            }
+            Err(err @ ContainerError::Engine { .. }) if engines.len() == 1 => return Err(err),
+            Err(err) => failures.push(err.to_string()),
+        }
+    }
+    Err(ContainerError::NotFound {
+        wanted: wanted.to_owned(),
+        engines: engines
+            .iter()
+            .map(|e| e.command())
+            .collect::<Vec<_>>()
+            .join(" or "),
+        detail: if failures.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", failures.join("; "))
+        },
+    })
+}
+
+fn engine_missing(detail: &str) -> bool {
+    detail.contains("No such file or directory")
+}
+
+fn locate_with(engine: Engine, wanted: &str) -> Result<Located, ContainerError> {
+    let name = engine.command();
+    let output = std::process::Command::new(name)
+        .args([
+            "container",
+            "inspect",
+            "--format",
+            "{{.Id}} {{.State.Pid}} {{.State.Running}} {{.Name}}",
+            wanted,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| ContainerError::Engine {
+            engine: name,
+            wanted: wanted.to_owned(),
+            detail: e.to_string(),
+        })?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let detail = stderr.trim().to_owned();
+        let missing = detail.to_ascii_lowercase().contains("no such");
+        return Err(if missing {
+            ContainerError::NotFound {
+                wanted: wanted.to_owned(),
+                engines: name.to_owned(),
+                detail: String::new(),
+            }
+        } else {
+            ContainerError::Engine {
+                engine: name,
+                wanted: wanted.to_owned(),
+                detail,
+            }
+        });
+    }
+    let mut fields = stdout.trim().splitn(4, ' ');
+    let (Some(id), Some(pid), Some(running)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(ContainerError::Engine {
+            engine: name,
+            wanted: wanted.to_owned(),
+            detail: format!("unexpected answer {stdout:?}"),
+        });
+    };
+    let found_name = fields
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_owned();
+    let pid: u32 = pid.parse().unwrap_or(0);
+    if running != "true" || pid == 0 {
+        return Err(ContainerError::NotRunning {
+            engine: name,
+            wanted: wanted.to_owned(),
+        });
+    }
+    let cgroup = unified_cgroup(pid).ok_or(ContainerError::Gone {
+        engine: name,
+        wanted: wanted.to_owned(),
+        pid,
+    })?;
+    Ok(Located {
+        engine,
+        id: id.to_owned(),
+        name: found_name,
+        cgroup,
+    })
+}
+
+/// The engine and container id a cgroup path belongs to: Podman's `libpod-<id>` (cgroupfs:
+/// `/libpod_parent/libpod-<id>`; systemd: `.../libpod-<id>.scope`) and Docker's
+/// `/docker/<id>` or `docker-<id>.scope`, the id being 64 hex digits.
+pub fn container_of(path: &str) -> Option<(&'static str, String)> {
+    let last = path.rsplit('/').next()?;
+    let last = last.strip_suffix(".scope").unwrap_or(last);
+    let (engine, id) = if let Some(id) = last.strip_prefix("libpod-") {
+        ("podman", id)
+    } else if let Some(id) = last.strip_prefix("docker-") {
+        ("docker", id)
+    } else if path.rsplit('/').nth(1) == Some("docker") {
+        ("docker", last)
+    } else {
+        return None;
+    };
+    (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| (engine, id.to_owned()))
+}
+
+/// The container's name, from the command line of the process that started the runtime
+/// (Podman's conmon: `-n NAME`), when the mover is the runtime it started.
+fn container_name(engine: &str, mover: u32) -> Option<String> {
+    if engine != "podman" {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{mover}/stat")).ok()?;
+    // The parent pid is the second field after the parenthesised command name.
+    let parent: u32 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let at = args.iter().position(|a| *a == b"-n")?;
+    args.get(at + 1).map(|name| path::display(name))
+}
+
+/// The container's image as its engine tells it, when the container still exists (not after
+/// `--rm`).
+fn container_image(engine: &str, id: &str) -> Option<String> {
+    let format = match engine {
+        "podman" => "{{.ImageName}}",
+        _ => "{{.Config.Image}}",
+    };
+    let output = std::process::Command::new(engine)
+        .args(["container", "inspect", "--format", format, id])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let image = String::from_utf8(output.stdout).ok()?.trim().to_owned();
+    (output.status.success() && !image.is_empty()).then_some(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::container_of;
+
+    #[test]
+    fn container_cgroups_are_told_by_their_engine_and_id() {
+        let id = "694c82d0a2bb5cc5db618c1531125cb495435d4409ac767879380c9930e2d6d3";
+        assert_eq!(
+            container_of(&format!("/libpod_parent/libpod-{id}")),
+            Some(("podman", id.to_owned()))
+        );
+        assert_eq!(
+            container_of(&format!("/machine.slice/libpod-{id}.scope")),
+            Some(("podman", id.to_owned()))
+        );
+        assert_eq!(
+            container_of(&format!("/docker/{id}")),
+            Some(("docker", id.to_owned()))
+        );
+        assert_eq!(
+            container_of(&format!("/system.slice/docker-{id}.scope")),
+            Some(("docker", id.to_owned()))
+        );
+        assert_eq!(container_of("/libpod_parent/conmon"), None);
+        assert_eq!(container_of("/docker/not-an-id"), None);
+        assert_eq!(container_of("/user.slice/libpod-1234"), None);
+    }
+}
