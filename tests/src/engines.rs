@@ -98,7 +98,12 @@ fn volumes(argv: &[&str]) -> Vec<String> {
 pub fn podman_run(rootfs: &Rootfs, security: &[String], argv: &[&str]) -> Output {
     let mut cmd = Command::new("podman");
     cmd.args(["--runtime", "runc", "run", "--rm", "--network=none"])
-        .args(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"])
+        .args([
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ])
         .args(volumes(argv));
     for option in security {
         cmd.args(["--security-opt", option]);
@@ -172,7 +177,8 @@ impl Dockerd {
     /// `docker` talking to this daemon.
     pub fn docker(&self) -> Command {
         let mut cmd = Command::new(DOCKER);
-        cmd.arg("-H").arg(format!("unix://{}", self.socket.display()));
+        cmd.arg("-H")
+            .arg(format!("unix://{}", self.socket.display()));
         cmd.stdin(Stdio::null());
         cmd
     }
@@ -193,14 +199,19 @@ impl Dockerd {
             .output()
             .unwrap();
         assert!(tar.wait().unwrap().success(), "tar of the rootfs failed");
-        assert!(output.status.success(), "docker import:\n{}", describe(&output));
+        assert!(
+            output.status.success(),
+            "docker import:\n{}",
+            describe(&output)
+        );
     }
 
     /// `docker run` of `argv` in `image` with `security` (`--security-opt` values), without a
     /// network.
     pub fn run(&self, image: &str, security: &[String], argv: &[&str]) -> Output {
         let mut cmd = self.docker();
-        cmd.args(["run", "--rm", "--network=none"]).args(volumes(argv));
+        cmd.args(["run", "--rm", "--network=none"])
+            .args(volumes(argv));
         for option in security {
             cmd.args(["--security-opt", option]);
         }

@@ -173,10 +173,17 @@ fn bpf_runc_profile_runs_the_app_under_podman_defaults() {
     assert_app_ran("podman", &defaults);
     let mut no_new_privs = seccomp(&profiles.path("runc.json"));
     no_new_privs.push("no-new-privileges".into());
-    assert_app_ran("podman (no-new-privileges)", &podman_run(&rootfs, &no_new_privs, &argv));
+    assert_app_ran(
+        "podman (no-new-privileges)",
+        &podman_run(&rootfs, &no_new_privs, &argv),
+    );
 
     let without_runtime = podman_run(&rootfs, &seccomp(&profiles.path("none.json")), &argv);
-    assert_app_failed("podman", "under a profile without runc's calls", &without_runtime);
+    assert_app_failed(
+        "podman",
+        "under a profile without runc's calls",
+        &without_runtime,
+    );
     let without_listen = profiles.without("runc.json", "listen");
     assert_app_failed(
         "podman",
@@ -208,11 +215,310 @@ fn bpf_runc_profile_runs_the_app_under_docker_defaults() {
     let without_listen = profiles.without("runc.json", "listen");
     let missing_listen = daemon.run(&image, &seccomp(&without_listen), &argv);
     let removed = daemon.docker().args(["rmi", &image]).output().unwrap();
-    assert!(removed.status.success(), "docker rmi:\n{}", describe(&removed));
+    assert!(
+        removed.status.success(),
+        "docker rmi:\n{}",
+        describe(&removed)
+    );
 
     assert_app_ran("docker", &defaults);
     assert_app_ran("docker (no-new-privileges)", &with_no_new_privs);
-    assert_app_failed("docker", "under a profile without runc's calls", &without_runtime);
+    assert_app_failed(
+        "docker",
+        "under a profile without runc's calls",
+        &without_runtime,
+    );
     assert_app_failed("docker", "without listen", &missing_listen);
     assert!(Path::new(&without_listen).exists());
+}
+
+/// `leastpriv record --as-root -- sh -c SCRIPT` (podman command lines): the recording, and
+/// where it was written.
+fn record_podman(profiles: &Profiles, script: &str) -> (leastpriv_tests::Recorded, String) {
+    let out = profiles.path("podman.recording.json");
+    let rec = record(&["--as-root", "--", "sh", "-c", script]);
+    fs::write(&out, rec.json.to_string()).unwrap();
+    (rec, out)
+}
+
+/// The podman command line of the tests, as shell words.
+fn podman_words(rootfs: &Rootfs, name: &str, argv: &[&str]) -> String {
+    let mut words = vec![
+        "podman".to_owned(),
+        "--runtime".into(),
+        "runc".into(),
+        "run".into(),
+        "--rm".into(),
+        "--name".into(),
+        name.into(),
+        "--network=none".into(),
+        "--ulimit".into(),
+        "nofile=1024:1024".into(),
+        "--ulimit".into(),
+        "nproc=1024:1024".into(),
+        "-v".into(),
+        "/usr:/usr:ro".into(),
+    ];
+    for arg in argv
+        .iter()
+        .filter(|a| a.starts_with('/') && !a.starts_with("/usr/"))
+    {
+        let dir = Path::new(arg).parent().unwrap().display().to_string();
+        words.extend(["-v".into(), format!("{dir}:{dir}:ro")]);
+    }
+    words.extend(["--rootfs".into(), rootfs.path().display().to_string()]);
+    words.extend(argv.iter().map(|a| (*a).to_owned()));
+    // Each word quoted for the shell that runs it.
+    words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn container_names(container: &Value, abi: &str) -> Vec<String> {
+    container["recording"]["syscalls"][abi]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `record -- podman run` records the container apart from the engine: from its entrypoint
+/// on, none of the runtime's set-up; the command's own part has podman, conmon and runc. The
+/// profile generated from it runs the container under Podman's defaults, and without a
+/// syscall the app needs it does not.
+#[test]
+fn bpf_record_podman_run_records_the_container_apart() {
+    let test = "bpf_record_podman_run_records_the_container_apart";
+    if !require_bpf(test) || !require_tool(test, "podman") {
+        return;
+    }
+    let profiles = Profiles::new();
+    let rootfs = Rootfs::new();
+    let name = format!("leastpriv-app-{}", std::process::id());
+    let (rec, recording) =
+        record_podman(&profiles, &podman_words(&rootfs, &name, &profiles.argv()));
+    rec.assert_success().assert_complete();
+    assert!(rec.stdout.contains("app ok"), "{rec}");
+    let containers = rec.json["containers"]
+        .as_array()
+        .expect("a containers list");
+    assert_eq!(containers.len(), 1, "{rec}");
+    let container = &containers[0];
+    assert_eq!(container["engine"], "podman");
+    assert_eq!(container["name"], name.as_str());
+    let id = container["id"].as_str().unwrap();
+    assert!(
+        id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let inside = container_names(container, "x86_64");
+    for call in ["listen", "accept4", "bind"] {
+        assert!(
+            inside.iter().any(|n| n == call),
+            "the container's {call} is missing: {inside:?}"
+        );
+    }
+    for call in RUNTIME_SET_UP {
+        assert!(
+            !inside.iter().any(|n| n == call),
+            "the runtime's {call} is in the container's part"
+        );
+    }
+    let engine_programs: Vec<String> = leastpriv_tests::executables(&rec.json);
+    for program in ["podman", "conmon", "runc"] {
+        assert!(
+            engine_programs
+                .iter()
+                .any(|p| p.ends_with(&format!("/{program}"))),
+            "{program} is not in the command's part: {engine_programs:?}"
+        );
+    }
+    let container_programs: Vec<String> = leastpriv_tests::executables(&container["recording"]);
+    assert!(
+        container_programs
+            .iter()
+            .all(|p| !p.ends_with("/podman") && !p.ends_with("/runc")),
+        "the engine is in the container's part: {container_programs:?}"
+    );
+
+    // The container's profile, as the user generates it (the only container is taken).
+    let profile = profiles.path("from-podman.json");
+    let output = leastpriv()
+        .args([
+            "generate",
+            "seccomp",
+            "--runtime",
+            "runc",
+            &recording,
+            "-o",
+            &profile,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    let argv = profiles.argv();
+    assert_app_ran("podman", &podman_run(&rootfs, &seccomp(&profile), &argv));
+    fs::copy(&profile, profiles.path("from-podman-copy.json")).unwrap();
+    let without_listen = profiles.without("from-podman-copy.json", "listen");
+    assert_app_failed(
+        "podman",
+        "without listen",
+        &podman_run(&rootfs, &seccomp(&without_listen), &argv),
+    );
+
+    // Bad input: a container the recording does not hold.
+    let output = leastpriv()
+        .args([
+            "generate",
+            "seccomp",
+            &recording,
+            "--container",
+            "no-such-container",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no container no-such-container") && stderr.contains(&name),
+        "{stderr}"
+    );
+}
+
+/// Two containers started by one command are recorded apart: each has its own syscalls.
+#[test]
+fn bpf_two_containers_of_one_command_do_not_mix() {
+    let test = "bpf_two_containers_of_one_command_do_not_mix";
+    if !require_bpf(test) || !require_tool(test, "podman") {
+        return;
+    }
+    let profiles = Profiles::new();
+    let rootfs = Rootfs::new();
+    let app = format!("leastpriv-app-{}", std::process::id());
+    let quiet = format!("leastpriv-quiet-{}", std::process::id());
+    let script = format!(
+        "{} & {}; wait",
+        podman_words(&rootfs, &app, &profiles.argv()),
+        podman_words(&rootfs, &quiet, &["/usr/bin/sleep", "1"])
+    );
+    let (rec, recording) = record_podman(&profiles, &script);
+    rec.assert_success().assert_complete();
+    let containers = rec.json["containers"]
+        .as_array()
+        .expect("a containers list");
+    assert_eq!(containers.len(), 2, "{rec}");
+    let by_name = |wanted: &str| {
+        containers
+            .iter()
+            .find(|c| c["name"] == wanted)
+            .unwrap_or_else(|| panic!("no container {wanted}:\n{rec}"))
+    };
+    let app_calls = container_names(by_name(&app), "x86_64");
+    let quiet_calls = container_names(by_name(&quiet), "x86_64");
+    assert!(app_calls.iter().any(|n| n == "listen"), "{app_calls:?}");
+    for call in ["socket", "listen", "bind", "accept4"] {
+        assert!(
+            !quiet_calls.iter().any(|n| n == call),
+            "sleep's container has the app's {call}: {quiet_calls:?}"
+        );
+    }
+    assert!(
+        quiet_calls.iter().any(|n| n == "clock_nanosleep"),
+        "{quiet_calls:?}"
+    );
+    // With two, generate asks which.
+    let output = leastpriv()
+        .args(["generate", "seccomp", &recording])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--container"));
+    let output = leastpriv()
+        .args(["generate", "seccomp", &recording, "--container", &quiet])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+}
+
+/// `record --container` records a running container until it exits, and says it started
+/// late; an unknown container is bad input (exit 2), an engine that cannot answer a failure
+/// (125), and neither leaves anything behind.
+#[test]
+fn bpf_record_a_running_container() {
+    let test = "bpf_record_a_running_container";
+    if !require_bpf(test) || !require_tool(test, "podman") {
+        return;
+    }
+    let rootfs = Rootfs::new();
+    let name = format!("leastpriv-running-{}", std::process::id());
+    // Runs for a few seconds, then makes a call nothing else in it makes, then exits.
+    let words = podman_words(
+        &rootfs,
+        &name,
+        &["/usr/bin/sh", "-c", "sleep 3; /usr/bin/uname -a; sleep 1"],
+    );
+    let mut container = std::process::Command::new("sh");
+    container
+        .args(["-c", &words])
+        .stdin(std::process::Stdio::null());
+    let running = leastpriv_tests::Running::spawn(container);
+    leastpriv_tests::wait_until(
+        std::time::Duration::from_secs(60),
+        "the container to run",
+        || {
+            let out = std::process::Command::new("podman")
+                .args([
+                    "container",
+                    "inspect",
+                    "--format",
+                    "{{.State.Running}}",
+                    &name,
+                ])
+                .output()
+                .ok()?;
+            (String::from_utf8_lossy(&out.stdout).trim() == "true").then_some(())
+        },
+    );
+    let rec = record(&["--container", &name]);
+    rec.assert_success();
+    let (output, _) = running.wait(leastpriv_tests::RUN_TIMEOUT);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(rec.json["started_late"], true, "{rec}");
+    leastpriv_tests::assert_executed(&rec.json, "uname");
+    assert!(
+        rec.stderr.contains("from now on"),
+        "record does not say it starts late:\n{rec}"
+    );
+
+    let unknown = leastpriv()
+        .args(["record", "--container", "leastpriv-no-such-container"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2), "{}", describe(&unknown));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no running container"));
+    let exited = leastpriv()
+        .args(["record", "--container", &name, "--engine", "podman"])
+        .output()
+        .unwrap();
+    assert_eq!(exited.status.code(), Some(2), "{}", describe(&exited));
+    // Docker with no daemon on this socket: the engine cannot answer.
+    let no_daemon = leastpriv()
+        .args(["record", "--container", &name, "--engine", "docker"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(
+        no_daemon.status.code(),
+        Some(125),
+        "{}",
+        describe(&no_daemon)
+    );
+    assert!(
+        String::from_utf8_lossy(&no_daemon.stderr).contains("docker could not be asked"),
+        "{}",
+        describe(&no_daemon)
+    );
 }
