@@ -346,6 +346,48 @@ mod tests {
         (r, format!("{id}.json"))
     }
 
+    /// The same container (by name) from two runs is one merged container, its items keeping
+    /// the runs that saw them; another container stays apart.
+    #[test]
+    fn containers_merge_by_engine_and_name() {
+        let container = |name: &str, id: char, syscalls: &[(Abi, i64)], run_id: &str| Container {
+            engine: "podman".into(),
+            id: id.to_string().repeat(64),
+            name: Some(name.into()),
+            image: None,
+            cgroup: format!("/libpod_parent/libpod-{}", id.to_string().repeat(64)),
+            recording: Box::new(run(run_id, syscalls).0),
+        };
+        let (mut first, first_name) = run("a", &[(Abi::X86_64, 0)]);
+        first.containers = vec![container("web", '1', &[(Abi::X86_64, 41)], "a-web")];
+        let (mut second, second_name) = run("bb", &[(Abi::X86_64, 0)]);
+        second.containers = vec![
+            container("web", '2', &[(Abi::X86_64, 49)], "bb-web"),
+            container("db", '3', &[(Abi::X86_64, 50)], "bb-db"),
+        ];
+        let merged = merge(&[(first, first_name), (second, second_name)]).unwrap();
+        let names: Vec<&str> = merged
+            .containers
+            .iter()
+            .map(|c| c.name.as_deref().unwrap())
+            .collect();
+        assert_eq!(names, ["db", "web"]);
+        let web = &merged.containers[1];
+        assert_eq!(web.id, "mixed");
+        let seen: Vec<(i64, Vec<String>)> = web.recording.syscalls[&Abi::X86_64]
+            .iter()
+            .map(|e| (e.nr, e.runs.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (41, vec!["a-web".to_owned()]),
+                (49, vec!["bb-web".to_owned()])
+            ]
+        );
+        assert_eq!(merged.containers[0].id, "3".repeat(64));
+    }
+
     #[test]
     fn union_with_provenance() {
         let merged = merge(&[
