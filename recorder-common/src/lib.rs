@@ -435,11 +435,18 @@ pub struct SocketEvent {
     pub exe_inode: u64,
 }
 
+/// Length of a container id (64 hex digits), the key of `EXPECTED_CONTAINERS`.
+pub const CONTAINER_ID_LEN: usize = 64;
+
+/// How many containers a recording can expect at once (see `EXPECTED_CONTAINERS`).
+pub const EXPECTED_CONTAINERS_MAX: u32 = 256;
+
 /// Tag of [`MoveEvent`].
 pub const EVENT_MOVE: u32 = 4;
 
 /// Bytes of a cgroup path a move event carries, with its NUL (longer paths are cut: the
-/// event says so by a length equal to this).
+/// event says so by a length equal to this). A power of two: the kernel program masks its
+/// indexes with it.
 pub const MOVE_PATH_MAX: usize = 512;
 
 /// A task in the target moved a task (itself or another) into a cgroup: the kernel's

@@ -8,6 +8,11 @@
 //! SIGCONT once it has. A move that is not followed is reported all the same, so nothing
 //! leaves a recording silently.
 //!
+//! A container started outside the recording (Docker's daemon runs its runtime) is reported
+//! the same way once userspace expects it: its id is in `EXPECTED_CONTAINERS` before the
+//! daemon is asked to start it, and a move into a cgroup named after that id (`/docker/<id>`,
+//! `docker-<id>.scope`) stops whoever makes it, as above.
+//!
 //! The tracepoint fires after the move, once per hierarchy the task moved in. A task that
 //! moves itself out on the unified hierarchy alone is no longer in the target when it fires,
 //! and is seen by the file events (its write to `cgroup.procs`) instead.
@@ -15,15 +20,18 @@
 //! A hook family: may import `maps`, never another family.
 
 use aya_ebpf::{
-    bindings::BPF_RB_FORCE_WAKEUP,
+    bindings::{BPF_F_NO_PREALLOC, BPF_RB_FORCE_WAKEUP},
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_kernel_str_bytes,
         bpf_send_signal,
     },
-    macros::raw_tracepoint,
+    macros::{map, raw_tracepoint},
+    maps::HashMap,
     programs::RawTracePointContext,
 };
-use recorder_common::{lost, MoveEvent, EVENT_MOVE, MOVE_PATH_MAX};
+use recorder_common::{
+    lost, MoveEvent, CONTAINER_ID_LEN, EVENT_MOVE, EXPECTED_CONTAINERS_MAX, MOVE_PATH_MAX,
+};
 
 use crate::maps::{count_lost, current_task_is_target, EVENTS};
 
@@ -37,13 +45,19 @@ static FOLLOW_MOVES: u64 = 0;
 
 const SIGSTOP: u32 = 19;
 
+/// Ids of containers this recording's command asked an engine to start, written by userspace
+/// (the engine's own processes are not in the recording).
+#[map]
+static EXPECTED_CONTAINERS: HashMap<[u8; CONTAINER_ID_LEN], u8> =
+    HashMap::with_max_entries(EXPECTED_CONTAINERS_MAX, BPF_F_NO_PREALLOC);
+
 #[raw_tracepoint(tracepoint = "cgroup_attach_task")]
 pub fn cgroup_moves(ctx: RawTracePointContext) -> i32 {
-    if !current_task_is_target() {
-        return 0;
-    }
+    let by_target = current_task_is_target();
     let Some(mut entry) = EVENTS.reserve::<MoveEvent>(0) else {
-        count_lost(lost::MOVE_EVENTS);
+        if by_target {
+            count_lost(lost::MOVE_EVENTS);
+        }
         return 0;
     };
     let event = entry.as_mut_ptr();
@@ -64,6 +78,10 @@ pub fn cgroup_moves(ctx: RawTracePointContext) -> i32 {
         if let Ok(bytes) = bpf_probe_read_kernel_str_bytes(path as *const u8, &mut (*event).path) {
             (*event).path_len = bytes.len().min(MOVE_PATH_MAX) as u32;
         }
+        if !by_target && !is_expected(&(*event).path, (*event).path_len as usize) {
+            entry.discard(0);
+            return 0;
+        }
     }
     // Userspace is waiting on this one: wake it now, whatever else is queued.
     entry.submit(u64::from(BPF_RB_FORCE_WAKEUP));
@@ -73,4 +91,40 @@ pub fn cgroup_moves(ctx: RawTracePointContext) -> i32 {
         unsafe { bpf_send_signal(SIGSTOP) };
     }
     0
+}
+
+/// Whether `path` (its first `len` bytes) names the cgroup of an expected container: it ends
+/// in the container's id, or in the id and `.scope`. Byte by byte, with no slice compare or
+/// zeroed array (LLVM makes those `memcmp` and `memset` calls, byte loops on BPF), and every
+/// index masked to the buffer (a power of two), so the verifier sees each read in bounds
+/// whatever the compiler makes of the arithmetic.
+#[inline(always)]
+fn is_expected(path: &[u8; MOVE_PATH_MAX], len: usize) -> bool {
+    const SCOPE: &[u8; 6] = b".scope";
+    const MASK: usize = MOVE_PATH_MAX - 1;
+    if len > MOVE_PATH_MAX {
+        return false;
+    }
+    let mut scoped = len > SCOPE.len();
+    for (i, expected) in SCOPE.iter().enumerate() {
+        let at = len.wrapping_sub(SCOPE.len()).wrapping_add(i);
+        if scoped && path[at & MASK] != *expected {
+            scoped = false;
+        }
+    }
+    let end = if scoped { len - SCOPE.len() } else { len };
+    if end < CONTAINER_ID_LEN {
+        return false;
+    }
+    let start = end - CONTAINER_ID_LEN;
+    let mut id = core::mem::MaybeUninit::<[u8; CONTAINER_ID_LEN]>::uninit();
+    let bytes = id.as_mut_ptr().cast::<u8>();
+    for i in 0..CONTAINER_ID_LEN {
+        // SAFETY: `i` is within the array; every byte is written before the array is read.
+        unsafe { bytes.add(i).write(path[(start + i) & MASK]) };
+    }
+    // SAFETY: all CONTAINER_ID_LEN bytes were written above.
+    let id = unsafe { id.assume_init() };
+    // SAFETY: a lookup with a key on the stack.
+    unsafe { EXPECTED_CONTAINERS.get(&id) }.is_some()
 }

@@ -14,7 +14,9 @@
 //! about: what the process does there is not recorded.
 //!
 //! Following by cgroup needs the runtime to be a descendant of the recorded command, as with
-//! Podman. Docker starts containers from its daemon, outside the recording.
+//! Podman. Docker starts containers from its daemon, outside the recording: the command then
+//! talks to it through a proxy that tells the kernel programs which containers to expect
+//! (see [`super::docker`]), and their moves are reported the same way.
 
 use std::{
     collections::BTreeSet,
@@ -31,6 +33,7 @@ use super::{
     accumulator::Accumulator,
     assemble::{self, Outcome, RecordError},
     cgroup::Cgroup,
+    docker::ContainerNames,
     kernel::KernelRecorder,
 };
 use crate::recording::{path, Container, MovedOut, Target};
@@ -40,6 +43,8 @@ struct Followed {
     engine: &'static str,
     id: String,
     name: Option<String>,
+    /// The image, when the engine said it as the container started.
+    image: Option<String>,
     /// The cgroup's path within the hierarchy (`/libpod_parent/libpod-<id>`).
     path: String,
     kernel: KernelRecorder,
@@ -60,6 +65,8 @@ pub struct Follower {
     /// hierarchy on hybrid set-ups.
     seen: BTreeSet<(u32, String)>,
     moved_out: Vec<MovedOut>,
+    /// Names of the containers started through the Docker proxy, by id.
+    docker_names: Option<ContainerNames>,
 }
 
 impl Follower {
@@ -77,7 +84,14 @@ impl Follower {
             followed: Vec::new(),
             seen: BTreeSet::new(),
             moved_out: Vec::new(),
+            docker_names: None,
         }
+    }
+
+    /// Names Docker's containers from what the proxy learnt (see [`super::docker`]).
+    pub fn with_docker_names(mut self, names: ContainerNames) -> Follower {
+        self.docker_names = Some(names);
+        self
     }
 
     /// Acts on one reported move, then lets the mover go on (it was stopped for this).
@@ -106,7 +120,19 @@ impl Follower {
             let dir = self.mount.join(destination.trim_start_matches('/'));
             let cgroup = Cgroup::open_existing(&dir)?;
             let kernel = KernelRecorder::start(&cgroup, false)?;
-            let name = container_name(engine, mover);
+            let (name, image) = match engine {
+                "docker" => self
+                    .docker_names
+                    .as_ref()
+                    .and_then(|names| names.lock().ok()?.get(&id).cloned())
+                    .map_or((None, None), |(name, image)| {
+                        (
+                            Some(name).filter(|n| !n.is_empty()),
+                            Some(image).filter(|i| !i.is_empty()),
+                        )
+                    }),
+                _ => (container_name(engine, mover), None),
+            };
             eprintln!(
                 "leastpriv: recording {engine} container {}",
                 name.as_deref()
@@ -117,6 +143,7 @@ impl Follower {
                 engine,
                 id,
                 name,
+                image,
                 path: destination,
                 kernel,
                 accumulator: Accumulator::with_max_paths(self.max_paths),
@@ -174,7 +201,9 @@ impl Follower {
             )?;
             containers.push(Container {
                 engine: followed.engine.into(),
-                image: container_image(followed.engine, &followed.id),
+                image: followed
+                    .image
+                    .or_else(|| container_image(followed.engine, &followed.id)),
                 id: followed.id,
                 name: followed.name,
                 cgroup: followed.path,

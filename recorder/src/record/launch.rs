@@ -93,18 +93,23 @@ impl RunAs {
 /// command runs once [`PendingLaunch::release`] lets it. Moving a process between cgroups
 /// waits for an RCU grace period (about 15 ms here), so the caller loads the kernel programs
 /// meanwhile. A confinement (such as a seccomp filter) is applied before the child enters
-/// the cgroup, so that applying it is not recorded as the command's doing.
+/// the cgroup, so that applying it is not recorded as the command's doing. `extra_env` is
+/// added to the command's environment.
 pub fn start_in_cgroup(
     argv: &[OsString],
     run_as: Option<&RunAs>,
     cgroup: &Cgroup,
     confinement: &Confinement,
+    extra_env: &[(&str, OsString)],
 ) -> Result<PendingLaunch, LaunchError> {
     let program = argv[0].to_string_lossy().into_owned();
     let (mut pid_reader, pid_writer) = pipe()?;
     let (go_reader, go_writer) = pipe()?;
 
     let mut command = command(argv, run_as);
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
     let child_side = ChildSide {
         handshake: Some(Handshake {
             pid_writer: pid_writer.as_raw_fd(),

@@ -15,6 +15,7 @@ pub mod assemble;
 pub mod cgroup;
 pub mod containers;
 pub mod decode;
+pub mod docker;
 pub mod kernel;
 pub mod kernel_symbols;
 pub mod launch;

@@ -25,6 +25,7 @@ use super::{
     assemble::{self, Outcome, RecordError},
     cgroup::{self, Cgroup},
     containers::Follower,
+    docker::{self, DockerProxy},
     kernel::{self as kernel_recorder, KernelRecorder},
     launch::{self, Confinement, LaunchError, PendingLaunch, RunAs},
     observation::Observation,
@@ -116,11 +117,25 @@ async fn record_async(
             (Cgroup::create_for_run(&mount)?, Target::Command(argv))
         }
     };
-    // A command's moves out of its cgroup are followed into containers, or noted.
+    // A command's moves out of its cgroup are followed into containers, or noted; the
+    // containers it asks Docker's daemon to start too, through a proxy.
+    let mut proxy = match what {
+        What::Cgroup { .. } => None,
+        What::Command { .. } => DockerProxy::bind()
+            .unwrap_or_else(|err| {
+                eprintln!("leastpriv: warning: Docker's containers will not be followed: cannot make a proxy socket for its daemon: {err}");
+                None
+            }),
+    };
+    let docker_names = docker::ContainerNames::default();
     let follower = match what {
         What::Cgroup { .. } => None,
-        What::Command { .. } => Some(Follower::new(&cgroup::cgroup2_mount()?, &cgroup, max_paths)),
+        What::Command { .. } => Some(
+            Follower::new(&cgroup::cgroup2_mount()?, &cgroup, max_paths)
+                .with_docker_names(docker_names.clone()),
+        ),
     };
+    let extra_env: Vec<(&str, OsString)> = proxy.iter().map(DockerProxy::env).collect();
     // A command is started up to its handshake and moved into the cgroup while the kernel
     // programs load: both wait on the kernel (the move for an RCU grace period, the load for
     // the verifier). It runs once the programs are attached.
@@ -149,11 +164,17 @@ async fn record_async(
                     gid: nix::unistd::getgid().as_raw(),
                 },
             };
-            let pending = launch::start_in_cgroup(argv, run_as.as_ref(), &cgroup, confinement);
+            let pending =
+                launch::start_in_cgroup(argv, run_as.as_ref(), &cgroup, confinement, &extra_env);
             (Some((pending, user, *grace)), None)
         }
     };
-    let kernel = KernelRecorder::start(&cgroup, follower.is_some())?;
+    let mut kernel = KernelRecorder::start(&cgroup, follower.is_some())?;
+    if let Some(proxy) = &mut proxy {
+        proxy
+            .serve(kernel.expected_containers()?, docker_names)
+            .map_err(io_error("cannot serve the Docker proxy"))?;
+    }
     let mut session = Session::new(kernel, max_paths, follower)?;
 
     let until_empty = matches!(
@@ -196,6 +217,7 @@ async fn record_async(
     recording.started_late = matches!(what, What::Cgroup { .. });
     // Detach the programs before the cgroup goes: nothing of ours outlives the run.
     drop(session);
+    drop(proxy);
     cgroup.remove()?;
     let exit_status = outcome.exit_status.map_or(0, |s| s.clamp(0, 255) as u8);
     Ok(Recorded::Run {

@@ -15,8 +15,8 @@ use aya::{
 };
 use recorder_common::{
     abi, lost, CachedSyscall, CapCheckKey, CapStack, ExeSyscalls, OddSyscallKey, SyscallCounts,
-    CACHED_SYSCALL_CPUS, CACHED_SYSCALL_SECTION, DECIDED_STACK_DEPTH, MAX_SYSCALL_NR, NO_CAP_STACK,
-    NO_SYSCALL, SYSCALL_INDICES,
+    CACHED_SYSCALL_CPUS, CACHED_SYSCALL_SECTION, CONTAINER_ID_LEN, DECIDED_STACK_DEPTH,
+    MAX_SYSCALL_NR, NO_CAP_STACK, NO_SYSCALL, SYSCALL_INDICES,
 };
 
 pub use self::{btf::Offsets, error::KernelError};
@@ -173,6 +173,15 @@ impl KernelRecorder {
             events,
             _target: target,
         })
+    }
+
+    /// The table of containers this recording expects an engine to start (see
+    /// [`ExpectedContainers`]); taken once.
+    pub fn expected_containers(&mut self) -> Result<ExpectedContainers, KernelError> {
+        Ok(ExpectedContainers(take_map(
+            &mut self.ebpf,
+            "EXPECTED_CONTAINERS",
+        )?))
     }
 
     /// Decodes every event waiting in the ring buffer. An undecodable event is reported and
@@ -357,6 +366,30 @@ impl KernelRecorder {
             // Counted in userspace (see `Observed`).
             unresolved_paths: 0,
             file_paths: 0,
+        })
+    }
+}
+
+/// Containers started outside the recording (by Docker's daemon) that belong to it: a move
+/// into a cgroup named after one of their ids is reported and its mover stopped, as a move
+/// made by a task of the recording is.
+pub struct ExpectedContainers(aya::maps::HashMap<MapData, [u8; CONTAINER_ID_LEN], u8>);
+
+impl ExpectedContainers {
+    /// Expects the container `id` (64 hex digits); other ids are refused.
+    pub fn expect(&mut self, id: &str) -> Result<(), KernelError> {
+        let key: [u8; CONTAINER_ID_LEN] = id
+            .as_bytes()
+            .try_into()
+            .ok()
+            .filter(|_| id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| KernelError::Map {
+                map: "EXPECTED_CONTAINERS",
+                what: format!("{id:?} is not a container id"),
+            })?;
+        self.0.insert(key, 1, 0).map_err(|e| KernelError::Map {
+            map: "EXPECTED_CONTAINERS",
+            what: e.to_string(),
         })
     }
 }
