@@ -174,6 +174,11 @@ impl Dockerd {
             .unwrap_or_default()
     }
 
+    /// `DOCKER_HOST` for this daemon.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
     /// `docker` talking to this daemon.
     pub fn docker(&self) -> Command {
         let mut cmd = Command::new(DOCKER);

@@ -522,3 +522,100 @@ fn bpf_record_a_running_container() {
         describe(&no_daemon)
     );
 }
+
+/// `record -- docker run` records the container apart too, though Docker's daemon starts it
+/// outside the recording (leastpriv proxies the daemon's socket and expects the containers
+/// the command starts); its profile runs the container under Docker's defaults.
+#[test]
+fn bpf_record_docker_run_records_the_container_apart() {
+    let test = "bpf_record_docker_run_records_the_container_apart";
+    if !require_bpf(test) || !require_tool(test, "dockerd") {
+        return;
+    }
+    let profiles = Profiles::new();
+    let daemon = Dockerd::start();
+    let rootfs = Rootfs::new();
+    let image = format!("leastpriv-test-{}:latest", std::process::id());
+    daemon.import(&rootfs, &image);
+    let name = format!("leastpriv-docker-app-{}", std::process::id());
+    let argv = profiles.argv();
+    let app_dir = Path::new(argv[1]).parent().unwrap().display().to_string();
+    let rec = leastpriv_tests::record_with_env(
+        &[
+            "--as-root",
+            "--",
+            "/usr/bin/docker",
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "--network=none",
+            "-v",
+            "/usr:/usr:ro",
+            "-v",
+            &format!("{app_dir}:{app_dir}:ro"),
+            &image,
+            argv[0],
+            argv[1],
+        ],
+        &[("DOCKER_HOST", &daemon.host())],
+    );
+    let profile = profiles.path("from-docker.json");
+    let recording = profiles.path("docker.recording.json");
+    fs::write(&recording, rec.json.to_string()).unwrap();
+    let generated = leastpriv()
+        .args([
+            "generate",
+            "seccomp",
+            "--runtime",
+            "runc",
+            &recording,
+            "-o",
+            &profile,
+        ])
+        .output()
+        .unwrap();
+    let under_profile = daemon.run(&image, &seccomp(&profile), &argv);
+    let removed = daemon.docker().args(["rmi", &image]).output().unwrap();
+    assert!(
+        removed.status.success(),
+        "docker rmi:\n{}",
+        describe(&removed)
+    );
+
+    rec.assert_success().assert_complete();
+    assert!(rec.stdout.contains("app ok"), "{rec}");
+    let containers = rec.json["containers"]
+        .as_array()
+        .expect("a containers list");
+    assert_eq!(containers.len(), 1, "{rec}");
+    let container = &containers[0];
+    assert_eq!(container["engine"], "docker");
+    assert_eq!(container["name"], name.as_str());
+    assert_eq!(container["image"], image.as_str());
+    let inside = container_names(container, "x86_64");
+    for call in ["listen", "accept4", "bind"] {
+        assert!(
+            inside.iter().any(|n| n == call),
+            "the container's {call} is missing: {inside:?}"
+        );
+    }
+    for call in RUNTIME_SET_UP {
+        assert!(
+            !inside.iter().any(|n| n == call),
+            "the runtime's {call} is in the container's part"
+        );
+    }
+    assert_eq!(leastpriv_tests::executables(&rec.json), ["/usr/bin/docker"]);
+    assert!(generated.status.success(), "{}", describe(&generated));
+    assert_app_ran("docker", &under_profile);
+    // The proxy socket is gone with the recording.
+    let left: Vec<_> = fs::read_dir("/run/leastpriv")
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|p| !p.starts_with(format!("/run/leastpriv/docker-"))),
+        "left behind: {left:?}"
+    );
+}
