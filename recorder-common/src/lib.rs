@@ -441,6 +441,16 @@ pub const CONTAINER_ID_LEN: usize = 64;
 /// How many containers a recording can expect at once (see `EXPECTED_CONTAINERS`).
 pub const EXPECTED_CONTAINERS_MAX: u32 = 256;
 
+/// Flags of a [`MoveEvent`].
+pub mod move_flags {
+    /// The mover was stopped (SIGSTOP) and waits for userspace to continue it.
+    pub const STOPPED: u32 = 1;
+}
+
+/// How many processes of a recording are remembered, so that one moving itself out is seen
+/// (`RECORDED_TASKS`).
+pub const RECORDED_TASKS_MAX: u32 = 65536;
+
 /// Tag of [`MoveEvent`].
 pub const EVENT_MOVE: u32 = 4;
 
@@ -449,7 +459,8 @@ pub const EVENT_MOVE: u32 = 4;
 /// indexes with it.
 pub const MOVE_PATH_MAX: usize = 512;
 
-/// A task in the target moved a task (itself or another) into a cgroup: the kernel's
+/// A task in the target moved a task (itself or another) into a cgroup, or a process of the
+/// recording was moved (by itself or anyone): the kernel's
 /// `cgroup_attach_task`, once per hierarchy (on hybrid hierarchies, once for each v1
 /// controller and once for the unified one).
 #[repr(C)]
@@ -461,8 +472,15 @@ pub struct MoveEvent {
     pub mover_tgid: u32,
     /// Process id of the task moved (its thread group leader when a whole group moved).
     pub moved_tgid: u32,
+    /// `move_flags::*`.
+    pub flags: u32,
     /// Bytes of `path` that are valid, without the NUL.
     pub path_len: u32,
+    /// Explicit padding: the next field is 8-byte aligned.
+    pub _pad: u32,
+    /// Inode address of the moved process's executable (as `ExecEvent::exe_inode`): names it
+    /// when it has exited by the time userspace looks.
+    pub moved_exe_inode: u64,
     /// The destination cgroup's path within its hierarchy (`/libpod_parent/libpod-<id>`).
     pub path: [u8; MOVE_PATH_MAX],
 }

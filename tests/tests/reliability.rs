@@ -245,8 +245,10 @@ fn bpf_unprivileged_workload_cannot_leave_the_cgroup() {
 }
 
 /// A known limit (RELIABILITY.md): a root workload can move itself to another cgroup, and
-/// from then on it is not recorded. The recorder still ends cleanly. Should this assertion
-/// fail because the syscall is recorded, the limit is gone: update RELIABILITY.md.
+/// from then on it is not recorded. The recorder still ends cleanly, and says so: the
+/// recording lists the process under `moved_out` with where it went, and `record` warns.
+/// Should the first assertion fail because the syscall is recorded, the limit is gone:
+/// update RELIABILITY.md.
 #[test]
 fn bpf_root_workload_that_leaves_the_cgroup_escapes_the_recording() {
     if !require_bpf("bpf_root_workload_that_leaves_the_cgroup_escapes_the_recording") {
@@ -257,6 +259,25 @@ fn bpf_root_workload_that_leaves_the_cgroup_escapes_the_recording() {
     assert_not_recorded(&rec.json, "x86_64", &["sched_get_priority_max"]);
     assert_eq!(rec.json["complete"], true, "{rec}");
     assert!(rec.json.get("left_running").is_none(), "{rec}");
+    let moved = rec.json["moved_out"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no moved_out in the recording:\n{rec}"));
+    assert_eq!(moved.len(), 1, "{rec}");
+    assert_eq!(moved[0]["cgroup"], "/", "{rec}");
+    assert_eq!(
+        moved[0]["pid"], moved[0]["by_pid"],
+        "it moved itself:\n{rec}"
+    );
+    assert!(
+        moved[0]["executable"]
+            .as_str()
+            .is_some_and(|e| e.contains("/rel_leave_cgroup")),
+        "{rec}"
+    );
+    assert!(
+        rec.stderr.contains("was moved out of the recording"),
+        "{rec}"
+    );
 }
 
 /// Records rel_moves as root (moving between cgroups needs it), with `--group` when `group`,

@@ -277,6 +277,15 @@ impl Accumulator {
 }
 
 impl Accumulator {
+    /// The path of the program an inode address stands for, when one was seen executing.
+    pub fn executable_of(&self, exe: u64) -> Option<String> {
+        self.exe_names(exe)
+            .into_iter()
+            .next()
+            .filter(|name| *name != UNKNOWN_EXECUTABLE)
+            .map(|name| name.to_string())
+    }
+
     /// The program an inode address stands for: its path as resolved at exec, else the names
     /// it was executed as, else the "started before" marker.
     fn exe_names(&self, exe: u64) -> Vec<ExePath> {

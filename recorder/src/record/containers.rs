@@ -94,25 +94,37 @@ impl Follower {
         self
     }
 
-    /// Acts on one reported move, then lets the mover go on (it was stopped for this).
-    pub fn on_move(&mut self, mover: u32, moved: u32, destination: &[u8]) {
-        if let Err(err) = self.act(mover, moved, destination) {
+    /// Acts on one reported move, then lets the mover go on when it was stopped for this.
+    /// `executable` is the moved process's program, when the recording saw it executed.
+    pub fn on_move(
+        &mut self,
+        mover: u32,
+        moved: u32,
+        stopped: bool,
+        executable: Option<String>,
+        destination: &[u8],
+    ) {
+        if let Err(err) = self.act(mover, moved, executable, destination) {
             eprintln!("leastpriv: warning: {err}");
         }
-        // The mover waits for this whatever happened: never leave it stopped.
-        let _ = kill(Pid::from_raw(mover as i32), Signal::SIGCONT);
+        if stopped {
+            // The mover waits for this whatever happened: never leave it stopped.
+            let _ = kill(Pid::from_raw(mover as i32), Signal::SIGCONT);
+        }
     }
 
-    fn act(&mut self, mover: u32, moved: u32, destination: &[u8]) -> Result<(), RecordError> {
+    fn act(
+        &mut self,
+        mover: u32,
+        moved: u32,
+        executable: Option<String>,
+        destination: &[u8],
+    ) -> Result<(), RecordError> {
         let destination = path::display(destination);
         if destination == self.own || destination.starts_with(&format!("{}/", self.own)) {
             return Ok(());
         }
-        // The event comes once per hierarchy; only the unified one decides what is recorded.
-        // The moved process is there already when it is its move.
-        if unified_cgroup(moved).as_deref() != Some(destination.as_str()) {
-            return Ok(());
-        }
+        // Moves on the unified hierarchy only (the kernel program leaves out the others).
         if !self.seen.insert((moved, destination.clone())) {
             return Ok(());
         }
@@ -151,9 +163,12 @@ impl Follower {
             });
             return Ok(());
         }
-        let executable = std::fs::read_link(format!("/proc/{moved}/exe"))
-            .ok()
-            .map(|p| p.to_string_lossy().into_owned());
+        // The recording's name for it, else the kernel's now (it may have exited since).
+        let executable = executable.or_else(|| {
+            std::fs::read_link(format!("/proc/{moved}/exe"))
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        });
         eprintln!(
             "leastpriv: WARNING: process {moved} ({}) was moved out of the recording into cgroup {}: what it does there is not recorded",
             executable.as_deref().unwrap_or("?").escape_debug(),

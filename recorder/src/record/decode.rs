@@ -2,8 +2,8 @@
 //! but are checked as if they came from anywhere, size first, before any field is read.
 
 use recorder_common::{
-    file_flags, ExecEvent, FileEvent, MoveEvent, SocketEvent, EVENT_EXEC, EVENT_FILE, EVENT_MOVE,
-    EVENT_SOCKET, EXEC_PATH_MAX, MOVE_PATH_MAX, NAME_BUF, PATH_BUF,
+    file_flags, move_flags, ExecEvent, FileEvent, MoveEvent, SocketEvent, EVENT_EXEC, EVENT_FILE,
+    EVENT_MOVE, EVENT_SOCKET, EXEC_PATH_MAX, MOVE_PATH_MAX, NAME_BUF, PATH_BUF,
 };
 
 use crate::record::observation::Observation;
@@ -54,6 +54,9 @@ fn decode_move(bytes: &[u8]) -> Result<Observation, DecodeError> {
     Ok(Observation::Moved {
         mover_tgid: field(std::mem::offset_of!(MoveEvent, mover_tgid)),
         moved_tgid: field(std::mem::offset_of!(MoveEvent, moved_tgid)),
+        stopped: field(std::mem::offset_of!(MoveEvent, flags)) & move_flags::STOPPED != 0,
+        moved_exe: read_u64(bytes, std::mem::offset_of!(MoveEvent, moved_exe_inode))
+            .unwrap_or_default(),
         path: path_field[..len].to_vec(),
         truncated: path_len >= MOVE_PATH_MAX - 1,
     })

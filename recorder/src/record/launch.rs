@@ -133,12 +133,15 @@ pub fn start_in_cgroup(
     let mover = thread::spawn(move || {
         let mut pid_bytes = [0u8; 4];
         match pid_reader.read_exact(&mut pid_bytes) {
-            Ok(()) => entry
-                .add_process(u32::from_ne_bytes(pid_bytes))
-                .map(|()| true)
-                .map_err(LaunchError::from),
+            Ok(()) => {
+                let pid = u32::from_ne_bytes(pid_bytes);
+                entry
+                    .add_process(pid)
+                    .map(|()| Some(pid))
+                    .map_err(LaunchError::from)
+            }
             // The child failed before the handshake; spawn's result says why.
-            Err(_) => Ok(false),
+            Err(_) => Ok(None),
         }
     });
     Ok(PendingLaunch {
@@ -156,13 +159,19 @@ pub struct PendingLaunch {
     go_writer: Option<std::fs::File>,
     spawner: Option<thread::JoinHandle<io::Result<Child>>>,
     /// Whether the child reached the handshake and was moved.
-    mover: Option<thread::JoinHandle<Result<bool, LaunchError>>>,
+    mover: Option<thread::JoinHandle<Result<Option<u32>, LaunchError>>>,
 }
 
 impl PendingLaunch {
     /// Waits until the command is in its cgroup, lets it run, and returns it once exec'd (or
     /// why it could not be started).
-    pub fn release(mut self) -> Result<Child, LaunchError> {
+    pub fn release(self) -> Result<Child, LaunchError> {
+        self.release_noting(|_| {})
+    }
+
+    /// [`release`](Self::release), calling `note` with the command's pid once it is in its
+    /// cgroup and before it runs.
+    pub fn release_noting(mut self, note: impl FnOnce(u32)) -> Result<Child, LaunchError> {
         let moved = self
             .mover
             .take()
@@ -171,8 +180,11 @@ impl PendingLaunch {
             .expect("the mover thread does not panic");
         let mut go_writer = self.go_writer.take().expect("released once");
         let moved = match moved {
-            Ok(true) => go_writer.write_all(b"g").map_err(LaunchError::Pipe),
-            Ok(false) => Ok(()),
+            Ok(Some(pid)) => {
+                note(pid);
+                go_writer.write_all(b"g").map_err(LaunchError::Pipe)
+            }
+            Ok(None) => Ok(()),
             // Closing the go pipe unblocks the child with end-of-file: it exits, unrecorded.
             Err(err) => Err(err),
         };

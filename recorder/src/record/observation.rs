@@ -34,6 +34,10 @@ pub enum Observation {
     Moved {
         mover_tgid: u32,
         moved_tgid: u32,
+        /// The mover was stopped and waits to be continued (SIGCONT).
+        stopped: bool,
+        /// Inode address of the moved process's executable (see `Exec::exe_inode`).
+        moved_exe: u64,
         /// The destination's path within its hierarchy, as bytes.
         path: Vec<u8>,
         /// The kernel's string was longer than the event could carry.

@@ -191,16 +191,25 @@ async fn record_async(
                 .watch_cgroup(&mut signals, duration, until_empty)
                 .await?
         }
-        Some((pending, user, grace)) => match pending.and_then(PendingLaunch::release) {
-            Ok(child) => {
-                let mut outcome = session
-                    .watch_command(child, &cgroup, &mut signals, grace)
-                    .await?;
-                outcome.user = Some(user);
-                outcome
+        Some((pending, user, grace)) => {
+            // The command's forks are noted in the kernel; the command itself is noted here,
+            // before it runs, so that it moving itself out is seen too.
+            let mut noted = Ok(());
+            let kernel = session.kernel.get_mut();
+            let released = pending
+                .and_then(|p| p.release_noting(|pid| noted = kernel.note_recorded_process(pid)));
+            noted?;
+            match released {
+                Ok(child) => {
+                    let mut outcome = session
+                        .watch_command(child, &cgroup, &mut signals, grace)
+                        .await?;
+                    outcome.user = Some(user);
+                    outcome
+                }
+                Err(err) => return Ok(Recorded::LaunchFailed(err)),
             }
-            Err(err) => return Ok(Recorded::LaunchFailed(err)),
-        },
+        }
     };
 
     let mut recording = assemble::recording(
@@ -387,10 +396,15 @@ fn drain_into(
         Observation::Moved {
             mover_tgid,
             moved_tgid,
+            stopped,
+            moved_exe,
             path,
             ..
         } => match follower.as_deref_mut() {
-            Some(follower) => follower.on_move(mover_tgid, moved_tgid, &path),
+            Some(follower) => {
+                let executable = accumulator.executable_of(moved_exe);
+                follower.on_move(mover_tgid, moved_tgid, stopped, executable, &path);
+            }
             // Not following: the mover was not stopped.
             None => {}
         },

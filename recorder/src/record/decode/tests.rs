@@ -125,3 +125,42 @@ fn rejects_wrong_sizes_and_kinds() {
     unknown[0] = 99;
     assert_eq!(decode(&unknown), Err(DecodeError::UnknownKind { kind: 99 }));
 }
+
+fn move_event(mover: u32, moved: u32, flags: u32, path: &[u8], path_len: u32) -> Vec<u8> {
+    let mut bytes = vec![0u8; size_of::<MoveEvent>()];
+    let mut put = |offset: usize, value: u32| {
+        bytes[offset..offset + 4].copy_from_slice(&value.to_ne_bytes());
+    };
+    put(std::mem::offset_of!(MoveEvent, kind), EVENT_MOVE);
+    put(std::mem::offset_of!(MoveEvent, mover_tgid), mover);
+    put(std::mem::offset_of!(MoveEvent, moved_tgid), moved);
+    put(std::mem::offset_of!(MoveEvent, flags), flags);
+    put(std::mem::offset_of!(MoveEvent, path_len), path_len);
+    let at = std::mem::offset_of!(MoveEvent, path);
+    bytes[at..at + path.len()].copy_from_slice(path);
+    bytes
+}
+
+#[test]
+fn move_events_decode_with_their_path() {
+    let path = b"/libpod_parent/libpod-abc";
+    let event = move_event(10, 11, move_flags::STOPPED, path, path.len() as u32);
+    assert_eq!(
+        decode(&event).unwrap(),
+        Observation::Moved {
+            mover_tgid: 10,
+            moved_tgid: 11,
+            stopped: true,
+            moved_exe: 0,
+            path: path.to_vec(),
+            truncated: false,
+        }
+    );
+    // A length past the buffer is held to it; the NUL ends the path first.
+    let event = move_event(1, 1, 0, b"/a\0junk", 100_000);
+    assert!(matches!(
+        decode(&event).unwrap(),
+        Observation::Moved { ref path, stopped: false, .. } if path == b"/a"
+    ));
+    assert!(decode(&event[..40]).is_err());
+}

@@ -29,6 +29,10 @@ pub struct Offsets {
     pub binprm_filename: u64,
     /// `task_struct.tgid`: the process a task moved between cgroups belongs to.
     pub task_tgid: u64,
+    /// `cgroup.root` and `cgroup_root.hierarchy_id`: which hierarchy a move was on (0 is the
+    /// unified one).
+    pub cgroup_root: u64,
+    pub root_hierarchy_id: u64,
     /// Everything the file programs walk.
     pub files: recorder_common::FileOffsets,
     /// The BTF type id of `btf_trace_sys_enter`, the typedef a `tp_btf` program on
@@ -82,6 +86,8 @@ impl Offsets {
             self.task_stack,
             self.binprm_filename,
             self.task_tgid,
+            self.cgroup_root,
+            self.root_hierarchy_id,
             u64::from(self.sys_enter_typedef),
         ];
         // SAFETY: FileOffsets is repr(C) and made of u64 fields only: no padding.
@@ -111,7 +117,9 @@ impl Offsets {
             task_stack: head[4],
             binprm_filename: head[5],
             task_tgid: head[6],
-            sys_enter_typedef: u32::try_from(head[7]).ok()?,
+            cgroup_root: head[7],
+            root_hierarchy_id: head[8],
+            sys_enter_typedef: u32::try_from(head[9]).ok()?,
             files,
         })
     }
@@ -165,6 +173,8 @@ impl Offsets {
             task_stack: member_offset(&btf, "task_struct", "stack")?,
             binprm_filename: member_offset(&btf, "linux_binprm", "filename")?,
             task_tgid: member_offset(&btf, "task_struct", "tgid")?,
+            cgroup_root: member_offset(&btf, "cgroup", "root")?,
+            root_hierarchy_id: member_offset(&btf, "cgroup_root", "hierarchy_id")?,
             files: file_offsets(&btf)?,
             sys_enter_typedef: typedef_id(&btf, SYS_ENTER_TYPEDEF)?,
         })
@@ -234,10 +244,10 @@ fn typedef_at(id: u32, name: &str) -> Result<aya::Btf, KernelError> {
 }
 
 /// Words of the cache before the file offsets (see `Offsets::to_words`).
-const HEAD_WORDS: usize = 8;
+const HEAD_WORDS: usize = 10;
 
 /// First line of a cache file; a new layout needs a new tag.
-const CACHE_FORMAT: &str = "leastpriv kernel offsets v7";
+const CACHE_FORMAT: &str = "leastpriv kernel offsets v8";
 
 /// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
 fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {

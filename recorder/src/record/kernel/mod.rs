@@ -105,6 +105,8 @@ impl KernelRecorder {
             .override_global("TASK_STACK_OFFSET", &offsets.task_stack, true)
             .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
             .override_global("TASK_TGID_OFFSET", &offsets.task_tgid, true)
+            .override_global("CGROUP_ROOT_OFFSET", &offsets.cgroup_root, true)
+            .override_global("ROOT_HIERARCHY_ID_OFFSET", &offsets.root_hierarchy_id, true)
             .override_global("FOLLOW_MOVES", &u64::from(follow_moves), true)
             .override_global("FILE_OFFSETS", &offsets.files, true)
             .override_global("CAP_RET_SWAPPED", &cap_ret_swapped, true)
@@ -162,6 +164,7 @@ impl KernelRecorder {
             Hook::raw("cache_on_fork", "sched_process_fork"),
             Hook::raw("cache_on_migration", "cgroup_attach_task"),
             Hook::raw("cgroup_moves", "cgroup_attach_task"),
+            Hook::raw("note_forks", "sched_process_fork"),
             Hook::raw("sys_exit", "sys_exit"),
             Hook::btf("sys_enter", "sys_enter", &sys_enter_btf),
         ]);
@@ -182,6 +185,16 @@ impl KernelRecorder {
             &mut self.ebpf,
             "EXPECTED_CONTAINERS",
         )?))
+    }
+
+    /// Notes `pid` as a process of the recording (its forks are noted by the kernel
+    /// programs), so that a move of it out of the target is reported.
+    pub fn note_recorded_process(&mut self, pid: u32) -> Result<(), KernelError> {
+        let mut tasks: HashMap<_, u32, u8> = borrow_map_mut(&mut self.ebpf, "RECORDED_TASKS")?;
+        tasks.insert(pid, 1, 0).map_err(|e| KernelError::Map {
+            map: "RECORDED_TASKS",
+            what: e.to_string(),
+        })
     }
 
     /// Decodes every event waiting in the ring buffer. An undecodable event is reported and
