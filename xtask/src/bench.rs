@@ -18,6 +18,7 @@
 //! | 6 | file events, 100,000 distinct paths | [`files`] |
 //! | 7 | profile generation from a large recording | [`generate`] |
 //! | 9, 9b | the getppid and socket loops under their generated seccomp profiles | [`seccomp`] |
+//! | 10, 10b | container start-up, Podman and Docker | [`containers`] |
 //! | costs | the programs' run-time statistics | [`costs`] |
 //!
 //! What they share: [`harness`] (configurations, samples, series of rounds, the `Bench`
@@ -27,6 +28,7 @@
 //! [`render`] assembles BENCHMARKS.md with [`report`]'s formatting; its "What would close the
 //! gaps" text is xtask/src/bench/closing_the_gaps.md, kept by hand and included as it is.
 
+mod containers;
 mod costs;
 mod files;
 mod generate;
@@ -66,7 +68,9 @@ pub struct Options {
 }
 
 /// Every benchmark id `--only` takes, in the order they run.
-const BENCHMARK_IDS: [&str; 11] = ["4", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "costs"];
+const BENCHMARK_IDS: [&str; 12] = [
+    "4", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "10", "costs",
+];
 
 pub fn run(options: Options) -> Result<i32> {
     if options.rounds == 0 {
@@ -162,7 +166,7 @@ pub fn run(options: Options) -> Result<i32> {
         }
     };
     type Benchmark = fn(&mut Bench) -> Result<()>;
-    let benchmarks: [(&str, &str, &str, Benchmark); 11] = [
+    let benchmarks: [(&str, &str, &str, Benchmark); 12] = [
         ("4", "4", "start-up", Bench::startup),
         (
             "1",
@@ -198,6 +202,7 @@ pub fn run(options: Options) -> Result<i32> {
             "socket loop under an argument-aware profile",
             Bench::seccomp_sockets,
         ),
+        ("10", "10", "container start-up", Bench::containers),
         ("costs", "—", "program run times", Bench::program_costs),
     ];
     for (key, id, what, benchmark) in benchmarks {

@@ -54,6 +54,9 @@ pub const BENCH_PACKAGES: &[&str] = &[
     "strace",
     "bpftrace",
     "linux-perf",
+    // Benchmark 10: container start-up, recorded and not.
+    "podman",
+    "docker.io",
 ];
 
 /// Installs the missing ones of `packages`; with nothing missing it runs no apt at all.
