@@ -43,8 +43,10 @@ struct Followed {
     engine: &'static str,
     id: String,
     name: Option<String>,
-    /// The image, when the engine said it as the container started.
-    image: Option<String>,
+    /// The image: as the engine said it when the container started, or as it answers a
+    /// lookup made on a thread meanwhile (an engine's CLI takes tens of milliseconds to start,
+    /// which the recording's end should not wait for).
+    image: ImageLookup,
     /// The cgroup's path within the hierarchy (`/libpod_parent/libpod-<id>`).
     path: String,
     kernel: KernelRecorder,
@@ -151,6 +153,13 @@ impl Follower {
                     .unwrap_or(&id[..id.len().min(12)])
                     .escape_debug()
             );
+            let image = match image {
+                Some(image) => ImageLookup::Known(image),
+                None => {
+                    let id = id.clone();
+                    ImageLookup::Asking(std::thread::spawn(move || container_image(engine, &id)))
+                }
+            };
             self.followed.push(Followed {
                 engine,
                 id,
@@ -216,9 +225,10 @@ impl Follower {
             )?;
             containers.push(Container {
                 engine: followed.engine.into(),
-                image: followed
-                    .image
-                    .or_else(|| container_image(followed.engine, &followed.id)),
+                image: match followed.image {
+                    ImageLookup::Known(image) => Some(image),
+                    ImageLookup::Asking(lookup) => lookup.join().ok().flatten(),
+                },
                 id: followed.id,
                 name: followed.name,
                 cgroup: followed.path,
@@ -445,6 +455,12 @@ fn container_name(engine: &str, mover: u32) -> Option<String> {
     let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
     let at = args.iter().position(|a| *a == b"-n")?;
     args.get(at + 1).map(|name| path::display(name))
+}
+
+/// A container's image, known or being asked for.
+enum ImageLookup {
+    Known(String),
+    Asking(std::thread::JoinHandle<Option<String>>),
 }
 
 /// The container's image as its engine tells it, when the container still exists (not after

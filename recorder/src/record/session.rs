@@ -27,7 +27,7 @@ use super::{
     containers::Follower,
     docker::{self, DockerProxy},
     kernel::{self as kernel_recorder, KernelRecorder},
-    launch::{self, Confinement, LaunchError, PendingLaunch, RunAs},
+    launch::{self, Confinement, LaunchError, RunAs},
     observation::Observation,
 };
 use crate::recording::{LeftRunning, Recording, RunUser, Target};
