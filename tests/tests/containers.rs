@@ -285,6 +285,23 @@ fn container_names(container: &Value, abi: &str) -> Vec<String> {
         .collect()
 }
 
+/// The app's container part holds the app's own calls and none of the runtime's set-up.
+fn assert_the_apps_part(container: &Value) {
+    let inside = container_names(container, "x86_64");
+    for call in ["listen", "accept4", "bind"] {
+        assert!(
+            inside.iter().any(|n| n == call),
+            "the container's {call} is missing: {inside:?}"
+        );
+    }
+    for call in RUNTIME_SET_UP {
+        assert!(
+            !inside.iter().any(|n| n == call),
+            "the runtime's {call} is in the container's part"
+        );
+    }
+}
+
 /// `record -- podman run` records the container apart from the engine: from its entrypoint
 /// on, none of the runtime's set-up; the command's own part has podman, conmon and runc. The
 /// profile generated from it runs the container under Podman's defaults, and without a
@@ -314,19 +331,7 @@ fn bpf_record_podman_run_records_the_container_apart() {
         id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()),
         "{id}"
     );
-    let inside = container_names(container, "x86_64");
-    for call in ["listen", "accept4", "bind"] {
-        assert!(
-            inside.iter().any(|n| n == call),
-            "the container's {call} is missing: {inside:?}"
-        );
-    }
-    for call in RUNTIME_SET_UP {
-        assert!(
-            !inside.iter().any(|n| n == call),
-            "the runtime's {call} is in the container's part"
-        );
-    }
+    assert_the_apps_part(container);
     let engine_programs: Vec<String> = leastpriv_tests::executables(&rec.json);
     for program in ["podman", "conmon", "runc"] {
         assert!(
@@ -593,19 +598,7 @@ fn bpf_record_docker_run_records_the_container_apart() {
     assert_eq!(container["engine"], "docker");
     assert_eq!(container["name"], name.as_str());
     assert_eq!(container["image"], image.as_str());
-    let inside = container_names(container, "x86_64");
-    for call in ["listen", "accept4", "bind"] {
-        assert!(
-            inside.iter().any(|n| n == call),
-            "the container's {call} is missing: {inside:?}"
-        );
-    }
-    for call in RUNTIME_SET_UP {
-        assert!(
-            !inside.iter().any(|n| n == call),
-            "the runtime's {call} is in the container's part"
-        );
-    }
+    assert_the_apps_part(container);
     assert_eq!(leastpriv_tests::executables(&rec.json), ["/usr/bin/docker"]);
     assert!(generated.status.success(), "{}", describe(&generated));
     assert_app_ran("docker", &under_profile);
