@@ -34,60 +34,66 @@ pub fn decode(bytes: &[u8]) -> Result<Observation, DecodeError> {
     }
 }
 
-fn decode_move(bytes: &[u8]) -> Result<Observation, DecodeError> {
-    let expected = size_of::<MoveEvent>();
-    if bytes.len() != expected {
-        return Err(DecodeError::WrongSize {
-            kind: "move",
+/// Checks that an event of a fixed-size kind has exactly the size of its wire type `T`.
+fn exact_size<T>(bytes: &[u8], kind: &'static str) -> Result<(), DecodeError> {
+    let expected = size_of::<T>();
+    if bytes.len() == expected {
+        Ok(())
+    } else {
+        Err(DecodeError::WrongSize {
+            kind,
             len: bytes.len(),
             expected,
-        });
+        })
     }
+}
+
+/// A string field of `max` bytes at `offset`, cut at its length (read at `len_offset`) or
+/// its NUL, whichever comes first: the kernel copies up to the NUL, so the NUL is trusted
+/// over the length when they disagree. Also whether the kernel's string filled the field.
+fn string_field(bytes: &[u8], offset: usize, max: usize, len_offset: usize) -> (Vec<u8>, bool) {
+    let claimed = read_u32(bytes, len_offset).unwrap_or_default() as usize;
+    let field = &bytes[offset..offset + max];
+    let len = claimed.min(max);
+    let len = field[..len].iter().position(|&b| b == 0).unwrap_or(len);
+    (field[..len].to_vec(), claimed >= max - 1)
+}
+
+fn decode_move(bytes: &[u8]) -> Result<Observation, DecodeError> {
+    exact_size::<MoveEvent>(bytes, "move")?;
     let field = |offset: usize| read_u32(bytes, offset).unwrap_or_default();
-    let path_len = (field(std::mem::offset_of!(MoveEvent, path_len)) as usize).min(MOVE_PATH_MAX);
-    let path_offset = std::mem::offset_of!(MoveEvent, path);
-    let path_field = &bytes[path_offset..path_offset + MOVE_PATH_MAX];
-    let len = path_field[..path_len]
-        .iter()
-        .position(|&b| b == 0)
-        .unwrap_or(path_len);
+    let (path, truncated) = string_field(
+        bytes,
+        std::mem::offset_of!(MoveEvent, path),
+        MOVE_PATH_MAX,
+        std::mem::offset_of!(MoveEvent, path_len),
+    );
     Ok(Observation::Moved {
         mover_tgid: field(std::mem::offset_of!(MoveEvent, mover_tgid)),
         moved_tgid: field(std::mem::offset_of!(MoveEvent, moved_tgid)),
         stopped: field(std::mem::offset_of!(MoveEvent, flags)) & move_flags::STOPPED != 0,
         moved_exe: read_u64(bytes, std::mem::offset_of!(MoveEvent, moved_exe_inode))
             .unwrap_or_default(),
-        path: path_field[..len].to_vec(),
-        truncated: path_len >= MOVE_PATH_MAX - 1,
+        path,
+        truncated,
     })
 }
 
 fn decode_exec(bytes: &[u8]) -> Result<Observation, DecodeError> {
-    let expected = size_of::<ExecEvent>();
-    if bytes.len() != expected {
-        return Err(DecodeError::WrongSize {
-            kind: "exec",
-            len: bytes.len(),
-            expected,
-        });
-    }
-    let path_offset = std::mem::offset_of!(ExecEvent, path);
+    exact_size::<ExecEvent>(bytes, "exec")?;
     let tgid = read_u32(bytes, std::mem::offset_of!(ExecEvent, tgid)).unwrap_or_default();
-    let path_len =
-        read_u32(bytes, std::mem::offset_of!(ExecEvent, path_len)).unwrap_or_default() as usize;
-    let path_field = &bytes[path_offset..path_offset + EXEC_PATH_MAX];
-    // The kernel copies up to the NUL; trust the NUL over the length in case they disagree.
-    let len = path_len.min(EXEC_PATH_MAX);
-    let len = path_field[..len]
-        .iter()
-        .position(|&b| b == 0)
-        .unwrap_or(len);
+    let (path, truncated) = string_field(
+        bytes,
+        std::mem::offset_of!(ExecEvent, path),
+        EXEC_PATH_MAX,
+        std::mem::offset_of!(ExecEvent, path_len),
+    );
     let exe_inode = read_u64(bytes, std::mem::offset_of!(ExecEvent, exe_inode)).unwrap_or_default();
     Ok(Observation::Exec {
         tgid,
         exe_inode,
-        path: path_field[..len].to_vec(),
-        truncated: path_len >= EXEC_PATH_MAX - 1,
+        path,
+        truncated,
     })
 }
 
@@ -152,14 +158,7 @@ fn decode_file(bytes: &[u8]) -> Result<Observation, DecodeError> {
 }
 
 fn decode_socket(bytes: &[u8]) -> Result<Observation, DecodeError> {
-    let expected = size_of::<SocketEvent>();
-    if bytes.len() != expected {
-        return Err(DecodeError::WrongSize {
-            kind: "socket",
-            len: bytes.len(),
-            expected,
-        });
-    }
+    exact_size::<SocketEvent>(bytes, "socket")?;
     let field = |offset: usize| read_u32(bytes, offset).unwrap_or_default();
     Ok(Observation::Socket {
         family: field(std::mem::offset_of!(SocketEvent, family)),
