@@ -136,13 +136,14 @@ pub fn kubernetes_name(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
     use crate::policy::seccomp::Reason;
 
-    fn policy() -> SeccompPolicy {
+    /// A small policy to render: two syscalls, two ABIs, one probe (review's tests too).
+    pub(crate) fn policy() -> SeccompPolicy {
         let recorded = || BTreeSet::from([Reason::Recorded { by: vec![] }]);
         SeccompPolicy {
             abis: BTreeSet::from([Abi::X86_64, Abi::Ia32]),

@@ -138,25 +138,8 @@ fn describe_conditions(syscall: &str, conditions: &[oci_spec::runtime::LinuxSecc
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
-
     use super::*;
-    use crate::{
-        policy::seccomp::{Reason, SeccompPolicy},
-        profile::seccomp::{render_crd, render_oci, to_oci},
-        recording::syscalls::Abi,
-    };
-
-    fn policy() -> SeccompPolicy {
-        let recorded = || BTreeSet::from([Reason::Recorded { by: vec![] }]);
-        SeccompPolicy {
-            abis: BTreeSet::from([Abi::X86_64, Abi::Ia32]),
-            allow: BTreeMap::from([("write".into(), recorded()), ("read".into(), recorded())]),
-            enosys: BTreeSet::from(["clone3".into()]),
-            unnamed: vec![],
-            ..SeccompPolicy::default()
-        }
-    }
+    use crate::profile::seccomp::{render_crd, render_oci, tests::policy, to_oci};
 
     #[test]
     fn parses_back_what_it_renders() {
