@@ -117,10 +117,7 @@ impl KernelRecorder {
         let mut target: CgroupArray<_> = take_map(&mut ebpf, "TARGET_CGROUP")?;
         target
             .set(0, cgroup.dir().as_raw_fd(), 0)
-            .map_err(|e| KernelError::Map {
-                map: "TARGET_CGROUP",
-                what: e.to_string(),
-            })?;
+            .map_err(map_error("TARGET_CGROUP"))?;
         let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
         {
             let mut arg_specs: aya::maps::Array<_, recorder_common::ArgSpec> =
@@ -128,27 +125,20 @@ impl KernelRecorder {
             for (index, spec) in crate::recording::arguments::table() {
                 arg_specs
                     .set(index, spec, 0)
-                    .map_err(|e| KernelError::Map {
-                        map: "ARG_SPECS",
-                        what: e.to_string(),
-                    })?;
+                    .map_err(map_error("ARG_SPECS"))?;
             }
         }
         let mut file_ops: aya::maps::Array<_, u8> = borrow_map_mut(&mut ebpf, "FILE_OPS")?;
         for (index, op) in file_ops::table() {
-            file_ops.set(index, op, 0).map_err(|e| KernelError::Map {
-                map: "FILE_OPS",
-                what: e.to_string(),
-            })?;
+            file_ops.set(index, op, 0).map_err(map_error("FILE_OPS"))?;
         }
 
         if !deciding_returns.is_empty() {
             let mut callers: HashMap<_, u64, u8> = borrow_map_mut(&mut ebpf, "PROBING_CALLERS")?;
             for &ip in &deciding_returns {
-                callers.insert(ip, 1, 0).map_err(|e| KernelError::Map {
-                    map: "PROBING_CALLERS",
-                    what: e.to_string(),
-                })?;
+                callers
+                    .insert(ip, 1, 0)
+                    .map_err(map_error("PROBING_CALLERS"))?;
             }
         }
 
@@ -191,10 +181,7 @@ impl KernelRecorder {
     /// programs), so that a move of it out of the target is reported.
     pub fn note_recorded_process(&mut self, pid: u32) -> Result<(), KernelError> {
         let mut tasks: HashMap<_, u32, u8> = borrow_map_mut(&mut self.ebpf, "RECORDED_TASKS")?;
-        tasks.insert(pid, 1, 0).map_err(|e| KernelError::Map {
-            map: "RECORDED_TASKS",
-            what: e.to_string(),
-        })
+        tasks.insert(pid, 1, 0).map_err(map_error("RECORDED_TASKS"))
     }
 
     /// Decodes every event waiting in the ring buffer. An undecodable event is reported and
@@ -212,10 +199,7 @@ impl KernelRecorder {
     pub fn syscall_counts(&self) -> Result<BTreeMap<(Abi, i64), u64>, KernelError> {
         let mut counts = BTreeMap::new();
         let dense: PerCpuArray<_, SyscallCounts> = borrow_map(&self.ebpf, "SYSCALL_COUNTS")?;
-        let per_cpu = dense.get(&0, 0).map_err(|e| KernelError::Map {
-            map: "SYSCALL_COUNTS",
-            what: e.to_string(),
-        })?;
+        let per_cpu = dense.get(&0, 0).map_err(map_error("SYSCALL_COUNTS"))?;
         for index in 0..SYSCALL_INDICES {
             let total: u64 = per_cpu.iter().map(|cpu| cpu.calls[index]).sum();
             if total > 0 {
@@ -242,10 +226,7 @@ impl KernelRecorder {
         }
         let odd: HashMap<_, OddSyscallKey, u64> = borrow_map(&self.ebpf, "ODD_SYSCALLS")?;
         for entry in odd.iter() {
-            let (key, count) = entry.map_err(|e| KernelError::Map {
-                map: "ODD_SYSCALLS",
-                what: e.to_string(),
-            })?;
+            let (key, count) = entry.map_err(map_error("ODD_SYSCALLS"))?;
             if let Some(abi) = Abi::from_wire(key.abi) {
                 *counts.entry((abi, key.nr)).or_default() += count;
             }
@@ -259,10 +240,7 @@ impl KernelRecorder {
         let map: PerCpuHashMap<_, u64, ExeSyscalls> = borrow_map(&self.ebpf, "EXE_SYSCALLS")?;
         let mut by_exe = BTreeMap::new();
         for entry in map.iter() {
-            let (exe, per_cpu) = entry.map_err(|e| KernelError::Map {
-                map: "EXE_SYSCALLS",
-                what: e.to_string(),
-            })?;
+            let (exe, per_cpu) = entry.map_err(map_error("EXE_SYSCALLS"))?;
             let mut set = Vec::new();
             for bit in 0..abi::COUNT * MAX_SYSCALL_NR {
                 let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
@@ -286,10 +264,7 @@ impl KernelRecorder {
         let stacks: HashMap<_, u64, CapStack> = borrow_map(&self.ebpf, "CAP_STACK_FRAMES")?;
         let mut out = Vec::new();
         for entry in checks.iter() {
-            let (key, count) = entry.map_err(|e| KernelError::Map {
-                map: "CAP_CHECKS",
-                what: e.to_string(),
-            })?;
+            let (key, count) = entry.map_err(map_error("CAP_CHECKS"))?;
             let stack = (key.stack != NO_CAP_STACK)
                 .then(|| stacks.get(&key.stack, 0).ok())
                 .flatten()
@@ -334,10 +309,7 @@ impl KernelRecorder {
             crate::recording::arguments::table().into_iter().collect();
         let mut out = Vec::new();
         for entry in map.iter() {
-            let (key, count) = entry.map_err(|e| KernelError::Map {
-                map: "ARG_VALUES",
-                what: e.to_string(),
-            })?;
+            let (key, count) = entry.map_err(map_error("ARG_VALUES"))?;
             let Some(abi) = Abi::from_wire(key.index / MAX_SYSCALL_NR) else {
                 continue;
             };
@@ -356,10 +328,7 @@ impl KernelRecorder {
     /// One loss counter, summed over CPUs.
     fn lost_count(&self, counter: u32) -> Result<u64, KernelError> {
         let counters: PerCpuArray<_, u64> = borrow_map(&self.ebpf, "LOST")?;
-        let values = counters.get(&counter, 0).map_err(|e| KernelError::Map {
-            map: "LOST",
-            what: e.to_string(),
-        })?;
+        let values = counters.get(&counter, 0).map_err(map_error("LOST"))?;
         Ok(values.iter().sum())
     }
 
@@ -383,6 +352,14 @@ impl KernelRecorder {
     }
 }
 
+/// A map operation's failure as this module's error, naming the map.
+fn map_error<E: std::fmt::Display>(map: &'static str) -> impl FnOnce(E) -> KernelError {
+    move |e| KernelError::Map {
+        map,
+        what: e.to_string(),
+    }
+}
+
 /// Containers started outside the recording (by Docker's daemon) that belong to it: a move
 /// into a cgroup named after one of their ids is reported and its mover stopped, as a move
 /// made by a task of the recording is.
@@ -400,10 +377,9 @@ impl ExpectedContainers {
                 map: "EXPECTED_CONTAINERS",
                 what: format!("{id:?} is not a container id"),
             })?;
-        self.0.insert(key, 1, 0).map_err(|e| KernelError::Map {
-            map: "EXPECTED_CONTAINERS",
-            what: e.to_string(),
-        })
+        self.0
+            .insert(key, 1, 0)
+            .map_err(map_error("EXPECTED_CONTAINERS"))
     }
 }
 
@@ -602,10 +578,7 @@ where
         map: name,
         what: "missing from the object".into(),
     })?;
-    M::try_from(map).map_err(|e| KernelError::Map {
-        map: name,
-        what: e.to_string(),
-    })
+    M::try_from(map).map_err(map_error(name))
 }
 
 fn borrow_map_mut<'a, M>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<M, KernelError>
@@ -616,10 +589,7 @@ where
         map: name,
         what: "missing from the object".into(),
     })?;
-    M::try_from(map).map_err(|e| KernelError::Map {
-        map: name,
-        what: e.to_string(),
-    })
+    M::try_from(map).map_err(map_error(name))
 }
 
 fn borrow_map<'a, M>(ebpf: &'a Ebpf, name: &'static str) -> Result<M, KernelError>
@@ -630,10 +600,7 @@ where
         map: name,
         what: "missing from the object".into(),
     })?;
-    M::try_from(map).map_err(|e| KernelError::Map {
-        map: name,
-        what: e.to_string(),
-    })
+    M::try_from(map).map_err(map_error(name))
 }
 
 /// Capability bits (linux/capability.h).
