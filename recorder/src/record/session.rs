@@ -400,14 +400,13 @@ fn drain_into(
             moved_exe,
             path,
             ..
-        } => match follower.as_deref_mut() {
-            Some(follower) => {
+        } => {
+            // Not following (`--cgroup`): the kernel stopped no mover, nothing waits.
+            if let Some(follower) = follower.as_deref_mut() {
                 let executable = accumulator.executable_of(moved_exe);
                 follower.on_move(mover_tgid, moved_tgid, stopped, executable, &path);
             }
-            // Not following: the mover was not stopped.
-            None => {}
-        },
+        }
         observation => accumulator.observe(observation),
     });
     if let Some(follower) = follower {
