@@ -9,7 +9,11 @@
 //! The workload is recorded outside a container, as a user does who profiles a test run and
 //! deploys the profile on the container.
 
-use std::{fs, path::Path, process::Output};
+use std::{
+    fs,
+    path::Path,
+    process::{Command, Output},
+};
 
 use serde_json::Value;
 
@@ -404,12 +408,34 @@ fn bpf_two_containers_of_one_command_do_not_mix() {
     let rootfs = Rootfs::new();
     let app = format!("leastpriv-app-{}", std::process::id());
     let quiet = format!("leastpriv-quiet-{}", std::process::id());
+    // The quiet one runs from an image (imported from the same root), so that the recording
+    // shows where its image name is read from; the app's root is a directory, with no image.
+    let image = format!("localhost/{quiet}:latest");
+    let imported = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C '{}' -c . | podman import -q - '{image}'",
+            rootfs.path().display()
+        ))
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{}", describe(&imported));
+    let quiet_words = podman_words(&rootfs, &quiet, &["/usr/bin/sleep", "1"]).replace(
+        &format!("'--rootfs' '{}'", rootfs.path().display()),
+        &format!("'{image}'"),
+    );
+    assert!(quiet_words.contains(&image), "{quiet_words}");
     let script = format!(
         "{} & {}; wait",
         podman_words(&rootfs, &app, &profiles.argv()),
-        podman_words(&rootfs, &quiet, &["/usr/bin/sleep", "1"])
+        quiet_words
     );
     let (rec, recording) = record_podman(&profiles, &script);
+    let removed = Command::new("podman")
+        .args(["rmi", &image])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", describe(&removed));
     rec.assert_success().assert_complete();
     let containers = rec.json["containers"]
         .as_array()
@@ -421,6 +447,8 @@ fn bpf_two_containers_of_one_command_do_not_mix() {
             .find(|c| c["name"] == wanted)
             .unwrap_or_else(|| panic!("no container {wanted}:\n{rec}"))
     };
+    assert_eq!(by_name(&quiet)["image"], image.as_str(), "{rec}");
+    assert!(by_name(&app)["image"].is_null(), "{rec}");
     let app_calls = container_names(by_name(&app), "x86_64");
     let quiet_calls = container_names(by_name(&quiet), "x86_64");
     assert!(app_calls.iter().any(|n| n == "listen"), "{app_calls:?}");
@@ -465,7 +493,7 @@ fn bpf_record_a_running_container() {
         &name,
         &["/usr/bin/sh", "-c", "sleep 3; /usr/bin/uname -a; sleep 1"],
     );
-    let mut container = std::process::Command::new("sh");
+    let mut container = Command::new("sh");
     container
         .args(["-c", &words])
         .stdin(std::process::Stdio::null());
@@ -474,7 +502,7 @@ fn bpf_record_a_running_container() {
         std::time::Duration::from_secs(60),
         "the container to run",
         || {
-            let out = std::process::Command::new("podman")
+            let out = Command::new("podman")
                 .args([
                     "container",
                     "inspect",

@@ -20,6 +20,7 @@
 
 use std::{
     collections::BTreeSet,
+    os::unix::ffi::OsStrExt as _,
     path::{Path, PathBuf},
     time::SystemTime,
 };
@@ -43,10 +44,8 @@ struct Followed {
     engine: &'static str,
     id: String,
     name: Option<String>,
-    /// The image: as the engine said it when the container started, or as it answers a
-    /// lookup made on a thread meanwhile (an engine's CLI takes tens of milliseconds to start,
-    /// which the recording's end should not wait for).
-    image: ImageLookup,
+    /// The image, as the engine named it when the container started.
+    image: Option<String>,
     /// The cgroup's path within the hierarchy (`/libpod_parent/libpod-<id>`).
     path: String,
     kernel: KernelRecorder,
@@ -145,7 +144,7 @@ impl Follower {
                             Some(image).filter(|i| !i.is_empty()),
                         )
                     }),
-                _ => (container_name(engine, mover), None),
+                _ => podman_name_and_image(mover, &id),
             };
             eprintln!(
                 "leastpriv: recording {engine} container {}",
@@ -153,13 +152,6 @@ impl Follower {
                     .unwrap_or(&id[..id.len().min(12)])
                     .escape_debug()
             );
-            let image = match image {
-                Some(image) => ImageLookup::Known(image),
-                None => {
-                    let id = id.clone();
-                    ImageLookup::Asking(std::thread::spawn(move || container_image(engine, &id)))
-                }
-            };
             self.followed.push(Followed {
                 engine,
                 id,
@@ -225,10 +217,7 @@ impl Follower {
             )?;
             containers.push(Container {
                 engine: followed.engine.into(),
-                image: match followed.image {
-                    ImageLookup::Known(image) => Some(image),
-                    ImageLookup::Asking(lookup) => lookup.join().ok().flatten(),
-                },
+                image: followed.image,
                 id: followed.id,
                 name: followed.name,
                 cgroup: followed.path,
@@ -436,13 +425,35 @@ pub fn container_of(path: &str) -> Option<(&'static str, String)> {
     (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| (engine, id.to_owned()))
 }
 
-/// The container's name, from the command line of the process that started the runtime
-/// (Podman's conmon: `-n NAME`), when the mover is the runtime it started.
-fn container_name(engine: &str, mover: u32) -> Option<String> {
-    if engine != "podman" {
-        return None;
-    }
-    let stat = std::fs::read_to_string(format!("/proc/{mover}/stat")).ok()?;
+/// A Podman container's name and image, from the command line of the conmon that started the
+/// runtime (`-n NAME`, `-b BUNDLE`) when the mover is that runtime, and the image from the
+/// storage's record of its containers.
+///
+/// The bundle is `<storage root>/<driver>-containers/<id>/userdata`, and the file beside the
+/// per-container directories, `containers.json`, holds each container's `metadata` with its
+/// `image-name`. Reading it costs a file read at the moment of the move; asking Podman
+/// (`podman container inspect`) instead cost a whole second CLI start-up, contending for the
+/// CPU and Podman's locks with the container being started, and could not answer after `--rm`.
+fn podman_name_and_image(mover: u32, id: &str) -> (Option<String>, Option<String>) {
+    let Some(args) = parent_cmdline(mover) else {
+        return (None, None);
+    };
+    let value = |flag: &[u8]| {
+        let at = args.iter().position(|a| a.as_slice() == flag)?;
+        args.get(at + 1)
+    };
+    let name = value(b"-n").map(|name| path::display(name));
+    let image = value(b"-b")
+        .map(|bundle| Path::new(std::ffi::OsStr::from_bytes(bundle)))
+        .and_then(|bundle| bundle.parent()?.parent())
+        .and_then(|containers| std::fs::read(containers.join("containers.json")).ok())
+        .and_then(|json| image_in_containers_json(&json, id));
+    (name, image)
+}
+
+/// The command line (NUL-separated arguments) of `pid`'s parent.
+fn parent_cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The parent pid is the second field after the parenthesised command name.
     let parent: u32 = stat
         .rsplit_once(')')?
@@ -452,37 +463,57 @@ fn container_name(engine: &str, mover: u32) -> Option<String> {
         .parse()
         .ok()?;
     let cmdline = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
-    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-    let at = args.iter().position(|a| *a == b"-n")?;
-    args.get(at + 1).map(|name| path::display(name))
+    Some(cmdline.split(|&b| b == 0).map(<[u8]>::to_vec).collect())
 }
 
-/// A container's image, known or being asked for.
-enum ImageLookup {
-    Known(String),
-    Asking(std::thread::JoinHandle<Option<String>>),
-}
-
-/// The container's image as its engine tells it, when the container still exists (not after
-/// `--rm`).
-fn container_image(engine: &str, id: &str) -> Option<String> {
-    let format = match engine {
-        "podman" => "{{.ImageName}}",
-        _ => "{{.Config.Image}}",
-    };
-    let output = std::process::Command::new(engine)
-        .args(["container", "inspect", "--format", format, id])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let image = String::from_utf8(output.stdout).ok()?.trim().to_owned();
-    (output.status.success() && !image.is_empty()).then_some(image)
+/// The `image-name` in the metadata of container `id` in containers-storage's
+/// `containers.json`; none for a container made from a root filesystem (`--rootfs`).
+fn image_in_containers_json(json: &[u8], id: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        id: String,
+        #[serde(default)]
+        metadata: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        #[serde(rename = "image-name", default)]
+        image_name: String,
+    }
+    let stored: Vec<Stored> = serde_json::from_slice(json).ok()?;
+    let entry = stored.into_iter().find(|c| c.id == id)?;
+    let metadata: Metadata = serde_json::from_str(&entry.metadata).ok()?;
+    Some(metadata.image_name).filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::container_of;
+    use super::{container_of, image_in_containers_json};
+
+    #[test]
+    fn podman_images_are_read_from_the_storage_metadata() {
+        let id = "7ce10572f22fe881925aa4e12f42fde8b02c9e6311fbe83b20af6b69e0c459c5";
+        let json = format!(
+            r#"[{{"id":"{other}","metadata":"{{\"image-name\":\"other:1\"}}"}},
+                {{"id":"{id}","names":["web"],"metadata":"{{\"image-name\":\"localhost/app:1\",\"name\":\"web\"}}"}},
+                {{"id":"{rootfs}","metadata":"{{\"name\":\"from-rootfs\"}}"}}]"#,
+            other = "0".repeat(64),
+            rootfs = "1".repeat(64),
+        );
+        assert_eq!(
+            image_in_containers_json(json.as_bytes(), id).as_deref(),
+            Some("localhost/app:1")
+        );
+        assert_eq!(
+            image_in_containers_json(json.as_bytes(), &"1".repeat(64)),
+            None
+        );
+        assert_eq!(
+            image_in_containers_json(json.as_bytes(), &"2".repeat(64)),
+            None
+        );
+        assert_eq!(image_in_containers_json(b"not json", id), None);
+    }
 
     #[test]
     fn container_cgroups_are_told_by_their_engine_and_id() {
