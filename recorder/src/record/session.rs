@@ -24,7 +24,7 @@ use super::{
     accumulator::Accumulator,
     assemble::{self, Outcome, RecordError},
     cgroup::{self, Cgroup},
-    containers::Follower,
+    containers::{self, Follower},
     docker::{self, DockerProxy},
     kernel::{self as kernel_recorder, KernelRecorder},
     launch::{self, Confinement, LaunchError, RunAs},
@@ -176,6 +176,16 @@ async fn record_async(
             .map_err(io_error("cannot serve the Docker proxy"))?;
     }
     let mut session = Session::new(kernel, max_paths, follower)?;
+    // An engine's CLI will start a container: its programs load while the CLI prepares it
+    // (after ours, which the command waits for).
+    if let (What::Command { argv, .. }, Some(follower)) = (what, session.follower.as_mut()) {
+        if argv
+            .first()
+            .is_some_and(|program| containers::is_engine_cli(program))
+        {
+            follower.expect_container();
+        }
+    }
 
     let until_empty = matches!(
         what,

@@ -51,121 +51,7 @@ impl KernelRecorder {
     /// stopped (SIGSTOP) until the caller has seen the move (see [`Observation::Moved`]) and
     /// sent it SIGCONT.
     pub fn start(cgroup: &Cgroup, follow_moves: bool) -> Result<KernelRecorder, KernelError> {
-        check_privileges()?;
-        raise_memlock_limit();
-        // Made on another core while our own offsets are looked up (read from a cache, or on
-        // a kernel not seen before, from BTF: about 250 ms), in case it has to parse.
-        let loader = std::thread::spawn(loader_without_kernel_btf);
-        let offsets = Offsets::from_running_kernel()?;
-        let tracefs = tracefs::ensure_mounted()?;
-        // The capability tracepoint is optional: without it, say so and record the rest. Its
-        // format file must show the argument layout the program reads: cap and ret fourth and
-        // fifth (in either order).
-        let cap_layout = tracefs::field_index(&tracefs, "capability", "cap_capable", "cap").and_then(|cap| {
-            let ret = tracefs::field_index(&tracefs, "capability", "cap_capable", "ret")?;
-            match (cap, ret) {
-                (3, 4) => Ok(0u64),
-                (4, 3) => Ok(1u64),
-                _ => Err(KernelError::Tracefs {
-                    what: format!("capability:cap_capable has cap as argument {cap} and ret as {ret}; leastpriv reads them as 3 and 4"),
-                }),
-            }
-        });
-        if let Err(err) = &cap_layout {
-            eprintln!("leastpriv: capability checks will not be recorded: this kernel has no usable capability:cap_capable tracepoint ({err})");
-        }
-        let cap_ret_swapped = *cap_layout.as_ref().unwrap_or(&0);
-
-        // 1 ms on this kernel, 14 ms for an id of 150,000: made before waiting for the loader,
-        // which may still be parsing (see `loader_without_kernel_btf`).
-        let sys_enter_btf = offsets.sys_enter_btf()?;
-
-        // Return addresses that decide a capability check alone (see `PROBING_CALLERS`);
-        // LEASTPRIV_WHOLE_CAPABILITY_STACKS=1 gives none, so every stack is walked, to compare.
-        let whole_stacks =
-            std::env::var_os("LEASTPRIV_WHOLE_CAPABILITY_STACKS").is_some_and(|v| v == "1");
-        let deciding_returns: Vec<u64> = if cap_layout.is_ok() && !whole_stacks {
-            crate::record::kernel_symbols::known_deciding_returns()
-                .into_iter()
-                .take(recorder_common::DECIDING_RETURNS_MAX as usize)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let cap_shortcut = u64::from(!deciding_returns.is_empty());
-
-        let mut loader = loader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let mut ebpf = loader
-            .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
-            .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
-            .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
-            .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
-            .override_global("TASK_STACK_OFFSET", &offsets.task_stack, true)
-            .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
-            .override_global("TASK_TGID_OFFSET", &offsets.task_tgid, true)
-            .override_global("CGROUP_ROOT_OFFSET", &offsets.cgroup_root, true)
-            .override_global("ROOT_HIERARCHY_ID_OFFSET", &offsets.root_hierarchy_id, true)
-            .override_global("FOLLOW_MOVES", &u64::from(follow_moves), true)
-            .override_global("FILE_OFFSETS", &offsets.files, true)
-            .override_global("CAP_RET_SWAPPED", &cap_ret_swapped, true)
-            .override_global("CAP_SHORTCUT", &cap_shortcut, true)
-            .load(PROGRAMS)
-            .map_err(KernelError::Load)?;
-
-        let mut target: CgroupArray<_> = take_map(&mut ebpf, "TARGET_CGROUP")?;
-        target
-            .set(0, cgroup.dir().as_raw_fd(), 0)
-            .map_err(map_error("TARGET_CGROUP"))?;
-        let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
-        {
-            let mut arg_specs: aya::maps::Array<_, recorder_common::ArgSpec> =
-                borrow_map_mut(&mut ebpf, "ARG_SPECS")?;
-            for (index, spec) in crate::recording::arguments::table() {
-                arg_specs
-                    .set(index, spec, 0)
-                    .map_err(map_error("ARG_SPECS"))?;
-            }
-        }
-        let mut file_ops: aya::maps::Array<_, u8> = borrow_map_mut(&mut ebpf, "FILE_OPS")?;
-        for (index, op) in file_ops::table() {
-            file_ops.set(index, op, 0).map_err(map_error("FILE_OPS"))?;
-        }
-
-        if !deciding_returns.is_empty() {
-            let mut callers: HashMap<_, u64, u8> = borrow_map_mut(&mut ebpf, "PROBING_CALLERS")?;
-            for &ip in &deciding_returns {
-                callers
-                    .insert(ip, 1, 0)
-                    .map_err(map_error("PROBING_CALLERS"))?;
-            }
-        }
-
-        // Raw and BTF tracepoints only: cheaper per event than classic ones, and quick to
-        // detach. Exec first, so that by the time syscalls are counted every exec is also
-        // seen; the syscall cache's invalidations before the cache itself; exit before entry,
-        // so that a call noted at entry finds its exit program attached.
-        let mut hooks = vec![Hook::raw("sched_process_exec", "sched_process_exec")];
-        if cap_layout.is_ok() {
-            hooks.push(Hook::raw("cap_capable", "cap_capable"));
-        }
-        hooks.extend([
-            Hook::raw("cache_on_fork", "sched_process_fork"),
-            Hook::raw("cache_on_migration", "cgroup_attach_task"),
-            Hook::raw("cgroup_moves", "cgroup_attach_task"),
-            Hook::raw("note_forks", "sched_process_fork"),
-            Hook::raw("sys_exit", "sys_exit"),
-            Hook::btf("sys_enter", "sys_enter", &sys_enter_btf),
-        ]);
-        load_and_attach(&mut ebpf, &hooks)?;
-
-        Ok(KernelRecorder {
-            ebpf,
-            capability_checks: cap_layout.is_ok(),
-            events,
-            _target: target,
-        })
+        LoadedRecorder::load(follow_moves)?.start(cgroup)
     }
 
     /// The table of containers this recording expects an engine to start (see
@@ -441,6 +327,164 @@ impl FloorProgram {
     }
 }
 
+/// Kernel programs loaded (verified) and set up, aimed at no cgroup and attached to nothing
+/// yet. Loading is most of a recorder's start-up; a loaded recorder is started on a cgroup in
+/// well under a millisecond. So a recording that expects a container can load one ahead,
+/// while the engine prepares it, instead of keeping the container's runtime stopped for the
+/// load (see `record::containers`).
+pub struct LoadedRecorder {
+    ebpf: Ebpf,
+    capability_checks: bool,
+    events: RingBuf<MapData>,
+    target: CgroupArray<MapData>,
+    /// (program, tracepoint, whether a BTF tracepoint) in the order to attach them.
+    hooks: Vec<(&'static str, &'static str, bool)>,
+}
+
+impl LoadedRecorder {
+    /// Checks what is needed and loads the programs and their tables.
+    ///
+    /// With `follow_moves`, a task of the target that moves a task into another cgroup is
+    /// stopped (SIGSTOP) until the caller has seen the move (see [`Observation::Moved`]) and
+    /// sent it SIGCONT.
+    pub fn load(follow_moves: bool) -> Result<LoadedRecorder, KernelError> {
+        check_privileges()?;
+        raise_memlock_limit();
+        // Made on another core while our own offsets are looked up (read from a cache, or on
+        // a kernel not seen before, from BTF: about 250 ms), in case it has to parse.
+        let loader = std::thread::spawn(loader_without_kernel_btf);
+        let offsets = Offsets::from_running_kernel()?;
+        let tracefs = tracefs::ensure_mounted()?;
+        // The capability tracepoint is optional: without it, say so and record the rest. Its
+        // format file must show the argument layout the program reads: cap and ret fourth and
+        // fifth (in either order).
+        let cap_layout = tracefs::field_index(&tracefs, "capability", "cap_capable", "cap").and_then(|cap| {
+            let ret = tracefs::field_index(&tracefs, "capability", "cap_capable", "ret")?;
+            match (cap, ret) {
+                (3, 4) => Ok(0u64),
+                (4, 3) => Ok(1u64),
+                _ => Err(KernelError::Tracefs {
+                    what: format!("capability:cap_capable has cap as argument {cap} and ret as {ret}; leastpriv reads them as 3 and 4"),
+                }),
+            }
+        });
+        if let Err(err) = &cap_layout {
+            eprintln!("leastpriv: capability checks will not be recorded: this kernel has no usable capability:cap_capable tracepoint ({err})");
+        }
+        let cap_ret_swapped = *cap_layout.as_ref().unwrap_or(&0);
+
+        // 1 ms on this kernel, 14 ms for an id of 150,000: made before waiting for the loader,
+        // which may still be parsing (see `loader_without_kernel_btf`).
+        let sys_enter_btf = offsets.sys_enter_btf()?;
+
+        // Return addresses that decide a capability check alone (see `PROBING_CALLERS`);
+        // LEASTPRIV_WHOLE_CAPABILITY_STACKS=1 gives none, so every stack is walked, to compare.
+        let whole_stacks =
+            std::env::var_os("LEASTPRIV_WHOLE_CAPABILITY_STACKS").is_some_and(|v| v == "1");
+        let deciding_returns: Vec<u64> = if cap_layout.is_ok() && !whole_stacks {
+            crate::record::kernel_symbols::known_deciding_returns()
+                .into_iter()
+                .take(recorder_common::DECIDING_RETURNS_MAX as usize)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let cap_shortcut = u64::from(!deciding_returns.is_empty());
+
+        let mut loader = loader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let mut ebpf = loader
+            .override_global("TASK_STATUS_OFFSET", &offsets.task_status, true)
+            .override_global("TASK_MM_OFFSET", &offsets.task_mm, true)
+            .override_global("MM_EXE_FILE_OFFSET", &offsets.mm_exe_file, true)
+            .override_global("FILE_INODE_OFFSET", &offsets.file_inode, true)
+            .override_global("TASK_STACK_OFFSET", &offsets.task_stack, true)
+            .override_global("BINPRM_FILENAME_OFFSET", &offsets.binprm_filename, true)
+            .override_global("TASK_TGID_OFFSET", &offsets.task_tgid, true)
+            .override_global("CGROUP_ROOT_OFFSET", &offsets.cgroup_root, true)
+            .override_global("ROOT_HIERARCHY_ID_OFFSET", &offsets.root_hierarchy_id, true)
+            .override_global("FOLLOW_MOVES", &u64::from(follow_moves), true)
+            .override_global("FILE_OFFSETS", &offsets.files, true)
+            .override_global("CAP_RET_SWAPPED", &cap_ret_swapped, true)
+            .override_global("CAP_SHORTCUT", &cap_shortcut, true)
+            .load(PROGRAMS)
+            .map_err(KernelError::Load)?;
+
+        let target: CgroupArray<_> = take_map(&mut ebpf, "TARGET_CGROUP")?;
+        let events: RingBuf<_> = take_map(&mut ebpf, "EVENTS")?;
+        {
+            let mut arg_specs: aya::maps::Array<_, recorder_common::ArgSpec> =
+                borrow_map_mut(&mut ebpf, "ARG_SPECS")?;
+            for (index, spec) in crate::recording::arguments::table() {
+                arg_specs
+                    .set(index, spec, 0)
+                    .map_err(map_error("ARG_SPECS"))?;
+            }
+        }
+        let mut file_ops: aya::maps::Array<_, u8> = borrow_map_mut(&mut ebpf, "FILE_OPS")?;
+        for (index, op) in file_ops::table() {
+            file_ops.set(index, op, 0).map_err(map_error("FILE_OPS"))?;
+        }
+
+        if !deciding_returns.is_empty() {
+            let mut callers: HashMap<_, u64, u8> = borrow_map_mut(&mut ebpf, "PROBING_CALLERS")?;
+            for &ip in &deciding_returns {
+                callers
+                    .insert(ip, 1, 0)
+                    .map_err(map_error("PROBING_CALLERS"))?;
+            }
+        }
+
+        // Raw and BTF tracepoints only: cheaper per event than classic ones, and quick to
+        // detach. Exec first, so that by the time syscalls are counted every exec is also
+        // seen; the syscall cache's invalidations before the cache itself; exit before entry,
+        // so that a call noted at entry finds its exit program attached.
+        let mut hooks = vec![Hook::raw("sched_process_exec", "sched_process_exec")];
+        if cap_layout.is_ok() {
+            hooks.push(Hook::raw("cap_capable", "cap_capable"));
+        }
+        hooks.extend([
+            Hook::raw("cache_on_fork", "sched_process_fork"),
+            Hook::raw("cache_on_migration", "cgroup_attach_task"),
+            Hook::raw("cgroup_moves", "cgroup_attach_task"),
+            Hook::raw("note_forks", "sched_process_fork"),
+            Hook::raw("sys_exit", "sys_exit"),
+            Hook::btf("sys_enter", "sys_enter", &sys_enter_btf),
+        ]);
+        load_in_parallel(&mut ebpf, &hooks)?;
+        let hooks = hooks
+            .iter()
+            .map(|hook| (hook.program, hook.tracepoint, hook.btf.is_some()))
+            .collect();
+        Ok(LoadedRecorder {
+            ebpf,
+            capability_checks: cap_layout.is_ok(),
+            events,
+            target,
+            hooks,
+        })
+    }
+
+    /// Targets `cgroup` and attaches the hooks: from here on, its tasks are recorded. The
+    /// target is set before anything is attached, so no program ever runs aimed at nothing
+    /// (a program that saw no target would note the task as outside it, and keep to that).
+    pub fn start(mut self, cgroup: &Cgroup) -> Result<KernelRecorder, KernelError> {
+        self.target
+            .set(0, cgroup.dir().as_raw_fd(), 0)
+            .map_err(map_error("TARGET_CGROUP"))?;
+        for &(program, tracepoint, btf) in &self.hooks {
+            attach_loaded(&mut self.ebpf, program, tracepoint, btf)?;
+        }
+        Ok(KernelRecorder {
+            ebpf: self.ebpf,
+            capability_checks: self.capability_checks,
+            events: self.events,
+            _target: self.target,
+        })
+    }
+}
+
 /// The event ring buffer's fd: readable when events wait (for epoll, e.g. tokio's `AsyncFd`).
 impl std::os::fd::AsRawFd for KernelRecorder {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
@@ -504,7 +548,9 @@ impl<'a> Hook<'a> {
 /// Loads the hooks' programs, then attaches them in the order given.
 fn load_and_attach(ebpf: &mut Ebpf, hooks: &[Hook<'_>]) -> Result<(), KernelError> {
     load_in_parallel(ebpf, hooks)?;
-    hooks.iter().try_for_each(|hook| attach_loaded(ebpf, hook))
+    hooks
+        .iter()
+        .try_for_each(|hook| attach_loaded(ebpf, hook.program, hook.tracepoint, hook.btf.is_some()))
 }
 
 /// Loads the hooks' programs, each on a thread of its own. The kernel verifies each program on
@@ -537,19 +583,25 @@ fn load_in_parallel(ebpf: &mut Ebpf, hooks: &[Hook<'_>]) -> Result<(), KernelErr
     })
 }
 
-/// Attaches a loaded program (the link lives as long as `ebpf`).
-fn attach_loaded(ebpf: &mut Ebpf, hook: &Hook<'_>) -> Result<(), KernelError> {
-    match hook.btf {
-        None => {
-            let program: &mut RawTracePoint = program(ebpf, hook.program)?;
-            program
-                .attach(hook.tracepoint)
-                .map_err(hook.error("attach"))?;
-        }
-        Some(_) => {
-            let program: &mut BtfTracePoint = program(ebpf, hook.program)?;
-            program.attach().map_err(hook.error("attach"))?;
-        }
+/// Attaches a loaded program (the link lives as long as `ebpf`): to a BTF tracepoint when
+/// `btf`, else to the raw tracepoint `tracepoint`.
+fn attach_loaded(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    tracepoint: &'static str,
+    btf: bool,
+) -> Result<(), KernelError> {
+    let error = |source| KernelError::Program {
+        action: "attach",
+        program: name,
+        source,
+    };
+    if btf {
+        let program: &mut BtfTracePoint = program(ebpf, name)?;
+        program.attach().map_err(error)?;
+    } else {
+        let program: &mut RawTracePoint = program(ebpf, name)?;
+        program.attach(tracepoint).map_err(error)?;
     }
     Ok(())
 }
