@@ -61,3 +61,30 @@ fn bpf_records_an_existing_cgroup_for_a_duration() {
         "leastpriv removed a cgroup it did not create"
     );
 }
+
+/// `--duration` bounds watching a cgroup; with a command it is bad input (exit 2), and the
+/// command is not run.
+#[test]
+fn duration_with_a_command_is_bad_input() {
+    let dir = leastpriv_tests::tempdir();
+    let touched = dir.path().join("ran");
+    let output = leastpriv_tests::leastpriv()
+        .args(["record", "--duration", "1s", "-o"])
+        .arg(dir.path().join("rec.json"))
+        .args(["--", "touch"])
+        .arg(&touched)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        leastpriv_tests::describe(&output)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--duration only applies"));
+    assert!(!touched.exists(), "the command ran");
+    assert!(
+        !dir.path().join("rec.json").exists(),
+        "a recording was written"
+    );
+}

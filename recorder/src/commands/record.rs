@@ -19,7 +19,7 @@ use crate::{
 };
 
 pub fn run(args: &RecordArgs) -> anyhow::Result<Exit> {
-    args.validate().map_err(anyhow::Error::msg)?;
+    args.validate().map_err(BadInput::new)?;
     let container_cgroup = match &args.container {
         Some(wanted) => Some(container_cgroup(args.engine, wanted)?),
         None => None,
