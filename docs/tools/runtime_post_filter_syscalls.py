@@ -2,7 +2,8 @@
 group from its seccomp filter load (prctl PR_SET_SECCOMP or seccomp SET_MODE_FILTER with a
 program) to its execve of the workload."""
 import re, sys
-lines = open(sys.argv[1]).read().splitlines()
+# strace pads pids to a column: one space after the pid, whatever the width.
+lines = [re.sub(r'^(\d+) +', r'\1 ', l) for l in open(sys.argv[1]).read().splitlines()]
 load = re.compile(r'^(\d+) (prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER|seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len=)')
 start = init = None
 for i, l in enumerate(lines):

@@ -1,5 +1,11 @@
-//! Running a command in a runc container under a seccomp profile, to check that a profile
-//! generated with `--runtime runc` lets the workload run where it is meant to be used.
+//! Running a command in a runc (or crun) container under a seccomp profile, to check that a
+//! profile generated with `--runtime runc` (`crun`) lets the workload run where it is meant to
+//! be used.
+//!
+//! crun refuses a hybrid cgroup hierarchy ("cgroups in hybrid mode not supported"), which
+//! this machine has; it runs in a mount namespace of its own where the cgroup2 hierarchy is
+//! bound over /sys/fs/cgroup, without the spec's resource limits (which would need cgroup v1
+//! controllers), as a system with only cgroup v2 would run it.
 //!
 //! The container's rootfs is an empty read-only directory with the host's /usr and /etc
 //! bind-mounted read-only (the merged-/usr symlinks bin, lib, lib64 and sbin point into it),
@@ -30,6 +36,53 @@ pub fn run(argv: &[&str], seccomp: &Value) -> Output {
 /// ones (runc's default set is small: a call can fail for want of a capability before the
 /// seccomp profile is asked).
 pub fn run_with_capabilities(argv: &[&str], seccomp: &Value, extra: &[&str]) -> Output {
+    run_in(Runtime::Runc, argv, seccomp, extra, None)
+}
+
+/// The OCI runtime to run a container with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Runc,
+    Crun,
+}
+
+impl Runtime {
+    fn program(self) -> &'static str {
+        match self {
+            Runtime::Runc => "runc",
+            Runtime::Crun => "crun",
+        }
+    }
+
+    /// The command that runs this runtime with `args` (see the module's doc for crun).
+    fn command(self, args: &[&str]) -> Command {
+        let hybrid = Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists();
+        if self == Runtime::Crun && hybrid {
+            let mut cmd = Command::new("unshare");
+            cmd.args(["-m", "sh", "-c"])
+                .arg("mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup && exec \"$@\"")
+                .arg("sh")
+                .arg(self.program())
+                .args(args);
+            cmd
+        } else {
+            let mut cmd = Command::new(self.program());
+            cmd.args(args);
+            cmd
+        }
+    }
+}
+
+/// [`run_with_capabilities`] in `runtime`, with the spec's `process.noNewPrivileges` set to
+/// `no_new_privileges` when given (`runc spec` writes true; Docker, Podman and Kubernetes
+/// default to false).
+pub fn run_in(
+    runtime: Runtime,
+    argv: &[&str],
+    seccomp: &Value,
+    extra: &[&str],
+    no_new_privileges: Option<bool>,
+) -> Output {
     let dir = tempdir();
     let bundle = dir.path();
     make_rootfs(&bundle.join("rootfs"), argv);
@@ -56,17 +109,22 @@ pub fn run_with_capabilities(argv: &[&str], seccomp: &Value, extra: &[&str]) -> 
             list.extend(extra.iter().map(|c| Value::from(*c)));
         }
     }
+    if let Some(no_new_privileges) = no_new_privileges {
+        config["process"]["noNewPrivileges"] = json!(no_new_privileges);
+    }
+    if runtime == Runtime::Crun {
+        if let Some(linux) = config["linux"].as_object_mut() {
+            linux.remove("resources");
+        }
+    }
     fs::write(&config_path, config.to_string())
         .unwrap_or_else(|e| panic!("write {}: {e}", config_path.display()));
 
-    let container = Container::new();
-    let mut cmd = Command::new("runc");
-    cmd.arg("run")
-        .arg("--bundle")
-        .arg(bundle)
-        .arg(&container.id)
-        // runc would try to use a terminal on stdin as the container's console.
-        .stdin(Stdio::null());
+    let container = Container::new(runtime);
+    let bundle = bundle.to_str().expect("a UTF-8 temporary directory");
+    let mut cmd = runtime.command(&["run", "--bundle", bundle, &container.id]);
+    // The runtime would try to use a terminal on stdin as the container's console.
+    cmd.stdin(Stdio::null());
     Running::spawn(cmd).wait(RUN_TIMEOUT).0
 }
 
@@ -140,33 +198,39 @@ fn create_dir_all(path: &Path) {
 /// when dropped, so that a failed or timed-out test leaves nothing behind.
 struct Container {
     id: String,
+    runtime: Runtime,
 }
 
 impl Container {
-    fn new() -> Self {
+    fn new(runtime: Runtime) -> Self {
         static COUNT: AtomicU32 = AtomicU32::new(0);
         let n = COUNT.fetch_add(1, Ordering::Relaxed);
         Self {
             id: format!("leastpriv-test-{}-{n}", std::process::id()),
+            runtime,
         }
     }
 }
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let delete = Command::new("runc")
-            .args(["delete", "--force", &self.id])
+        let program = self.runtime.program();
+        let delete = self
+            .runtime
+            .command(&["delete", "--force", &self.id])
             .stdin(Stdio::null())
             .output();
-        // `runc run` normally deletes its container itself; --force succeeds when it did.
+        // `run` normally deletes its container itself; runc's --force succeeds when it did,
+        // crun's says the container does not exist.
         match delete {
             Ok(output) if output.status.success() => {}
+            Ok(output) if String::from_utf8_lossy(&output.stderr).contains("does not exist") => {}
             Ok(output) => eprintln!(
-                "runc delete --force {} failed: {}",
+                "{program} delete --force {} failed: {}",
                 self.id,
                 String::from_utf8_lossy(&output.stderr)
             ),
-            Err(e) => eprintln!("run runc delete --force {}: {e}", self.id),
+            Err(e) => eprintln!("run {program} delete --force {}: {e}", self.id),
         }
     }
 }

@@ -496,3 +496,60 @@ fn assert_names_file(output: &Output, file: &Path) {
         describe(output)
     );
 }
+
+/// crun, Podman's default runtime, runs the workload under the profile generated with
+/// `--runtime crun` whether it loads the filter with no_new_privs off (Docker's, Podman's and
+/// Kubernetes' default, when crun still drops privileges through the filter) or on. The
+/// recording's own profile, without crun's list, does not start with no_new_privs off, and
+/// without a syscall the workload needs the workload fails: the runs above mean something.
+#[test]
+fn bpf_crun_profile_runs_with_and_without_no_new_privs() {
+    let test = "bpf_crun_profile_runs_with_and_without_no_new_privs";
+    if !require_bpf(test) || !leastpriv_tests::engines::require_tool(test, "crun") {
+        return;
+    }
+    let workload = workloads::ls();
+    let argv = workload.argv();
+    let profiled = Profiled::new(&argv);
+    let crun_profile = profiled.dir.path().join("crun.json");
+    generate_to(&profiled.recording, &crun_profile, &["--runtime", "crun"]);
+    let none_profile = profiled.dir.path().join("none.json");
+    generate_to(&profiled.recording, &none_profile, &["--runtime", "none"]);
+    let crun = |profile: &Path, no_new_privileges: bool| {
+        runc::run_in(
+            runc::Runtime::Crun,
+            &argv,
+            &read_json(profile),
+            &[],
+            Some(no_new_privileges),
+        )
+    };
+    for no_new_privileges in [false, true] {
+        let output = crun(&crun_profile, no_new_privileges);
+        assert_exit(
+            &output,
+            0,
+            &format!("ls in crun, no_new_privs {no_new_privileges}"),
+        );
+        assert!(stdout(&output).contains(" usr\n"), "{}", describe(&output));
+    }
+    let without_runtime = crun(&none_profile, false);
+    assert!(
+        !without_runtime.status.success(),
+        "crun started the container under a profile without its own syscalls:\n{}",
+        describe(&without_runtime)
+    );
+    let mut reduced = read_json(&crun_profile);
+    reduced["syscalls"][0]["names"]
+        .as_array_mut()
+        .expect("syscalls[0].names")
+        .retain(|n| n != "getdents64");
+    let reduced_path = profiled.dir.path().join("crun-without-getdents64.json");
+    write_json(&reduced_path, &reduced);
+    let failed = crun(&reduced_path, false);
+    assert!(
+        !failed.status.success(),
+        "ls succeeded in crun without getdents64:\n{}",
+        describe(&failed)
+    );
+}

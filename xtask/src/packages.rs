@@ -25,8 +25,10 @@ pub const TEST_PACKAGES: &[&str] = &[
     "procps",
     // Tests: the recorder's peak memory (`/usr/bin/time`) with 300,000 paths.
     "time",
-    // Tests: run workloads in a real OCI runtime under generated seccomp profiles.
+    // Tests: run workloads in real OCI runtimes under generated seccomp profiles (crun only
+    // through `crun run`: it refuses hybrid cgroup hierarchies, see tests/src/runc.rs).
     "runc",
+    "crun",
     // Tests: the container engines users deploy seccomp profiles with (Podman runs runc here,
     // as its default crun refuses hybrid cgroup hierarchies; the tests start dockerd).
     "podman",
