@@ -18,6 +18,7 @@ int main(int argc, char **argv)
     long sum = 0;
     for (long i = 0; i < n; i++)
         sum += syscall(SYS_getppid);
-    /* Use the result, so the loop cannot be dropped; a parent pid is never 0 here. */
-    return sum == 0;
+    /* Use the result. A parent pid is never negative; it is 0 for a container's first
+     * process (its parent is outside the container's pid namespace). */
+    return sum < 0;
 }

@@ -292,6 +292,15 @@ impl Series {
         Some(Spread::of(&self.per_round(a, b, f)?))
     }
 
+    /// (a[0] - a[1]) / (b[0] - b[1]) per round: the ratio of two differences, each what one
+    /// run adds over another of the same round (a loop's own time, start-up taken out).
+    pub fn ratio_of_differences(&self, a: [&str; 2], b: [&str; 2]) -> Option<Spread> {
+        let over_a = self.per_round(a[0], a[1], |x, y| x - y)?;
+        let over_b = self.per_round(b[0], b[1], |x, y| x - y)?;
+        let ratios: Vec<f64> = over_a.iter().zip(&over_b).map(|(x, y)| x / y).collect();
+        Some(Spread::of(&ratios))
+    }
+
     /// a / b, per round.
     pub fn ratio(&self, a: &str, b: &str) -> Option<Spread> {
         self.paired(a, b, |x, y| x / y)
