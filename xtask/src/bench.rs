@@ -18,7 +18,7 @@
 //! | 6 | file events, 100,000 distinct paths | [`files`] |
 //! | 7 | profile generation from a large recording | [`generate`] |
 //! | 9, 9b | the getppid and socket loops under their generated seccomp profiles | [`seccomp`] |
-//! | 10, 10b | container start-up, Podman and Docker | [`containers`] |
+//! | 10, 10b, 10c | container start-up, Podman and Docker; a syscall loop in a container | [`containers`] |
 //! | costs | the programs' run-time statistics | [`costs`] |
 //!
 //! What they share: [`harness`] (configurations, samples, series of rounds, the `Bench`
@@ -27,12 +27,15 @@
 //! [`recordings`] (what a recording held) and [`synthetic`] (the generated recordings of 7).
 //! [`render`] assembles BENCHMARKS.md with [`report`]'s formatting; its "What would close the
 //! gaps" text is xtask/src/bench/closing_the_gaps.md, kept by hand and included as it is.
+//! [`kinds`] carries the summaries of the other kinds of CPU (Intel, AMD) over from the report
+//! a run replaces, so that the file holds the latest summary of each.
 
 mod containers;
 mod costs;
 mod files;
 mod generate;
 mod harness;
+mod kinds;
 mod loops;
 mod measure;
 mod peers;
@@ -212,7 +215,10 @@ pub fn run(options: Options) -> Result<i32> {
         }
     }
 
-    let text = bench.render(&machine_start, started.elapsed());
+    // The other kinds of CPU's summaries, carried over from the report this run replaces.
+    let previous = fs::read_to_string(bench.root.join("BENCHMARKS.md")).unwrap_or_default();
+    let other_kinds = kinds::render(&kinds::previous(&previous), &render::cpu_kind());
+    let text = bench.render(&machine_start, started.elapsed(), &other_kinds);
     let out = if options.only.is_empty() {
         bench.root.join("BENCHMARKS.md")
     } else {

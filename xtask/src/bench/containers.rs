@@ -256,7 +256,7 @@ impl Bench {
         self.summary.push(SummaryRow::new(
             id,
             &format!("container start-up, {engine}: `{key} run ... true` recorded against alone"),
-            report::ratio(ratio.clone()),
+            report::ratio(ratio),
             &format!("≤ {TARGET:.2}"),
             median.is_finite().then_some(median <= TARGET),
         ));

@@ -15,7 +15,14 @@ use std::process::Command;
 use std::time::Duration;
 
 impl Bench {
-    pub fn render(&self, machine: &[(String, String)], took: Duration) -> String {
+    /// The report; `other_kinds` is the section of the other kinds of CPU's summaries (see
+    /// [`super::kinds`]), placed after this run's summary.
+    pub fn render(
+        &self,
+        machine: &[(String, String)],
+        took: Duration,
+        other_kinds: &str,
+    ) -> String {
         let mut s = String::from("# Benchmarks\n\n");
         s.push_str(
             "This file is written by `cargo xtask bench` (xtask/src/bench.rs; workloads in bench/). Do not edit it by hand: \
@@ -91,6 +98,7 @@ impl Bench {
             &rows,
         ));
         s.push_str("\nRatios are medians of per-round ratios (lowest–highest round).\n\n");
+        s.push_str(other_kinds);
         let mut sections: Vec<&(u32, String)> = self.sections.iter().collect();
         sections.sort_by_key(|(order, _)| *order);
         for (_, section) in sections {
@@ -129,6 +137,20 @@ impl Bench {
         }
         s
     }
+}
+
+/// This machine's kind of CPU (see [`super::kinds`]), from its vendor.
+pub fn cpu_kind() -> String {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let vendor = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("vendor_id")?
+                .split_once(':')
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    super::kinds::kind_of(&vendor).to_owned()
 }
 
 /// The machine, the build and the tools, as the report's first table.
@@ -205,6 +227,11 @@ pub fn machine(root: &Path, bin: &Path) -> Vec<(String, String)> {
             read("/proc/sys/kernel/osrelease").trim().to_owned(),
         ),
         ("CPU".into(), format!("{model} × {cpus}{virt}")),
+        ("CPU kind".into(), cpu_kind()),
+        (
+            "mitigations".into(),
+            super::kinds::mitigations(|p| fs::read_to_string(p).ok()),
+        ),
         (
             "memory".into(),
             format!("{:.1} GiB", mem_kib / 1024.0 / 1024.0),
