@@ -145,6 +145,42 @@ pub enum GenerateCommand {
     /// A systemd unit drop-in: SystemCallFilter=, SystemCallArchitectures=,
     /// CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges=.
     Systemd(GenerateSystemdArgs),
+    /// An SELinux policy module (CIL) for the workload's own domain, NAME_t: the types of the
+    /// files it used, looked up in the target policy (docs/selinux.md), or the Security
+    /// Profiles Operator's SelinuxProfile.
+    Selinux(GenerateSelinuxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateSelinuxArgs {
+    /// The recording to read.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// The container of the recording to write the module of (its name or id), where the
+    /// recorded command started several; with one, that one is used.
+    #[arg(long, value_name = "NAME|ID")]
+    pub container: Option<String>,
+    /// Where to write it (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The module's name; its domain is NAME_t (default: from the recorded command). A
+    /// lower-case letter, then lower-case letters, digits and '_'.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The root of the target policy, whose contexts/files/file_contexts give the files'
+    /// types.
+    #[arg(long, value_name = "ROOT", default_value = "/etc/selinux/default")]
+    pub policy: PathBuf,
+    #[arg(long, value_enum, default_value_t = SelinuxFormat::Cil)]
+    pub format: SelinuxFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SelinuxFormat {
+    /// A CIL module for `semodule -i`.
+    Cil,
+    /// A Security Profiles Operator SelinuxProfile.
+    Spo,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,12 @@ pub const TEST_PACKAGES: &[&str] = &[
     // as its default crun refuses hybrid cgroup hierarchies; the tests start dockerd).
     "podman",
     "docker.io",
+    // Tests: generated SELinux modules compile into Debian's reference policy (its store is
+    // built when the package is installed) with `semodule`; file types are checked against
+    // libselinux's own lookup, `matchpathcon`.
+    "selinux-policy-default",
+    "semodule-utils",
+    "selinux-utils",
     // Later: `apparmor_parser` checks generated AppArmor profiles.
     "apparmor",
     // Later: inspect loaded BPF programs and maps when debugging.

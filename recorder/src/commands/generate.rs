@@ -10,17 +10,18 @@ use leastpriv::{
         },
         capabilities as capability_policy, k8s as k8s_policy,
         seccomp::{self, SeccompOptions},
+        selinux as selinux_policy,
     },
     profile::{
         apparmor as apparmor_profile, capabilities as capability_profile, k8s as k8s_profile,
-        seccomp as profile, systemd as systemd_profile,
+        seccomp as profile, selinux as selinux_profile, systemd as systemd_profile,
     },
     recording::{self, Recording, Target},
 };
 
 use crate::cli::{
     CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateK8sArgs,
-    GenerateSeccompArgs, GenerateSystemdArgs, SeccompFormat,
+    GenerateSeccompArgs, GenerateSelinuxArgs, GenerateSystemdArgs, SeccompFormat, SelinuxFormat,
 };
 use crate::exit::{BadInput, Exit};
 
@@ -242,6 +243,40 @@ pub fn systemd(args: &GenerateSystemdArgs) -> anyhow::Result<Exit> {
         &systemd_profile::render(&recording, &seccomp, capabilities.as_ref()),
         args.output.as_deref(),
     )
+}
+
+pub fn selinux(args: &GenerateSelinuxArgs) -> anyhow::Result<Exit> {
+    let (recording, container) = read_recording(&args.recording, args.container.as_deref())?;
+    let contexts = selinux_policy::file_contexts::FileContexts::load(&args.policy)
+        .map_err(|err| BadInput::new(format!("--policy {}: {err}", args.policy.display())))?;
+    let options = selinux_policy::SelinuxOptions {
+        name: args
+            .name
+            .clone()
+            .or_else(|| container.map(|label| selinux_policy::module_name(&label))),
+    };
+    let policy = selinux_policy::decide(&recording, &contexts, &options).map_err(|err| {
+        BadInput::new(format!(
+            "cannot derive an SELinux module from {}: {err}",
+            args.recording.display()
+        ))
+    })?;
+    warn_if_incomplete(&recording, &args.recording);
+    warn_if_files_lost(&recording, &args.recording);
+    eprintln!(
+        "leastpriv: selinux module {} (domain {}) for {}: {} recorded paths, {} rules, {} notes on what was left out",
+        policy.name,
+        policy.domain,
+        args.recording.display(),
+        policy.recorded_paths,
+        policy.allow.len(),
+        policy.notes.len(),
+    );
+    let text = match args.format {
+        SelinuxFormat::Cil => selinux_profile::render_cil(&policy),
+        SelinuxFormat::Spo => selinux_profile::render_spo(&policy),
+    };
+    emit(&text, args.output.as_deref())
 }
 
 /// A name for profiles from the recorded command (its program's file name).

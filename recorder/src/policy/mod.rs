@@ -5,3 +5,4 @@ pub mod apparmor;
 pub mod capabilities;
 pub mod k8s;
 pub mod seccomp;
+pub mod selinux;

@@ -7,4 +7,5 @@ pub mod apparmor;
 pub mod capabilities;
 pub mod k8s;
 pub mod seccomp;
+pub mod selinux;
 pub mod systemd;
