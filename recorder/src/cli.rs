@@ -165,6 +165,29 @@ pub struct GenerateK8sArgs {
     /// The container runtime on the nodes, whose post-filter syscalls the seccomp profile adds.
     #[arg(long, value_enum, default_value_t = Runtime::Runc)]
     pub runtime: Runtime,
+    /// A path the pod mounts as a volume (repeatable): writes under it do not keep the root
+    /// filesystem from being read-only (docs/kubernetes.md).
+    #[arg(long = "volume", value_name = "PATH")]
+    pub volumes: Vec<String>,
+    /// Write a whole Pod (with an emptyDir for each --volume) instead of the settings alone.
+    #[arg(long)]
+    pub pod: bool,
+    /// The Pod's image (default: the recorded container's image, else the placeholder IMAGE).
+    #[arg(long, value_name = "IMAGE", requires = "pod")]
+    pub image: Option<String>,
+    /// Also write this Namespace, with Pod Security Admission labels (enforce, audit, warn)
+    /// at the level met; a --pod goes in it.
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// yaml (commented, with the SPO resources) or json (the decisions and evidence).
+    #[arg(long, value_enum, default_value_t = K8sFormat::Yaml)]
+    pub format: K8sFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum K8sFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Args)]
