@@ -323,16 +323,28 @@ pub fn run_as_non_root(
         );
     };
     if user.uid != 0 {
-        return (
-            Decision::known(
-                true,
-                vec![format!(
-                    "it was recorded running as uid {} gid {}",
-                    user.uid, user.gid
-                )],
-            ),
-            Some((user.uid, user.gid)),
-        );
+        let mut because = vec![format!(
+            "it was recorded running as uid {} gid {}",
+            user.uid, user.gid
+        )];
+        if let Some(checks) = &recording.capabilities {
+            let escalating: BTreeSet<&str> = recording
+                .escalating_programs
+                .iter()
+                .map(|p| p.path.as_str())
+                .collect();
+            let own: BTreeSet<&str> = needs(checks)
+                .filter(|c| !c.by.iter().all(|b| escalating.contains(b.as_str())))
+                .map(|c| c.capability.as_str())
+                .collect();
+            if !own.is_empty() {
+                because.push(format!(
+                    "as that user it held {} itself (ambient capabilities): in Kubernetes, whose runtimes set no ambient capabilities, its program needs them as file capabilities in the image",
+                    own.into_iter().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        return (Decision::known(true, because), Some((user.uid, user.gid)));
     }
     let Some(checks) = &recording.capabilities else {
         return (
