@@ -6,8 +6,8 @@
 //! volume), the host's /usr and /etc bind-mounted read-only for programs and libraries,
 //! runc's own /proc, /dev (tmpfs), /dev/shm and /sys, an empty writable directory at each
 //! volume path (an emptyDir), and the workload's executable copied into the root filesystem
-//! at its own path with its mode (so a setuid bit is kept, and it belongs to the container's
-//! root as an image's files do). Then each setting: a new user namespace mapping 65,536 ids
+//! at its own path with its mode and file capabilities (so a setuid bit or file capabilities
+//! are kept, and it belongs to the container's root as an image's files do). Then each setting: a new user namespace mapping 65,536 ids
 //! (`hostUsers: false`), the user, exactly the added capabilities (also ambient for a
 //! non-root user), no_new_privs (`allowPrivilegeEscalation: false`) and a read-only root
 //! (`readOnlyRootFilesystem`).
@@ -145,6 +145,60 @@ fn make_rootfs(rootfs: &Path, exe: &str, root_id: u32) {
         .unwrap_or_else(|e| panic!("stat {exe}: {e}"))
         .mode();
     set_mode(&copy, mode & 0o7777);
+    copy_file_capabilities(Path::new(exe), &copy, root_id);
+}
+
+const CAPABILITY_XATTR: &std::ffi::CStr = c"security.capability";
+
+/// Gives `to` the file capabilities of `from`, if it has any, as belonging to the root of
+/// the namespace whose root is `root_id` on the host: an image's file capabilities are its
+/// root's. A version 2 attribute (written from the initial namespace, as setcap does) counts
+/// only where host uid 0 is mapped, so it is rewritten as version 3 with that root's id.
+fn copy_file_capabilities(from: &Path, to: &Path, root_id: u32) {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c_path = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).expect("no NUL");
+    let (from_c, to_c) = (c_path(from), c_path(to));
+    let mut value = [0u8; 24];
+    // SAFETY: the path and name are NUL-terminated and `value` is as long as the size given.
+    let len = unsafe {
+        libc::getxattr(
+            from_c.as_ptr(),
+            CAPABILITY_XATTR.as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    if len < 0 {
+        return; // none (ENODATA), or a filesystem without them: nothing to copy
+    }
+    assert!(
+        len == 20 || len == 24,
+        "{}: security.capability of {len} bytes",
+        from.display()
+    );
+    // struct vfs_ns_cap_data: magic_etc (revision in the top byte, effective in bit 0), two
+    // (permitted, inheritable) words, then the root id.
+    let magic = u32::from_le_bytes(value[0..4].try_into().unwrap());
+    let v3 = 0x0300_0000 | (magic & 1);
+    value[0..4].copy_from_slice(&v3.to_le_bytes());
+    value[20..24].copy_from_slice(&root_id.to_le_bytes());
+    // SAFETY: as above.
+    let set = unsafe {
+        libc::setxattr(
+            to_c.as_ptr(),
+            CAPABILITY_XATTR.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(
+        set,
+        0,
+        "set security.capability on {}: {}",
+        to.display(),
+        std::io::Error::last_os_error()
+    );
 }
 
 fn chown_tree(path: &Path, id: u32) {

@@ -304,6 +304,75 @@ fn bpf_k8s_setuid_helper_needs_escalation() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
 }
 
+/// (b') The same helper with file capabilities (cap_setuid+ep) instead of the setuid bit:
+/// it used CAP_SETUID, which is in the add-list, and no_new_privs leaves a program the file
+/// capabilities the container holds permitted, so escalation is not needed; the run with
+/// no_new_privs and no ambient capabilities succeeds, and without SETUID in the container's
+/// set it fails (the negative control).
+#[test]
+fn bpf_k8s_file_capabilities_need_no_escalation() {
+    if !prerequisites("bpf_k8s_file_capabilities_need_no_escalation")
+        || !require_tool("bpf_k8s_file_capabilities_need_no_escalation", "setcap")
+    {
+        return;
+    }
+    let dir = Case::dir();
+    let helper = dir.path().join("fcap_helper");
+    fs::copy(workload(), &helper).unwrap();
+    let helper = helper.to_str().unwrap().to_owned();
+    let setcap = run({
+        let mut cmd = Command::new("setcap");
+        cmd.args(["cap_setuid+ep", &helper]);
+        cmd
+    });
+    assert!(setcap.status.success(), "{}", describe(&setcap));
+    let argv = [helper.as_str(), "suid"];
+    let case = Case::record(dir, &argv, false);
+    let d = case.decisions(&[]);
+    let (value, evidence) = decision(&d, "allowPrivilegeEscalation");
+    assert_eq!(value, false, "{d:#}");
+    assert!(
+        evidence.contains(&helper)
+            && evidence.contains("file capabilities")
+            && evidence.contains("CAP_SETUID"),
+        "{evidence}"
+    );
+    assert_eq!(
+        d["securityContext"]["capabilities"]["add"],
+        serde_json::json!(["SETUID"])
+    );
+    assert_eq!(decision(&d, "runAsNonRoot").0, true);
+    assert_eq!(decision(&d, "hostUsers").0, false);
+    assert_eq!(level(&d), "baseline");
+    // The program's own file capabilities, not ambient ones, as in Kubernetes.
+    let settings = PodSettings {
+        ambient: false,
+        ..claimed(&d, &[])
+    };
+    assert!(
+        settings.no_new_privs && settings.user_namespace,
+        "{settings:?}"
+    );
+    assert_eq!(prove_with(&argv, settings.clone()), 1);
+    // Also on the host's user namespace.
+    let output = pod::run(
+        &argv,
+        &PodSettings {
+            user_namespace: false,
+            ..settings.clone()
+        },
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let output = pod::run(
+        &argv,
+        &PodSettings {
+            capabilities: vec![],
+            ..settings
+        },
+    );
+    assert!(!output.status.success(), "{}", describe(&output));
+}
+
 /// (c) chown as root, to ids inside a pod's range: CAP_CHOWN is honoured in a user
 /// namespace, and root gave nothing else, so it runs as nobody with CHOWN.
 #[test]

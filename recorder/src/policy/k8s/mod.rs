@@ -331,12 +331,18 @@ mod tests {
         // File capabilities whose capabilities were never a granted need: not used.
         let d = readiness::allow_privilege_escalation(&r);
         assert_eq!(d.value, Some(false), "{d:?}");
-        // Once /bin/x (the maker in `recording`) makes a granted check, it is used.
+        // Used, they are in the add-list, which no_new_privs leaves the program.
         let mut used = recording(&["NET_RAW"], 1000, false);
         for check in used.capabilities.as_mut().unwrap() {
             check.by = ["/bin/x".into()].into();
         }
         used.escalating_programs = r.escalating_programs.clone();
+        let d = readiness::allow_privilege_escalation(&used);
+        assert_eq!(d.value, Some(false));
+        assert!(d.because[0].contains("CAP_NET_RAW"), "{d:?}");
+        // The same check by a setuid program run by another user: escalation is used.
+        used.escalating_programs[0].setuid = true;
+        used.escalating_programs[0].file_capabilities = false;
         let d = readiness::allow_privilege_escalation(&used);
         assert_eq!(d.value, Some(true));
         assert!(d.because[0].contains("CAP_NET_RAW"), "{d:?}");

@@ -396,11 +396,13 @@ pub fn run_as_non_root(
     )
 }
 
-/// `allowPrivilegeEscalation`: true only when an executed setuid, setgid or
-/// file-capability program's extra privilege was used. A file-capability program's privilege
-/// is its capabilities (used when one of its checks was a granted need); a setuid or setgid
-/// program run by root gains nothing; one run by another user also gains its owner's file
-/// access, which the recording cannot see, so without a granted check it still counts.
+/// `allowPrivilegeEscalation`: true only when an executed setuid or setgid program's extra
+/// privilege was used. A file-capability program needs no escalation: what it uses is in the
+/// add-list, which the runtime leaves permitted, and no_new_privs takes away only file
+/// capabilities beyond that (tested with runc). A setuid or setgid program run by root gains
+/// nothing; one run by another user gains its owner's capabilities (used when it made a
+/// granted check) and file access, which the recording cannot see, so without a granted
+/// check it still counts.
 pub fn allow_privilege_escalation(recording: &Recording) -> Decision<bool> {
     if recording.escalating_programs.is_empty() {
         return Decision::known(
@@ -430,7 +432,20 @@ pub fn allow_privilege_escalation(recording: &Recording) -> Decision<bool> {
             .filter(|c| c.by.iter().any(|b| b.as_str() == program.path))
             .map(check_evidence)
             .collect();
-        if !granted.is_empty() && !run_as_root {
+        if program.file_capabilities && !program.setuid && !program.setgid {
+            // no_new_privs keeps a program's file capabilities to the permitted set the
+            // program is executed with, and runc executes the container's program with the
+            // added capabilities permitted: those it used are needs, so in the add-list.
+            unused.push(match granted.is_empty() {
+                true => format!(
+                    "{path} ({kind}) made no granted capability check: its capabilities were not used"
+                ),
+                false => format!(
+                    "{path} ({kind}) used them ({}), but they are in the add-list, and no_new_privs leaves a program the file capabilities the container holds permitted",
+                    granted.join("; ")
+                ),
+            });
+        } else if !granted.is_empty() && !run_as_root {
             used.push(format!(
                 "{path} ({kind}) used its privilege: {}",
                 granted.join("; ")
