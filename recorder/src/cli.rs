@@ -139,8 +139,9 @@ pub enum GenerateCommand {
     /// generalisations (docs/apparmor.md).
     Apparmor(GenerateApparmorArgs),
     /// A Kubernetes container securityContext (Localhost seccomp and AppArmor profiles,
-    /// capabilities drop ALL plus the add-list) with the Security Profiles Operator
-    /// resources, and the Pod Security Standards level it meets.
+    /// capabilities drop ALL plus the add-list) and pod settings (hostUsers, runAsNonRoot),
+    /// each decided with its evidence, with the Security Profiles Operator resources, and
+    /// the Pod Security Standards level it meets (docs/kubernetes.md).
     K8s(GenerateK8sArgs),
     /// A systemd unit drop-in: SystemCallFilter=, SystemCallArchitectures=,
     /// CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges=.
