@@ -727,3 +727,83 @@ fn k8s_decisions_are_unknown_without_their_facts() {
     let output = run(cmd);
     assert!(!output.status.success(), "{}", describe(&output));
 }
+
+/// Recorded paths and program names are data: one with newlines and YAML in it stays in its
+/// comment line (escaped) and its JSON string, and adds no document or field.
+#[test]
+fn k8s_hostile_paths_stay_data() {
+    let dir = tempdir();
+    let fixture = workspace_dir().join("tests/fixtures/bind_and_chown.recording.json");
+    let mut json: Value = serde_json::from_str(&fs::read_to_string(&fixture).unwrap()).unwrap();
+    let hostile = "/var/lib/x\n---\nkind: Evil\nhostUsers: true\n# ";
+    json["files"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "path": hostile,
+            "access": ["create", "write"],
+            "by": ["/tmp/a\nkind: Evil"],
+        }));
+    let recording = dir.path().join("hostile.json");
+    fs::write(&recording, json.to_string()).unwrap();
+    let yaml = generate_yaml(&recording, &[]);
+    let docs: Vec<serde_yaml_ng::Value> = text_documents(&yaml);
+    assert!(docs.iter().all(|d| d["kind"] != "Evil"), "{yaml}");
+    assert_eq!(
+        docs.len(),
+        3,
+        "the settings and the two SPO resources:\n{yaml}"
+    );
+    assert_eq!(docs[0]["pod"]["hostUsers"], false, "{yaml}");
+    assert!(yaml.lines().all(|l| !l.starts_with("kind: Evil")), "{yaml}");
+    let d = generate_json(&recording, &[]);
+    let written = &d["decisions"]["readOnlyRootFilesystem"]["writtenOutsideVolumes"];
+    assert!(
+        written
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["path"] == hostile),
+        "{d:#}"
+    );
+}
+
+fn text_documents(yaml: &str) -> Vec<serde_yaml_ng::Value> {
+    yaml.split("\n---\n")
+        .map(|d| serde_yaml_ng::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}")))
+        .collect()
+}
+
+/// Bad flags exit 2 with a message naming the flag, and write nothing.
+#[test]
+fn k8s_bad_volume_and_namespace_are_refused() {
+    let dir = tempdir();
+    let recording = workspace_dir().join("tests/fixtures/bind_and_chown.recording.json");
+    let out = dir.path().join("out.yaml");
+    for (args, named) in [
+        (&["--volume", "tmp"][..], "--volume tmp"),
+        (&["--volume", "/"][..], "--volume /"),
+        (&["--volume", "/a/../b"][..], "--volume /a/../b"),
+        (&["--namespace", "Bad_Name"][..], "--namespace Bad_Name"),
+    ] {
+        let mut cmd = leastpriv();
+        cmd.args(["generate", "k8s"])
+            .arg(&recording)
+            .args(args)
+            .arg("-o")
+            .arg(&out);
+        let output = run(cmd);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            describe(&output)
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(named),
+            "{args:?}: {}",
+            describe(&output)
+        );
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
