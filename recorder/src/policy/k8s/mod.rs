@@ -282,6 +282,17 @@ mod tests {
         let volumes = ["/data".to_owned()];
         let (ro, outside) = readiness::read_only_root(&r, &volumes);
         assert_eq!((ro.value, outside.len()), (Some(true), 0), "{ro:?}");
+        let mut crafted = r.clone();
+        crafted
+            .files
+            .as_mut()
+            .unwrap()
+            .push(file("/dev/../etc/x", &[Access::Write]));
+        let (ro, outside) = readiness::read_only_root(&crafted, &volumes);
+        assert_eq!(
+            (ro.value, outside[0].path.as_str()),
+            (Some(false), "/dev/../etc/x")
+        );
         let (ro, outside) = readiness::read_only_root(&r, &["/dat".to_owned()]);
         assert_eq!(ro.value, Some(false));
         assert_eq!(outside[0].path, "/data/out");

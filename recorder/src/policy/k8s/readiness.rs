@@ -67,8 +67,13 @@ const RUNTIME_MOUNTS: &[&str] = &["/dev", "/proc", "/sys"];
 /// are on the root filesystem unless the pod mounts a volume there (commonly an emptyDir).
 const SHARED_TEMPORARY: &[&str] = &["/tmp", "/var/tmp"];
 
-/// Whether `path` is `dir` or under it.
+/// Whether `path` is `dir` or under it. A path with a `.` or `..` component (the kernel
+/// resolves paths, so only a crafted recording has one) is under nothing: `/dev/../etc/x`
+/// must not pass for a write in `/dev`.
 fn under(path: &str, dir: &str) -> bool {
+    if path.split('/').any(|c| c == "." || c == "..") {
+        return false;
+    }
     let dir = dir.trim_end_matches('/');
     dir.is_empty() || path == dir || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
 }
@@ -111,7 +116,7 @@ fn by(programs: &[String]) -> String {
     }
 }
 
-/// Every file the workload changed that is not in a runtime mount, sorted by path; `None`
+/// Every file the workload changed that is not in a runtime mount, sorted by path; why not,
 /// when the recording cannot list them all.
 fn written_files(recording: &Recording) -> Result<Vec<Written>, String> {
     let Some(files) = &recording.files else {
