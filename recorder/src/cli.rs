@@ -139,8 +139,9 @@ pub enum GenerateCommand {
     /// generalisations (docs/apparmor.md).
     Apparmor(GenerateApparmorArgs),
     /// A Kubernetes container securityContext (Localhost seccomp and AppArmor profiles,
-    /// capabilities drop ALL plus the add-list) with the Security Profiles Operator
-    /// resources, and the Pod Security Standards level it meets.
+    /// capabilities drop ALL plus the add-list) and pod settings (hostUsers, runAsNonRoot),
+    /// each decided with its evidence, with the Security Profiles Operator resources, and
+    /// the Pod Security Standards level it meets (docs/kubernetes.md).
     K8s(GenerateK8sArgs),
     /// A systemd unit drop-in: SystemCallFilter=, SystemCallArchitectures=,
     /// CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges=.
@@ -201,6 +202,29 @@ pub struct GenerateK8sArgs {
     /// The container runtime on the nodes, whose post-filter syscalls the seccomp profile adds.
     #[arg(long, value_enum, default_value_t = Runtime::Runc)]
     pub runtime: Runtime,
+    /// A path the pod mounts as a volume (repeatable): writes under it do not keep the root
+    /// filesystem from being read-only (docs/kubernetes.md).
+    #[arg(long = "volume", value_name = "PATH")]
+    pub volumes: Vec<String>,
+    /// Write a whole Pod (with an emptyDir for each --volume) instead of the settings alone.
+    #[arg(long)]
+    pub pod: bool,
+    /// The Pod's image (default: the recorded container's image, else the placeholder IMAGE).
+    #[arg(long, value_name = "IMAGE", requires = "pod")]
+    pub image: Option<String>,
+    /// Also write this Namespace, with Pod Security Admission labels (enforce, audit, warn)
+    /// at the level met; a --pod goes in it.
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// yaml (commented, with the SPO resources) or json (the decisions and evidence).
+    #[arg(long, value_enum, default_value_t = K8sFormat::Yaml)]
+    pub format: K8sFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum K8sFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -25,10 +25,13 @@ pub const TEST_PACKAGES: &[&str] = &[
     "procps",
     // Tests: the recorder's peak memory (`/usr/bin/time`) with 300,000 paths.
     "time",
-    // Tests: run workloads in real OCI runtimes under generated seccomp profiles (crun only
-    // through `crun run`: it refuses hybrid cgroup hierarchies, see tests/src/runc.rs).
+    // Tests: run workloads in real OCI runtimes under generated seccomp profiles, and as
+    // the Kubernetes settings `generate k8s` decides (crun only through `crun run`: it
+    // refuses hybrid cgroup hierarchies, see tests/src/runc.rs).
     "runc",
     "crun",
+    // Tests: `setcap` gives a workload file capabilities (tests/tests/k8s_readiness.rs).
+    "libcap2-bin",
     // Tests: the container engines users deploy seccomp profiles with (Podman runs runc here,
     // as its default crun refuses hybrid cgroup hierarchies; the tests start dockerd).
     "podman",

@@ -21,7 +21,8 @@ use leastpriv::{
 
 use crate::cli::{
     CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateK8sArgs,
-    GenerateSeccompArgs, GenerateSelinuxArgs, GenerateSystemdArgs, SeccompFormat, SelinuxFormat,
+    GenerateSeccompArgs, GenerateSelinuxArgs, GenerateSystemdArgs, K8sFormat, SeccompFormat,
+    SelinuxFormat,
 };
 use crate::exit::{BadInput, Exit};
 
@@ -34,7 +35,20 @@ fn read_recording(
     path: &Path,
     container: Option<&str>,
 ) -> anyhow::Result<(ManuallyDrop<Recording>, Option<String>)> {
-    let mut recording = Recording::read_without_file_makers(path)?;
+    read_recording_keeping(path, container, false).map(|(recording, name, _)| (recording, name))
+}
+
+/// [`read_recording`], keeping files' makers when `keep_file_makers` (the Kubernetes
+/// decisions name the program behind each write).
+fn read_recording_keeping(
+    path: &Path,
+    container: Option<&str>,
+    keep_file_makers: bool,
+) -> anyhow::Result<(ManuallyDrop<Recording>, Option<String>, Option<String>)> {
+    let mut recording = match keep_file_makers {
+        true => Recording::read(path)?,
+        false => Recording::read_without_file_makers(path)?,
+    };
     if recording.containers.is_empty() {
         return match container {
             Some(wanted) => Err(BadInput::new(format!(
@@ -43,7 +57,7 @@ fn read_recording(
                 wanted.escape_debug()
             ))
             .into()),
-            None => Ok((ManuallyDrop::new(recording), None)),
+            None => Ok((ManuallyDrop::new(recording), None, None)),
         };
     }
     let labels = || {
@@ -95,7 +109,11 @@ fn read_recording(
     let container = recording.containers.swap_remove(index);
     // Profiles are named after the container unless --name says otherwise.
     let name = container.label();
-    Ok((ManuallyDrop::new(*container.recording), Some(name)))
+    Ok((
+        ManuallyDrop::new(*container.recording),
+        Some(name),
+        container.image,
+    ))
 }
 
 pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<Exit> {
@@ -179,7 +197,18 @@ pub fn capabilities(args: &GenerateCapabilitiesArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<Exit> {
-    let (recording, container) = read_recording(&args.recording, args.container.as_deref())?;
+    let volumes = volumes(&args.volumes)?;
+    if let Some(namespace) = &args.namespace {
+        if profile::kubernetes_name(namespace) != *namespace || namespace.len() > 63 {
+            return Err(BadInput::new(format!(
+                "--namespace {}: a namespace name is lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit",
+                namespace.escape_debug()
+            ))
+            .into());
+        }
+    }
+    let (recording, container, image) =
+        read_recording_keeping(&args.recording, args.container.as_deref(), true)?;
     let capabilities = capability_policy::decide(&recording).with_context(|| {
         format!(
             "cannot derive capabilities from {}",
@@ -215,17 +244,63 @@ pub fn k8s(args: &GenerateK8sArgs) -> anyhow::Result<Exit> {
         }
         false => None,
     };
-    let policy = k8s_policy::decide(&recording, &capabilities);
+    let policy = k8s_policy::decide(&recording, &capabilities, &volumes);
     warn_if_incomplete(&recording, &args.recording);
+    let shown =
+        |d: &k8s_policy::Decision<bool>| d.value.map_or("unknown".into(), |v| v.to_string());
     eprintln!(
-        "leastpriv: kubernetes securityContext for {}: meets Pod Security Standards {}",
+        "leastpriv: kubernetes settings for {}: meets Pod Security Standards {}; hostUsers {}, runAsNonRoot {}, allowPrivilegeEscalation {}, readOnlyRootFilesystem {} ({} path(s) written outside the volumes)",
         args.recording.display(),
-        policy.level.as_str()
+        policy.level.as_str(),
+        shown(&policy.host_users),
+        shown(&policy.run_as_non_root),
+        shown(&policy.allow_privilege_escalation),
+        shown(&policy.read_only_root_filesystem),
+        policy.written_outside_volumes.len(),
     );
-    emit(
-        &k8s_profile::render(&policy, &name, &seccomp_crd, apparmor.as_deref()),
-        args.output.as_deref(),
-    )
+    let image = match (&args.image, image) {
+        (Some(image), _) => image.clone(),
+        (None, Some(image)) => image,
+        (None, None) => "IMAGE".to_owned(),
+    };
+    let output = k8s_profile::K8sOutput {
+        pod_image: args.pod.then_some(image.as_str()),
+        namespace: args.namespace.as_deref(),
+    };
+    let text = match args.format {
+        K8sFormat::Yaml => {
+            k8s_profile::render(&policy, &name, &seccomp_crd, apparmor.as_deref(), &output)
+        }
+        K8sFormat::Json => k8s_profile::render_json(&policy, &name, apparmor.is_some(), &output),
+    };
+    emit(&text, args.output.as_deref())
+}
+
+/// The `--volume` paths, checked to be absolute and without `.` or `..` components (a
+/// mount path is absolute and is compared with recorded paths by prefix), trailing `/`
+/// removed.
+fn volumes(paths: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let trimmed = path.trim_end_matches('/');
+        let bad = !path.starts_with('/')
+            || trimmed.is_empty()
+            || trimmed
+                .split('/')
+                .skip(1)
+                .any(|c| c.is_empty() || c == "." || c == "..");
+        if bad {
+            return Err(BadInput::new(format!(
+                "--volume {}: give an absolute path other than / without '.', '..' or '//'",
+                path.escape_debug()
+            ))
+            .into());
+        }
+        out.push(trimmed.to_owned());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 pub fn systemd(args: &GenerateSystemdArgs) -> anyhow::Result<Exit> {

@@ -269,7 +269,8 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
             }
             out
         }),
-        user: None,
+        // Kept when every run ran as the same user: the Kubernetes decisions need it.
+        user: same_user(recordings),
         escalating_programs: escalating.into_iter().collect(),
         left_running: left_running
             .into_iter()
@@ -284,6 +285,15 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         runs,
         containers: merge_containers(recordings)?,
     })
+}
+
+/// The user every run ran as, when they all say and agree.
+fn same_user(recordings: &[(Recording, String)]) -> Option<crate::recording::RunUser> {
+    let first = recordings.first()?.0.user?;
+    recordings
+        .iter()
+        .all(|(r, _)| r.user == Some(first))
+        .then_some(first)
 }
 
 /// The same container (engine and name, else id) across runs and replicas, merged.
@@ -431,6 +441,31 @@ mod tests {
         let right = merge(&[a.clone(), (bc, "bc".into())]).unwrap();
         assert_eq!(left.to_json(), right.to_json());
         assert_eq!(merge(&[c, b, a]).unwrap().to_json(), left.to_json());
+    }
+
+    /// The user is kept when every run ran as the same one, and left out otherwise.
+    #[test]
+    fn the_user_is_kept_only_when_every_run_agrees() {
+        let user = |uid| Some(crate::recording::RunUser { uid, gid: uid });
+        let with = |id: &str, u| {
+            let (mut r, name) = run(id, &[(Abi::X86_64, 0)]);
+            r.user = u;
+            (r, name)
+        };
+        let same = merge(&[with("a", user(1000)), with("b", user(1000))]).unwrap();
+        assert_eq!(same.user, user(1000));
+        assert_eq!(
+            merge(&[with("a", user(1000)), with("b", user(0))])
+                .unwrap()
+                .user,
+            None
+        );
+        assert_eq!(
+            merge(&[with("a", user(1000)), with("b", None)])
+                .unwrap()
+                .user,
+            None
+        );
     }
 
     #[test]

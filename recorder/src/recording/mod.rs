@@ -79,7 +79,8 @@ pub struct Recording {
     /// could not report them (no `capability:cap_capable` tracepoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<CapabilityCheck>>,
-    /// The user the command ran as (absent for `--cgroup` and merges).
+    /// The user the command ran as (absent for `--cgroup`, and for merges of runs that did
+    /// not all run as the same user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<RunUser>,
     /// Executed programs that can raise privileges (setuid, setgid or file capabilities),
