@@ -49,6 +49,30 @@ pub enum Command {
     /// until Ctrl-C/SIGTERM or the duration ends (the cost floor recording is measured against).
     #[command(hide = true)]
     BenchFloor(BenchFloorArgs),
+    /// Print the shell completion script for bash, zsh or fish (or elvish, powershell).
+    ///
+    /// bash: `source <(leastpriv completions bash)`, or save it as
+    /// /usr/share/bash-completion/completions/leastpriv; zsh: save as `_leastpriv` in a
+    /// directory of $fpath; fish: save as ~/.config/fish/completions/leastpriv.fish.
+    Completions(CompletionsArgs),
+    /// For packaging: write a man page per command (leastpriv.1, leastpriv-record.1, ...)
+    /// into a directory, from this same command-line definition.
+    #[command(hide = true)]
+    ManPages(ManPagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManPagesArgs {
+    /// The directory to write them into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -357,6 +381,45 @@ impl RecordArgs {
     }
 }
 
+/// The command line as clap sees it, with every command's exit statuses and bad-input
+/// behaviour added after its `--help`: what `main` parses, and what the completion scripts
+/// and man pages are made from, so all three stay one definition.
+pub fn command() -> clap::Command {
+    fn with_statuses(cmd: clap::Command, path: &mut Vec<String>) -> clap::Command {
+        let names: Vec<&str> = path.iter().map(String::as_str).collect();
+        let cmd = if cmd.has_subcommands() && !path.is_empty() {
+            // A group such as `generate` has no status of its own; its commands do.
+            cmd
+        } else {
+            cmd.after_long_help(exit_status_help(&names))
+        };
+        let subcommands: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_owned())
+            .collect();
+        subcommands.into_iter().fold(cmd, |cmd, name| {
+            cmd.mut_subcommand(name.clone(), |sub| {
+                path.push(name);
+                let sub = with_statuses(sub, path);
+                path.pop();
+                sub
+            })
+        })
+    }
+    with_statuses(<Cli as clap::CommandFactory>::command(), &mut Vec::new())
+}
+
+/// The "Exit status" text of `--help`: one line per status, then what bad input does.
+fn exit_status_help(path: &[&str]) -> String {
+    let mut text = String::from("Exit status:\n");
+    for (status, meaning) in crate::exit::statuses(path) {
+        text.push_str(&format!("  {status:<9} {meaning}\n"));
+    }
+    text.push('\n');
+    text.push_str(crate::exit::BAD_INPUT_BEHAVIOUR);
+    text
+}
+
 /// Durations such as `500ms`, `10s` or `2m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 10s, 2m)"))
@@ -371,6 +434,27 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_says_its_exit_statuses() {
+        let cmd = command();
+        let record = cmd.find_subcommand("record").unwrap();
+        let help = record.get_after_long_help().unwrap().to_string();
+        assert!(
+            help.contains("127       the command was not found"),
+            "{help}"
+        );
+        let seccomp = cmd
+            .find_subcommand("generate")
+            .and_then(|g| g.find_subcommand("seccomp"))
+            .unwrap();
+        let help = seccomp.get_after_long_help().unwrap().to_string();
+        assert!(
+            help.contains("Bad input (a malformed") && !help.contains("127"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub const TEST_PACKAGES: &[&str] = &[
     "bpftool",
     // Later: measure recording overhead.
     "hyperfine",
+    // Tests: the generated zsh and fish completion scripts parse (`zsh -n`, `fish -n`).
+    "zsh",
+    "fish",
 ];
 
 /// What `cargo xtask bench` needs besides the build: the timing and measuring tools and the

@@ -1,6 +1,7 @@
 //! One file per verb; each returns the process exit status.
 
 mod check;
+mod completions;
 mod diff;
 mod generate;
 mod merge;
@@ -27,6 +28,8 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Generate(GenerateCommand::Systemd(args)) => generate::systemd(&args),
         Command::Run(args) => run::run(&args),
         Command::BenchFloor(args) => bench_floor(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::ManPages(args) => completions::man_pages(&args),
     }
 }
 
