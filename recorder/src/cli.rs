@@ -365,6 +365,18 @@ pub struct ShowArgs {
     /// The recording to summarise.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// For people at a terminal (recorded names escaped).
+    Text,
+    /// Stable, for scripts: the same facts as text (docs/recording-format.md).
+    Json,
+    /// Ready to paste as a pull-request comment.
+    Markdown,
 }
 
 impl RecordArgs {

@@ -13,6 +13,7 @@ pub mod capabilities;
 pub mod containers;
 pub mod merge;
 pub mod path;
+pub mod summary;
 pub mod syscalls;
 
 use std::{
