@@ -350,6 +350,10 @@ pub struct RecordArgs {
     /// container exits).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// No live status line (shown only when standard error is a terminal: elapsed time,
+    /// processes, distinct syscalls, files and executables so far, anything lost).
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Keep at most this many distinct file paths; accesses to further new paths are
     /// counted (`lost.file_paths`) and their directories reported, not kept. Bounds the
     /// recorder's memory (about 300 bytes per path) whatever the workload does.

@@ -8,6 +8,7 @@ mod merge;
 mod record;
 mod run;
 mod show;
+mod status_line;
 
 use crate::{
     cli::{Command, GenerateCommand},
