@@ -9,6 +9,13 @@ use leastpriv::policy::{
 };
 
 /// Record what a program does in the kernel and turn it into least-privilege profiles.
+///
+/// `sudo leastpriv record -o rec.json -- CMD` runs CMD in a fresh cgroup under eBPF programs
+/// that record every syscall, file, socket, capability check and program executed by it and
+/// its descendants; `show` summarises the recording; `generate` turns it into seccomp,
+/// capability, AppArmor, Kubernetes or systemd profiles; `run` applies a profile; `merge`,
+/// `diff` and `check` review profiles in code review and CI. Recording needs root (or
+/// CAP_BPF and CAP_PERFMON), cgroup v2 and a kernel with BTF; everything else runs unprivileged.
 #[derive(Debug, Parser)]
 #[command(name = "leastpriv", version, about, max_term_width = 100)]
 pub struct Cli {

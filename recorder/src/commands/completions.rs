@@ -86,6 +86,23 @@ fn render(
         roff.text([roff::roman(exit::BAD_INPUT_BEHAVIOUR)]);
         roff.to_writer(out)?;
     }
+    let mut roff = roff::Roff::new();
+    roff.control("SH", ["SEE ALSO"]);
+    let parent = std::iter::once("leastpriv")
+        .chain(names.iter().copied().take(names.len().saturating_sub(1)))
+        .collect::<Vec<_>>()
+        .join("-");
+    let mut see = if path.is_empty() {
+        Vec::new()
+    } else {
+        vec![roff::bold(parent), roff::roman("(1), ")]
+    };
+    see.push(roff::roman(
+        "the documentation in /usr/share/doc/leastpriv/ (README.md, recording-format.md, \
+         seccomp.md, apparmor.md, capabilities.md, review.md)",
+    ));
+    roff.text(see);
+    roff.to_writer(out)?;
     if cmd.get_version().is_some() {
         man.render_version_section(out)?;
     }
