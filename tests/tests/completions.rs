@@ -99,6 +99,13 @@ fn bash_completion_loads_and_completes_subcommands() {
             "`leastpriv generate ` does not offer {format}:\n{offered}"
         );
     }
+    // Hidden commands are not offered.
+    let offered = complete("leastpriv ");
+    assert!(offered.lines().any(|w| w == "record"), "{offered}");
+    assert!(
+        !offered.contains("man-pages") && !offered.contains("bench-floor"),
+        "hidden commands offered:\n{offered}"
+    );
     // Negative control: a word that is no command completes to nothing.
     assert_eq!(complete("leastpriv zzz").trim(), "");
 }

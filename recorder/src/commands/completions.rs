@@ -13,11 +13,29 @@ use crate::{
 
 pub fn completions(args: &CompletionsArgs) -> anyhow::Result<Exit> {
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut cli::command(), "leastpriv", &mut out);
+    clap_complete::generate(
+        args.shell,
+        &mut without_hidden(&cli::command()),
+        "leastpriv",
+        &mut out,
+    );
     std::io::stdout()
         .write_all(&out)
         .context("cannot write the completion script")?;
     Ok(Exit::Success)
+}
+
+/// The command line without its hidden commands (bench-floor, man-pages), which some of
+/// clap_complete's shells would offer otherwise. Only leastpriv itself has hidden commands.
+fn without_hidden(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new("leastpriv")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(cmd.get_arguments().cloned())
+        .subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    out
 }
 
 pub fn man_pages(args: &ManPagesArgs) -> anyhow::Result<Exit> {
