@@ -18,7 +18,7 @@ use std::process::Command;
 #[derive(Parser)]
 #[command(
     bin_name = "cargo xtask",
-    about = "leastpriv project tasks: setup, build, test, record, bench"
+    about = "leastpriv project tasks: setup, build, test, dist, record, bench"
 )]
 struct Cli {
     #[command(subcommand)]
