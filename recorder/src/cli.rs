@@ -9,6 +9,13 @@ use leastpriv::policy::{
 };
 
 /// Record what a program does in the kernel and turn it into least-privilege profiles.
+///
+/// `sudo leastpriv record -o rec.json -- CMD` runs CMD in a fresh cgroup under eBPF programs
+/// that record every syscall, file, socket, capability check and program executed by it and
+/// its descendants; `show` summarises the recording; `generate` turns it into seccomp,
+/// capability, AppArmor, Kubernetes or systemd profiles; `run` applies a profile; `merge`,
+/// `diff` and `check` review profiles in code review and CI. Recording needs root (or
+/// CAP_BPF and CAP_PERFMON), cgroup v2 and a kernel with BTF; everything else runs unprivileged.
 #[derive(Debug, Parser)]
 #[command(name = "leastpriv", version, about, max_term_width = 100)]
 pub struct Cli {
@@ -49,6 +56,30 @@ pub enum Command {
     /// until Ctrl-C/SIGTERM or the duration ends (the cost floor recording is measured against).
     #[command(hide = true)]
     BenchFloor(BenchFloorArgs),
+    /// Print the shell completion script for bash, zsh or fish (or elvish, powershell).
+    ///
+    /// bash: `source <(leastpriv completions bash)`, or save it as
+    /// /usr/share/bash-completion/completions/leastpriv; zsh: save as `_leastpriv` in a
+    /// directory of $fpath; fish: save as ~/.config/fish/completions/leastpriv.fish.
+    Completions(CompletionsArgs),
+    /// For packaging: write a man page per command (leastpriv.1, leastpriv-record.1, ...)
+    /// into a directory, from this same command-line definition.
+    #[command(hide = true)]
+    ManPages(ManPagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManPagesArgs {
+    /// The directory to write them into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -386,6 +417,10 @@ pub struct RecordArgs {
     /// container exits).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// No live status line (shown only when standard error is a terminal: elapsed time,
+    /// processes, distinct syscalls, files and executables so far, anything lost).
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Keep at most this many distinct file paths; accesses to further new paths are
     /// counted (`lost.file_paths`) and their directories reported, not kept. Bounds the
     /// recorder's memory (about 300 bytes per path) whatever the workload does.
@@ -401,6 +436,18 @@ pub struct ShowArgs {
     /// The recording to summarise.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    /// For people at a terminal (recorded names escaped).
+    Text,
+    /// Stable, for scripts: the same facts as text (docs/recording-format.md).
+    Json,
+    /// Ready to paste as a pull-request comment.
+    Markdown,
 }
 
 impl RecordArgs {
@@ -417,6 +464,45 @@ impl RecordArgs {
     }
 }
 
+/// The command line as clap sees it, with every command's exit statuses and bad-input
+/// behaviour added after its `--help`: what `main` parses, and what the completion scripts
+/// and man pages are made from, so all three stay one definition.
+pub fn command() -> clap::Command {
+    fn with_statuses(cmd: clap::Command, path: &mut Vec<String>) -> clap::Command {
+        let names: Vec<&str> = path.iter().map(String::as_str).collect();
+        let cmd = if cmd.has_subcommands() && !path.is_empty() {
+            // A group such as `generate` has no status of its own; its commands do.
+            cmd
+        } else {
+            cmd.after_long_help(exit_status_help(&names))
+        };
+        let subcommands: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_owned())
+            .collect();
+        subcommands.into_iter().fold(cmd, |cmd, name| {
+            cmd.mut_subcommand(name.clone(), |sub| {
+                path.push(name);
+                let sub = with_statuses(sub, path);
+                path.pop();
+                sub
+            })
+        })
+    }
+    with_statuses(<Cli as clap::CommandFactory>::command(), &mut Vec::new())
+}
+
+/// The "Exit status" text of `--help`: one line per status, then what bad input does.
+fn exit_status_help(path: &[&str]) -> String {
+    let mut text = String::from("Exit status:\n");
+    for (status, meaning) in crate::exit::statuses(path) {
+        text.push_str(&format!("  {status:<9} {meaning}\n"));
+    }
+    text.push('\n');
+    text.push_str(crate::exit::BAD_INPUT_BEHAVIOUR);
+    text
+}
+
 /// Durations such as `500ms`, `10s` or `2m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 10s, 2m)"))
@@ -431,6 +517,27 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_says_its_exit_statuses() {
+        let cmd = command();
+        let record = cmd.find_subcommand("record").unwrap();
+        let help = record.get_after_long_help().unwrap().to_string();
+        assert!(
+            help.contains("127       the command was not found"),
+            "{help}"
+        );
+        let seccomp = cmd
+            .find_subcommand("generate")
+            .and_then(|g| g.find_subcommand("seccomp"))
+            .unwrap();
+        let help = seccomp.get_after_long_help().unwrap().to_string();
+        assert!(
+            help.contains("Bad input (a malformed") && !help.contains("127"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -103,3 +103,94 @@ impl<T, E: Into<anyhow::Error>> OrBadInput<T> for Result<T, E> {
         self.map_err(|err| BadInput(err.into()))
     }
 }
+
+/// What bad input does, the same for every command: said once in `--help` and the man pages.
+pub const BAD_INPUT_BEHAVIOUR: &str = "Bad input (a malformed, truncated, wrong-kind or \
+wrong-version file, or bad flags) exits 2 with a message naming the file and what is wrong, \
+and writes nothing.";
+
+/// The exit statuses of the command at `path` (`["record"]`, `["generate", "seccomp"]`, or
+/// `[]` for leastpriv itself), as (status, meaning) pairs for `--help` and the man pages.
+///
+/// They are written here, next to the numbers, so that the help cannot drift from [`Exit`]; a
+/// command added without an entry gets the rule of commands that only read files, which is
+/// right for every `generate` format.
+pub fn statuses(path: &[&str]) -> Vec<(&'static str, &'static str)> {
+    const WRAPPED: [(&str, &str); 4] = [
+        (
+            "N",
+            "the command's own exit status (128+N when a signal N ended it)",
+        ),
+        ("125", "leastpriv itself failed while running the command"),
+        ("126", "the command was found but could not be executed"),
+        ("127", "the command was not found"),
+    ];
+    const BAD: (&str, &str) = ("2", "bad input (see below), or any other error");
+    match path {
+        [] => vec![
+            ("0", "success"),
+            (
+                "1",
+                "the command found something: diff --fail-on widen saw a widening, check or \
+                 run --complain a missing permission",
+            ),
+            (
+                "2",
+                "bad input, or any error of a command that only reads files",
+            ),
+            (
+                "125",
+                "leastpriv failed while wrapping a command (record, run, check)",
+            ),
+            (
+                "126, 127",
+                "the wrapped command is not executable, or not found",
+            ),
+            (
+                "other",
+                "the wrapped command's own status (128+N for a signal N)",
+            ),
+        ],
+        ["record"] => [WRAPPED.as_slice(), &[("2", "bad input")]].concat(),
+        ["run"] => [
+            WRAPPED.as_slice(),
+            &[
+                (
+                    "1",
+                    "with --complain: the profile lacks a syscall the command made (without \
+                     --complain, 1 is the command's own status)",
+                ),
+                (
+                    "2",
+                    "bad input (a profile or capability list that cannot be read)",
+                ),
+            ],
+        ]
+        .concat(),
+        ["check"] => [
+            WRAPPED.as_slice(),
+            &[
+                (
+                    "1",
+                    "the command needed a permission the profiles do not give (else the \
+                     command's own status)",
+                ),
+                ("2", "bad input (a profile that cannot be read)"),
+            ],
+        ]
+        .concat(),
+        ["diff"] => vec![
+            (
+                "0",
+                "the two are equal or the new one is narrower, or any difference without \
+                 --fail-on",
+            ),
+            (
+                "1",
+                "with --fail-on widen: the new one allows something the old did not",
+            ),
+            BAD,
+        ],
+        _ => vec![("0", "success"), BAD],
+    }
+}

@@ -3,6 +3,7 @@
 
 mod bench;
 mod cmd;
+mod dist;
 mod fuzz;
 mod packages;
 mod python;
@@ -17,7 +18,7 @@ use std::process::Command;
 #[derive(Parser)]
 #[command(
     bin_name = "cargo xtask",
-    about = "leastpriv project tasks: setup, build, test, record, bench"
+    about = "leastpriv project tasks: setup, build, test, dist, record, bench"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,6 +45,9 @@ enum Task {
         #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
         args: Vec<String>,
     },
+    /// Build the Debian package: the release binary, a man page per command, bash, zsh and
+    /// fish completions and the docs; prints the .deb's path (target/dist/).
+    Dist,
     /// Rewrite the golden files in tests/golden from the fixtures (after an intended change to
     /// a generator; review the diff).
     Bless,
@@ -108,6 +112,13 @@ fn run(task: Task) -> Result<i32> {
             Ok(0)
         }
         Task::Test { fuzz_seconds, args } => test(fuzz_seconds, &args),
+        Task::Dist => {
+            let linker_dir = toolchain::ensure()?;
+            let bin = build(&linker_dir)?;
+            let deb = dist::build_deb(&root(), &target_dir(), &bin)?;
+            println!("{}", deb.display());
+            Ok(0)
+        }
         Task::Bless => bless(),
         Task::Record { output, command } => record(output, &command),
         Task::Fuzz { seconds } => {
@@ -122,6 +133,15 @@ fn run(task: Task) -> Result<i32> {
 fn root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Cargo's target directory: $CARGO_TARGET_DIR when set (as cargo itself honours it), else
+/// target/ in the workspace.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
 }
 
 /// cargo as it ran us (same toolchain), falling back to the one on PATH.
@@ -139,7 +159,7 @@ fn build(linker_dir: &Path) -> Result<PathBuf> {
     step!("building leastpriv (release)");
     cmd::run(cargo(linker_dir)?.args(["build", "--release", "--package", "leastpriv"]))
         .context("building leastpriv failed; see cargo's output above")?;
-    let bin = root().join("target/release/leastpriv");
+    let bin = target_dir().join("release/leastpriv");
     if !bin.is_file() {
         anyhow::bail!(
             "cargo reported success but {} does not exist",
@@ -175,7 +195,13 @@ fn test(fuzz_seconds: u64, args: &[String]) -> Result<i32> {
     packages::ensure(packages::TEST_PACKAGES)?;
     let python_bin = python::ensure(&root())?;
     let bin = build(&linker_dir)?;
-    step!("running tests with LEASTPRIV_BIN={}", bin.display());
+    // The package test installs this .deb and runs leastpriv from it.
+    let deb = dist::build_deb(&root(), &target_dir(), &bin)?;
+    step!(
+        "running tests with LEASTPRIV_BIN={} LEASTPRIV_DEB={}",
+        bin.display(),
+        deb.display()
+    );
     let status = cmd::status(
         cargo(&linker_dir)?
             // The eBPF crate only builds for bpfel-unknown-none (recorder/build.rs does that);
@@ -189,6 +215,7 @@ fn test(fuzz_seconds: u64, args: &[String]) -> Result<i32> {
             ])
             .args(args)
             .env("LEASTPRIV_BIN", &bin)
+            .env("LEASTPRIV_DEB", &deb)
             .env(
                 "LEASTPRIV_K8S_VALIDATE",
                 python_bin.join("kubernetes-validate"),

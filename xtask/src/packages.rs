@@ -48,6 +48,11 @@ pub const TEST_PACKAGES: &[&str] = &[
     "bpftool",
     // Later: measure recording overhead.
     "hyperfine",
+    // Tests: tests/action/run-action.py reads action.yml.
+    "python3-yaml",
+    // Tests: the generated zsh and fish completion scripts parse (`zsh -n`, `fish -n`).
+    "zsh",
+    "fish",
 ];
 
 /// What `cargo xtask bench` needs besides the build: the timing and measuring tools and the

@@ -1,12 +1,14 @@
 //! One file per verb; each returns the process exit status.
 
 mod check;
+mod completions;
 mod diff;
 mod generate;
 mod merge;
 mod record;
 mod run;
 mod show;
+mod status_line;
 
 use crate::{
     cli::{Command, GenerateCommand},
@@ -28,6 +30,8 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Generate(GenerateCommand::Selinux(args)) => generate::selinux(&args),
         Command::Run(args) => run::run(&args),
         Command::BenchFloor(args) => bench_floor(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::ManPages(args) => completions::man_pages(&args),
     }
 }
 

@@ -13,6 +13,7 @@ use leastpriv::{
     recording::Recording,
 };
 
+use super::status_line::StatusLine;
 use crate::{
     cli::RecordArgs,
     exit::{BadInput, Exit},
@@ -41,7 +42,14 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<Exit> {
             grace: args.grace,
         },
     };
-    let (recording, status) = match session::record(&what, &Confinement::none(), args.max_paths)? {
+    let mut status_line = (!args.quiet).then(StatusLine::start).flatten();
+    let on_progress = status_line
+        .as_mut()
+        .map(|line| -> session::OnProgress<'_> { Box::new(|progress| line.draw(progress)) });
+    let recorded =
+        session::record_with_progress(&what, &Confinement::none(), args.max_paths, on_progress);
+    drop(status_line);
+    let (recording, status) = match recorded? {
         Recorded::Run {
             recording,
             exit_status,

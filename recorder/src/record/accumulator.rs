@@ -210,6 +210,21 @@ impl Accumulator {
         })
     }
 
+    /// Distinct executed paths so far (for a live status: no copy is made).
+    pub fn executable_count(&self) -> usize {
+        self.executions.len()
+    }
+
+    /// Distinct file paths kept so far.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// What userspace could not keep so far: unresolved paths and accesses past the limit.
+    pub fn lost_so_far(&self) -> u64 {
+        self.unresolved_paths + self.over_limit.values().sum::<u64>()
+    }
+
     /// Every file accessed, sorted by path bytes, with its access kinds and makers. Moves
     /// the paths out (a second copy of hundreds of thousands of paths is the recorder's
     /// largest cost in memory); later calls return nothing.

@@ -46,6 +46,28 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// every other process on the machine.
 const DRAIN_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often a live status is reported, when asked for one ([`record_with_progress`]).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What a recording has seen so far, for a live status line. Everything in it is already
+/// held in userspace or read from the kernel with a few array lookups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub elapsed: Duration,
+    /// Processes in the recorded cgroup now.
+    pub processes: usize,
+    /// Distinct syscalls so far (the odd numbers aside, see
+    /// [`KernelRecorder::distinct_syscalls_so_far`]).
+    pub syscalls: usize,
+    pub files: usize,
+    pub executables: usize,
+    /// Events or paths not recorded so far, all kinds together.
+    pub lost: u64,
+}
+
+/// Called every [`PROGRESS_INTERVAL`] while the workload runs.
+pub type OnProgress<'a> = Box<dyn FnMut(&Progress) + 'a>;
+
 /// What to record.
 pub enum What<'a> {
     Command {
@@ -80,17 +102,28 @@ pub fn record(
     confinement: &Confinement,
     max_paths: usize,
 ) -> Result<Recorded, RecordError> {
+    record_with_progress(what, confinement, max_paths, None)
+}
+
+/// As [`record`], calling `on_progress` a few times a second while the workload runs.
+pub fn record_with_progress(
+    what: &What<'_>,
+    confinement: &Confinement,
+    max_paths: usize,
+    on_progress: Option<OnProgress<'_>>,
+) -> Result<Recorded, RecordError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(io_error("cannot start the async runtime"))?;
-    runtime.block_on(record_async(what, confinement, max_paths))
+    runtime.block_on(record_async(what, confinement, max_paths, on_progress))
 }
 
 async fn record_async(
     what: &What<'_>,
     confinement: &Confinement,
     max_paths: usize,
+    on_progress: Option<OnProgress<'_>>,
 ) -> Result<Recorded, RecordError> {
     // Catch SIGINT/SIGTERM before anything starts, so no signal finds us half set up.
     let mut signals = Signals::install()?;
@@ -176,6 +209,7 @@ async fn record_async(
             .map_err(io_error("cannot serve the Docker proxy"))?;
     }
     let mut session = Session::new(kernel, max_paths, follower)?;
+    session.on_progress = on_progress;
     // An engine's CLI will start a container: its programs load while the CLI prepares it
     // (after ours, which the command waits for).
     if let (What::Command { argv, .. }, Some(follower)) = (what, session.follower.as_mut()) {
@@ -198,7 +232,7 @@ async fn record_async(
         None => {
             let until_empty = until_empty.then_some(&cgroup);
             session
-                .watch_cgroup(&mut signals, duration, until_empty)
+                .watch_cgroup(&mut signals, duration, until_empty, &cgroup)
                 .await?
         }
         Some((pending, user, grace)) => {
@@ -247,18 +281,20 @@ async fn record_async(
 
 /// The kernel recorder (polled for events) plus what has been decoded from it so far, and
 /// the containers followed out of it.
-struct Session {
+struct Session<'a> {
     kernel: AsyncFd<KernelRecorder>,
     accumulator: Accumulator,
     follower: Option<Follower>,
+    on_progress: Option<OnProgress<'a>>,
+    started: Instant,
 }
 
-impl Session {
+impl<'a> Session<'a> {
     fn new(
         kernel: KernelRecorder,
         max_paths: usize,
         follower: Option<Follower>,
-    ) -> Result<Session, RecordError> {
+    ) -> Result<Session<'a>, RecordError> {
         // SAFETY: the ring buffer fd is owned by `kernel`, which the AsyncFd owns: it stays
         // open for as long as it is registered.
         let kernel = unsafe { AsyncFd::register(kernel) }
@@ -268,7 +304,27 @@ impl Session {
             kernel,
             accumulator: Accumulator::with_max_paths(max_paths),
             follower,
+            on_progress: None,
+            started: Instant::now(),
         })
+    }
+
+    /// Tells `on_progress` what was seen so far. A count that cannot be read is left at 0:
+    /// the status line is a convenience, and the recording reads everything again at the end.
+    fn report_progress(&mut self, cgroup: &Cgroup) {
+        let Some(on_progress) = self.on_progress.as_mut() else {
+            return;
+        };
+        let kernel = self.kernel.get_ref();
+        let lost = kernel.lost().map_or(0, |lost| lost.total());
+        on_progress(&Progress {
+            elapsed: self.started.elapsed(),
+            processes: cgroup.processes().map_or(0, |p| p.len()),
+            syscalls: kernel.distinct_syscalls_so_far().unwrap_or(0),
+            files: self.accumulator.file_count(),
+            executables: self.accumulator.executable_count(),
+            lost: lost + self.accumulator.lost_so_far(),
+        });
     }
 
     fn drain(&mut self) {
@@ -309,9 +365,12 @@ impl Session {
         let mut grace_ends: Option<Instant> = None;
         let mut tick = tokio::time::interval(POLL_INTERVAL);
         let mut drain_tick = tokio::time::interval(DRAIN_INTERVAL);
+        let mut progress_tick = tokio::time::interval(PROGRESS_INTERVAL);
+        let reports = self.on_progress.is_some();
         loop {
             tokio::select! {
                 _ = drain_tick.tick() => self.drain(),
+                _ = progress_tick.tick(), if reports => self.report_progress(cgroup),
                 status = &mut wait, if grace_ends.is_none() => {
                     let status = status
                         .map_err(|join| io::Error::other(join.to_string()))
@@ -359,6 +418,7 @@ impl Session {
         signals: &mut Signals,
         duration: Option<Duration>,
         until_empty: Option<&Cgroup>,
+        cgroup: &Cgroup,
     ) -> Result<Outcome, RecordError> {
         let deadline = tokio::time::sleep(duration.unwrap_or(Duration::MAX / 4));
         tokio::pin!(deadline);
@@ -372,9 +432,12 @@ impl Session {
         let mut outcome = Outcome::default();
         let mut drain_tick = tokio::time::interval(DRAIN_INTERVAL);
         let mut poll = tokio::time::interval(POLL_INTERVAL);
+        let mut progress_tick = tokio::time::interval(PROGRESS_INTERVAL);
+        let reports = self.on_progress.is_some();
         loop {
             tokio::select! {
                 _ = drain_tick.tick() => self.drain(),
+                _ = progress_tick.tick(), if reports => self.report_progress(cgroup),
                 () = &mut deadline => break,
                 _ = poll.tick(), if until_empty.is_some() => {
                     // A cgroup removed with its container reads as empty too.

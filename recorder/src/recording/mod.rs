@@ -13,6 +13,7 @@ pub mod capabilities;
 pub mod containers;
 pub mod merge;
 pub mod path;
+pub mod summary;
 pub mod syscalls;
 
 use std::{
@@ -679,7 +680,27 @@ fn is_zero(n: &u64) -> bool {
 impl Lost {
     /// The non-zero counters in words, e.g. `3 exec events, 1 capability stack`.
     pub fn describe(&self) -> String {
-        let counters = [
+        let parts: Vec<String> = self
+            .counters()
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+        if parts.is_empty() {
+            "nothing".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// Everything lost, all kinds together.
+    pub fn total(&self) -> u64 {
+        self.counters().iter().map(|(n, _)| n).sum()
+    }
+
+    /// Every counter with what it counts.
+    fn counters(&self) -> [(u64, &'static str); 11] {
+        [
             (self.exec_events, "exec events"),
             (self.syscall_numbers, "odd syscall numbers"),
             (self.provenance, "syscalls without their executable"),
@@ -691,17 +712,7 @@ impl Lost {
             (self.unresolved_paths, "unresolved file paths"),
             (self.file_paths, "file accesses beyond --max-paths"),
             (self.cgroup_moves, "moves into other cgroups"),
-        ];
-        let parts: Vec<String> = counters
-            .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{n} {what}"))
-            .collect();
-        if parts.is_empty() {
-            "nothing".into()
-        } else {
-            parts.join(", ")
-        }
+        ]
     }
 
     pub fn is_nothing(&self) -> bool {

@@ -466,7 +466,7 @@ pub fn render_markdown(diff: &PolicyDiff) -> String {
 
 /// A markdown code span that cannot be broken out of: backticks, pipes and line breaks
 /// from the data are replaced.
-fn code(text: &str) -> String {
+pub fn code(text: &str) -> String {
     let clean: String = text
         .chars()
         .map(|c| match c {

@@ -120,6 +120,32 @@ impl KernelRecorder {
         Ok(counts)
     }
 
+    /// For a live status line: the distinct (ABI, number) pairs counted so far, from two
+    /// array lookups (the dense table and the CPUs' caches). The odd numbers, in a hash map
+    /// that would take a lookup per entry, are left out; the recording has them.
+    pub fn distinct_syscalls_so_far(&self) -> Result<usize, KernelError> {
+        let dense: PerCpuArray<_, SyscallCounts> = borrow_map(&self.ebpf, "SYSCALL_COUNTS")?;
+        let per_cpu = dense.get(&0, 0).map_err(map_error("SYSCALL_COUNTS"))?;
+        let mut seen = [false; SYSCALL_INDICES];
+        for cpu in per_cpu.iter() {
+            for (seen, calls) in seen.iter_mut().zip(cpu.calls.iter()) {
+                *seen |= *calls > 0;
+            }
+        }
+        let cached: Array<_, [CachedSyscall; CACHED_SYSCALL_CPUS]> =
+            borrow_map(&self.ebpf, CACHED_SYSCALL_SECTION)?;
+        let entries = cached.get(&0, 0).map_err(|e| KernelError::Map {
+            map: CACHED_SYSCALL_SECTION,
+            what: e.to_string(),
+        })?;
+        for entry in entries.iter().filter(|e| e.hits > 0) {
+            if let Some(seen) = seen.get_mut(entry.index as usize) {
+                *seen = true;
+            }
+        }
+        Ok(seen.iter().filter(|s| **s).count())
+    }
+
     /// Per executable (by inode address, see `Observation::Exec`), the (ABI, number) pairs it
     /// made, from the per-CPU bitmaps.
     pub fn syscalls_by_exe(&self) -> Result<BTreeMap<u64, Vec<(Abi, i64)>>, KernelError> {
