@@ -15,6 +15,7 @@
 //! | 1, 2, 8a | the getppid loop in and outside the recorded cgroup, under strace and perf | [`loops`] |
 //! | 3, 3b, 8 | realistic workloads: a C build, tar and gzip | [`workloads`] |
 //! | 4, 5 | start-up, peak memory | [`startup`] |
+//! | 4b | the live status line of `record` on a terminal | [`status_line`] |
 //! | 6 | file events, 100,000 distinct paths | [`files`] |
 //! | 7 | profile generation from a large recording | [`generate`] |
 //! | 9, 9b | the getppid and socket loops under their generated seccomp profiles | [`seccomp`] |
@@ -45,6 +46,7 @@ mod render;
 mod report;
 mod seccomp;
 mod startup;
+mod status_line;
 mod synthetic;
 mod workloads;
 
@@ -71,8 +73,8 @@ pub struct Options {
 }
 
 /// Every benchmark id `--only` takes, in the order they run.
-const BENCHMARK_IDS: [&str; 12] = [
-    "4", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "10", "costs",
+const BENCHMARK_IDS: [&str; 13] = [
+    "4", "4b", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "10", "costs",
 ];
 
 pub fn run(options: Options) -> Result<i32> {
@@ -169,8 +171,9 @@ pub fn run(options: Options) -> Result<i32> {
         }
     };
     type Benchmark = fn(&mut Bench) -> Result<()>;
-    let benchmarks: [(&str, &str, &str, Benchmark); 12] = [
+    let benchmarks: [(&str, &str, &str, Benchmark); 13] = [
         ("4", "4", "start-up", Bench::startup),
+        ("4b", "4b", "the live status line", Bench::status_line),
         (
             "1",
             "1",
