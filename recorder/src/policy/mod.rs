@@ -4,4 +4,5 @@
 pub mod apparmor;
 pub mod capabilities;
 pub mod k8s;
+pub mod landlock;
 pub mod seccomp;
