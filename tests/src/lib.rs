@@ -13,6 +13,7 @@
 
 pub mod apparmor;
 pub mod engines;
+pub mod landlock;
 pub mod runc;
 pub mod strace;
 pub mod workloads;
