@@ -115,6 +115,29 @@ pub fn summary(recording: &Recording) -> String {
             }
         }
     }
+    match &recording.ports {
+        None => {
+            let _ = writeln!(out, "ports: not recorded");
+        }
+        Some(ports) => {
+            let _ = writeln!(out, "ports: {}", ports.len());
+            for port in ports {
+                let op = match port.op {
+                    leastpriv::recording::PortOp::Bind => "bind",
+                    leastpriv::recording::PortOp::Connect => "connect",
+                };
+                let _ = writeln!(
+                    out,
+                    "  {} {op} {} ({}{}) by {}",
+                    port.protocol,
+                    port.port,
+                    port.family,
+                    if port.loopback { ", loopback" } else { "" },
+                    escape(&port.by.join(", ")),
+                );
+            }
+        }
+    }
     if !recording.left_running.is_empty() {
         let _ = writeln!(out, "left running after the grace period (killed):");
         for p in &recording.left_running {
