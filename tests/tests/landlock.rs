@@ -168,10 +168,33 @@ fn bpf_what_was_not_recorded_is_refused_with_eacces() {
     assert_eq!(stdout(&plain), "ok\n", "{}", describe(&plain));
     fs::remove_file(into_input).unwrap();
 
-    // A file outside the recorded set, and a write into a directory that was only read.
+    // The recorded port is a rule; another is not.
+    let rules: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let port_number: u64 = port.parse().unwrap();
+    assert_eq!(
+        rules["netPort"],
+        serde_json::json!([{"allowedAccess": ["bind_tcp", "connect_tcp"], "port": [port_number]}]),
+        "{text}"
+    );
+    let other_port = free_port().to_string();
+    let mut bind_probe = vec![python.as_str()];
+    bind_probe.extend(probe_argv(script, "bind", &other_port));
+    let plain = py(&bind_probe);
+    assert_eq!(stdout(&plain), "ok\n", "{}", describe(&plain));
+    let mut connect_probe = vec![python.as_str()];
+    connect_probe.extend(probe_argv(script, "connect", &other_port));
+    // Nothing listens there: unconfined, the kernel answers ECONNREFUSED; confined, Landlock
+    // refuses before that.
+    let plain = py(&connect_probe);
+    assert_eq!(stdout(&plain), "ECONNREFUSED\n", "{}", describe(&plain));
+
+    // A file outside the recorded set, a write into a directory that was only read, a port
+    // not recorded.
     for (what, argv) in [
         ("read secret", &py_probe),
         ("write into input/", &write_probe),
+        ("bind another port", &bind_probe),
+        ("connect to another port", &connect_probe),
     ] {
         let confined = run_under(&config, argv);
         assert_eq!(
@@ -249,6 +272,56 @@ fn bpf_what_was_not_recorded_is_refused_with_eacces() {
         "{}",
         describe(&checked)
     );
+}
+
+#[test]
+fn diff_compares_landlock_configurations() {
+    let dir = tempdir();
+    let old = dir.path().join("old.json");
+    fs::write(
+        &old,
+        r#"{"abi": 7, "ruleset": [{"handledAccessFs": ["read_file", "write_file"], "handledAccessNet": ["bind_tcp", "connect_tcp"]}],
+            "pathBeneath": [{"allowedAccess": ["read_file"], "parent": ["/etc"]}]}"#,
+    )
+    .unwrap();
+    let new = dir.path().join("new.toml");
+    fs::write(
+        &new,
+        "abi = 7\n[[ruleset]]\nhandled_access_fs = [\"read_file\", \"write_file\"]\n\
+         handled_access_net = [\"bind_tcp\"]\n\
+         [[path_beneath]]\nallowed_access = [\"read_file\", \"write_file\"]\nparent = [\"/etc\"]\n\
+         [[net_port]]\nallowed_access = [\"bind_tcp\"]\nport = [8080]\n",
+    )
+    .unwrap();
+    let diff = |old: &Path, new: &Path| {
+        let mut cmd = leastpriv();
+        cmd.arg("diff")
+            .arg(old)
+            .arg(new)
+            .args(["--fail-on", "widen"]);
+        run(cmd)
+    };
+    let output = diff(&old, &new);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let text = stdout(&output);
+    for added in [
+        "file /etc write_file",
+        "tcp bind port 8080",
+        "rule unrestricted connect_tcp",
+    ] {
+        assert!(text.contains(added), "{added} missing:\n{text}");
+    }
+    // The same configuration in the other form: nothing changes.
+    let same = dir.path().join("same.toml");
+    fs::write(
+        &same,
+        "abi = 7\n[[ruleset]]\nhandled_access_fs = [\"read_file\", \"write_file\"]\n\
+         handled_access_net = [\"bind_tcp\", \"connect_tcp\"]\n\
+         [[path_beneath]]\nallowed_access = [\"read_file\"]\nparent = [\"/etc\"]\n",
+    )
+    .unwrap();
+    let output = diff(&old, &same);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
 }
 
 #[test]

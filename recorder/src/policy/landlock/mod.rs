@@ -19,7 +19,9 @@
 //! - paths that are not canonical, not UTF-8 (a JSON string cannot hold them exactly) or
 //!   hold a NUL are never turned into rules: a [`Note`] says so, and the workload is refused
 //!   there;
-//! - every filesystem right of the chosen ABI is handled (denied unless a rule grants it);
+//! - every filesystem right of the chosen ABI is handled (denied unless a rule grants it),
+//!   and from ABI 4, when the recording holds ports, `bind_tcp` and `connect_tcp`: each
+//!   recorded TCP bind and connect becomes a `netPort` rule for its port;
 //!   `scoped` holds `signal` when no signal-sending syscall was recorded and
 //!   `abstract_unix_socket` when no `AF_UNIX` socket was, from ABI 6.
 
@@ -31,7 +33,7 @@ pub use rights::{AccessFs, AccessNet, FsRights, NetRights, Scope, Scopes, NEWEST
 
 use crate::{
     policy::apparmor::{generalise_path, Generalisation, Generalisations, Token, Var},
-    recording::{Access, Accesses, Recording},
+    recording::{Access, Accesses, PortOp, PortUse, Recording},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -272,12 +274,16 @@ pub fn decide(recording: &Recording, abi: u32) -> Result<LandlockPolicy, Landloc
     }
     drop_covered(&mut rules);
 
-    let (handled_net, ports) = if abi < AccessNet::SINCE {
-        notes.insert(Note::NoNetworkRights { abi });
-        (NetRights::default(), BTreeMap::new())
-    } else {
-        notes.insert(Note::PortsNotRecorded);
-        (NetRights::default(), BTreeMap::new())
+    let (handled_net, ports) = match &recording.ports {
+        _ if abi < AccessNet::SINCE => {
+            notes.insert(Note::NoNetworkRights { abi });
+            (NetRights::default(), BTreeMap::new())
+        }
+        None => {
+            notes.insert(Note::PortsNotRecorded);
+            (NetRights::default(), BTreeMap::new())
+        }
+        Some(recorded_ports) => (NetRights::all(abi), tcp_ports(recorded_ports)),
     };
 
     let scoped = scopes(recording, abi, &mut notes);
@@ -292,6 +298,20 @@ pub fn decide(recording: &Recording, abi: u32) -> Result<LandlockPolicy, Landloc
         notes,
         recorded_paths,
     })
+}
+
+/// The TCP ports bound and connected to, with the right each needs. Landlock's port rules
+/// hold for every address, loopback or not, IPv4 or IPv6; UDP has no right before ABI 8.
+fn tcp_ports(ports: &[PortUse]) -> BTreeMap<u16, NetRights> {
+    let mut out: BTreeMap<u16, NetRights> = BTreeMap::new();
+    for port in ports.iter().filter(|p| p.protocol == "tcp") {
+        let right = match port.op {
+            PortOp::Bind => AccessNet::BindTcp,
+            PortOp::Connect => AccessNet::ConnectTcp,
+        };
+        out.entry(port.port).or_default().insert(right);
+    }
+    out
 }
 
 /// Accesses that make or remove a directory.

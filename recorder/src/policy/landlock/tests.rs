@@ -177,6 +177,38 @@ fn scopes_follow_what_was_recorded() {
 }
 
 #[test]
+fn recorded_tcp_ports_become_port_rules() {
+    use crate::recording::{PortOp, PortUse};
+    let mut rec = recording(&[("/etc/hosts", &[Access::Read])]);
+    let port = |protocol: &str, op, port| PortUse {
+        protocol: protocol.into(),
+        op,
+        family: "AF_INET".into(),
+        port,
+        loopback: true,
+        by: Default::default(),
+        runs: vec![],
+    };
+    rec.ports = Some(vec![
+        port("tcp", PortOp::Bind, 8080),
+        port("tcp", PortOp::Connect, 8080),
+        port("tcp", PortOp::Connect, 443),
+        port("udp", PortOp::Bind, 53),
+    ]);
+    let policy = decide(&rec, 7).unwrap();
+    assert_eq!(policy.handled_net.names(), ["bind_tcp", "connect_tcp"]);
+    assert_eq!(policy.ports.len(), 2);
+    assert_eq!(policy.ports[&8080].names(), ["bind_tcp", "connect_tcp"]);
+    assert_eq!(policy.ports[&443].names(), ["connect_tcp"]);
+    // Older ABIs have no network rights; recordings without ports leave TCP alone.
+    assert!(decide(&rec, 3).unwrap().handled_net.is_empty());
+    rec.ports = None;
+    let unknown = decide(&rec, 7).unwrap();
+    assert!(unknown.handled_net.is_empty());
+    assert!(unknown.notes.contains(&Note::PortsNotRecorded));
+}
+
+#[test]
 fn a_recording_without_files_is_refused() {
     let rec = Recording::for_tests(&[]);
     assert!(matches!(

@@ -10,8 +10,12 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::policy::landlock::{
-    AccessFs, AccessNet, FsRights, LandlockPolicy, NetRights, PathRule, Scope, Scopes, NEWEST_ABI,
+use crate::{
+    policy::landlock::{
+        AccessFs, AccessNet, FsRights, LandlockPolicy, NetRights, PathRule, Scope, Scopes,
+        NEWEST_ABI,
+    },
+    review::permission::{Permission, Permissions},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +142,59 @@ impl From<TomlFile> for JsonFile {
                 .collect(),
         }
     }
+}
+
+/// What a configuration allows, for `diff`: each rule's rights as file permissions (the
+/// right's name as the access, on the rule's path and everything beneath it), each port rule
+/// as a port, and every right the configuration does not handle (allowed everywhere) as an
+/// `unrestricted` rule.
+pub fn permissions(policy: &LandlockPolicy) -> Permissions {
+    let mut out = Permissions::new();
+    for (path, rule) in &policy.paths {
+        for right in rule.access.iter() {
+            out.entry(Permission::File {
+                path: path.clone(),
+                access: right.name().to_owned(),
+            })
+            .or_default();
+        }
+    }
+    for (&port, rights) in &policy.ports {
+        for right in rights.iter() {
+            let op = match right {
+                AccessNet::BindTcp => "bind",
+                AccessNet::ConnectTcp => "connect",
+            };
+            out.entry(Permission::Port {
+                protocol: "tcp".into(),
+                op: op.into(),
+                port,
+                peer: "*".into(),
+            })
+            .or_default();
+        }
+    }
+    for right in FsRights::all(NEWEST_ABI).minus(policy.handled_fs).iter() {
+        out.entry(Permission::Rule {
+            text: format!("unrestricted {}", right.name()),
+        })
+        .or_default();
+    }
+    for right in NetRights::all(NEWEST_ABI).minus(policy.handled_net).iter() {
+        out.entry(Permission::Rule {
+            text: format!("unrestricted {}", right.name()),
+        })
+        .or_default();
+    }
+    for scope in Scopes::all(NEWEST_ABI).iter() {
+        if !policy.scoped.contains(scope) {
+            out.entry(Permission::Rule {
+                text: format!("unrestricted {}", scope.name()),
+            })
+            .or_default();
+        }
+    }
+    out
 }
 
 /// Reads a LandlockConfig file.
