@@ -128,6 +128,28 @@ fn bpf_what_was_not_recorded_is_refused_with_eacces() {
     args.extend(run_argv);
     let rec = record(&args);
     rec.assert_success();
+    // The ports fact: the listen and the connect, on loopback, by python.
+    let ports = rec.json["ports"].as_array().expect("ports recorded");
+    for op in ["bind", "connect"] {
+        assert!(
+            ports.iter().any(|p| p["protocol"] == "tcp"
+                && p["op"] == op
+                && p["family"] == "AF_INET"
+                && p["port"].to_string() == port
+                && p["loopback"] == true),
+            "no tcp {op} {port} on loopback in {ports:?}"
+        );
+    }
+    let shown = scratch.path().join("probe.recording.json");
+    fs::write(&shown, rec.json.to_string()).unwrap();
+    let mut cmd = leastpriv();
+    cmd.arg("show").arg(&shown);
+    let show = run(cmd);
+    assert!(
+        stdout(&show).contains(&format!("tcp bind {port} (AF_INET, loopback) by ")),
+        "{}",
+        describe(&show)
+    );
     let config = generate(&rec.json, scratch.path(), "probe.json", &[]);
     validate(&config).unwrap_or_else(|e| panic!("schema: {e}"));
     let text = fs::read_to_string(&config).unwrap();
