@@ -19,6 +19,7 @@
 //! | 7 | profile generation from a large recording | [`generate`] |
 //! | 9, 9b | the getppid and socket loops under their generated seccomp profiles | [`seccomp`] |
 //! | 10, 10b | container start-up, Podman and Docker | [`containers`] |
+//! | 11 | start-up under a 1,000-rule Landlock configuration | [`landlock`] |
 //! | costs | the programs' run-time statistics | [`costs`] |
 //!
 //! What they share: [`harness`] (configurations, samples, series of rounds, the `Bench`
@@ -33,6 +34,7 @@ mod costs;
 mod files;
 mod generate;
 mod harness;
+mod landlock;
 mod loops;
 mod measure;
 mod peers;
@@ -68,8 +70,8 @@ pub struct Options {
 }
 
 /// Every benchmark id `--only` takes, in the order they run.
-const BENCHMARK_IDS: [&str; 12] = [
-    "4", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "10", "costs",
+const BENCHMARK_IDS: [&str; 13] = [
+    "4", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "10", "11", "costs",
 ];
 
 pub fn run(options: Options) -> Result<i32> {
@@ -166,7 +168,7 @@ pub fn run(options: Options) -> Result<i32> {
         }
     };
     type Benchmark = fn(&mut Bench) -> Result<()>;
-    let benchmarks: [(&str, &str, &str, Benchmark); 12] = [
+    let benchmarks: [(&str, &str, &str, Benchmark); 13] = [
         ("4", "4", "start-up", Bench::startup),
         (
             "1",
@@ -203,6 +205,12 @@ pub fn run(options: Options) -> Result<i32> {
             Bench::seccomp_sockets,
         ),
         ("10", "10", "container start-up", Bench::containers),
+        (
+            "11",
+            "11",
+            "start-up under a Landlock configuration",
+            Bench::landlock,
+        ),
         ("costs", "—", "program run times", Bench::program_costs),
     ];
     for (key, id, what, benchmark) in benchmarks {
