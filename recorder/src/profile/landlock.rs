@@ -168,7 +168,8 @@ fn list(names: &[&str]) -> String {
 }
 
 /// A TOML basic string: `"` and `\` escaped, and every control character (which TOML does
-/// not allow raw, DEL included) as `\uXXXX`.
+/// not allow raw, DEL included) as `\uXXXX`; so are the invisible and bidirectional format
+/// characters, which could make a path read as another to a reviewer.
 fn toml_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -176,7 +177,9 @@ fn toml_string(text: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
+            c if c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
+            {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }
             c => out.push(c),
@@ -196,8 +199,9 @@ mod tests {
             toml_string("/a\"b\\c\nd\u{7f}"),
             "\"/a\\\"b\\\\c\\u000Ad\\u007F\""
         );
+        assert_eq!(toml_string("/\u{202e}x"), "\"/\\u202Ex\"");
         let parsed: toml::Value =
-            toml::from_str(&format!("x = {}", toml_string("/a\"\n\u{7f}é"))).unwrap();
-        assert_eq!(parsed["x"].as_str(), Some("/a\"\n\u{7f}é"));
+            toml::from_str(&format!("x = {}", toml_string("/a\"\n\u{7f}é\u{202e}"))).unwrap();
+        assert_eq!(parsed["x"].as_str(), Some("/a\"\n\u{7f}é\u{202e}"));
     }
 }
