@@ -169,6 +169,26 @@ fn bpf_what_was_not_recorded_is_refused_with_eacces() {
     let _ = fs::remove_file(work.join("output/log"));
     let raw = run_under_raw_syscalls(&config, &run_argv);
     assert!(raw.status.success(), "{}", describe(&raw));
+    // With the seccomp profile of the same recording too: both apply (Landlock first).
+    let seccomp = scratch.path().join("probe.seccomp.json");
+    let mut cmd = leastpriv();
+    cmd.args(["generate", "seccomp"])
+        .arg(scratch.path().join("probe.json.recording.json"))
+        .arg("-o")
+        .arg(&seccomp);
+    let generated = run(cmd);
+    assert!(generated.status.success(), "{}", describe(&generated));
+    let mut cmd = leastpriv();
+    cmd.arg("run")
+        .arg("--seccomp")
+        .arg(&seccomp)
+        .arg("--landlock")
+        .arg(&config)
+        .arg("--")
+        .args(run_argv);
+    let both = run(cmd);
+    assert!(both.status.success(), "{}", describe(&both));
+    assert_eq!(stdout(&both), "done\n");
 
     let py = |argv: &[&str]| {
         let mut cmd = Command::new(argv[0]);

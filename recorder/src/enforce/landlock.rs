@@ -70,8 +70,18 @@ impl LandlockRuleset {
         policy: &LandlockPolicy,
         best_effort: bool,
     ) -> Result<LandlockRuleset, LandlockError> {
-        let kernel = kernel_abi();
-        if kernel == 0 {
+        Self::build_for(policy, best_effort, kernel_abi())
+    }
+
+    /// [`build`](Self::build) for a kernel whose Landlock has ABI `kernel` (this one's, or
+    /// an older one, which tests pretend to have: a ruleset of an older ABI's rights is
+    /// what such a kernel would enforce).
+    fn build_for(
+        policy: &LandlockPolicy,
+        best_effort: bool,
+        kernel: u32,
+    ) -> Result<LandlockRuleset, LandlockError> {
+        if kernel == 0 || kernel_abi() < kernel {
             return Err(LandlockError::Unsupported);
         }
         let enforceable_fs = FsRights::all(kernel);
@@ -221,7 +231,65 @@ fn scope_flags(scopes: Scopes) -> BitFlags<LlScope> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::landlock::{AccessFs, AccessNet, Scope};
+    use crate::policy::landlock::{AccessFs, AccessNet, PathRule, Scope};
+
+    /// What an older kernel cannot enforce is refused, or with best effort listed: never
+    /// dropped silently. Needs Landlock (ABI 6 or later) in the running kernel.
+    #[test]
+    fn an_older_kernel_says_what_it_cannot_enforce() {
+        if kernel_abi() < 6 {
+            assert!(
+                std::env::var_os("LEASTPRIV_REQUIRE_BPF").is_none(),
+                "this kernel's Landlock ABI is {}, the test needs 6",
+                kernel_abi()
+            );
+            eprintln!("SKIP an_older_kernel_says_what_it_cannot_enforce: Landlock ABI < 6");
+            return;
+        }
+        let mut paths = std::collections::BTreeMap::new();
+        paths.insert(
+            "/etc".to_owned(),
+            PathRule {
+                access: FsRights::of(&[AccessFs::ReadFile, AccessFs::Truncate]),
+                ..PathRule::default()
+            },
+        );
+        let policy = LandlockPolicy {
+            abi: 6,
+            handled_fs: FsRights::all(6),
+            handled_net: NetRights::all(6),
+            scoped: Scopes::all(6),
+            paths,
+            ports: [(80, [AccessNet::BindTcp].into_iter().collect())].into(),
+            notes: Default::default(),
+            recorded_paths: 0,
+        };
+        let err = LandlockRuleset::build_for(&policy, false, 3).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("ABI 6 and this kernel has ABI 3")
+                && message.contains(
+                    "ioctl_dev, bind_tcp, connect_tcp, scope abstract_unix_socket, scope signal"
+                ),
+            "{message}"
+        );
+        let ruleset = LandlockRuleset::build_for(&policy, true, 3).unwrap();
+        assert_eq!(
+            ruleset.unenforced,
+            [
+                "ioctl_dev",
+                "bind_tcp",
+                "connect_tcp",
+                "scope abstract_unix_socket",
+                "scope signal"
+            ]
+        );
+        // This kernel enforces all of it.
+        assert!(LandlockRuleset::build_for(&policy, false, 6)
+            .unwrap()
+            .unenforced
+            .is_empty());
+    }
 
     #[test]
     fn bits_are_the_kernels() {
