@@ -366,6 +366,43 @@ fn diff_compares_landlock_configurations() {
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
 }
 
+/// A recording from before ports were recorded still reads: its ports are unknown, and a
+/// configuration from it leaves TCP alone, saying so.
+#[test]
+fn older_recordings_have_unknown_ports() {
+    let fixture =
+        leastpriv_tests::workspace_dir().join("tests/fixtures/bind_and_chown.recording.json");
+    let mut cmd = leastpriv();
+    cmd.arg("show").arg(&fixture);
+    let show = run(cmd);
+    assert!(show.status.success(), "{}", describe(&show));
+    assert!(
+        stdout(&show).contains("ports: not recorded"),
+        "{}",
+        describe(&show)
+    );
+    let dir = tempdir();
+    let out = dir.path().join("c.json");
+    let mut cmd = leastpriv();
+    cmd.args(["generate", "landlock"])
+        .arg(&fixture)
+        .arg("-o")
+        .arg(&out);
+    let generated = run(cmd);
+    assert!(generated.status.success(), "{}", describe(&generated));
+    assert!(
+        String::from_utf8_lossy(&generated.stderr).contains("holds no TCP ports"),
+        "{}",
+        describe(&generated)
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        config["ruleset"][0].get("handledAccessNet").is_none(),
+        "{config}"
+    );
+}
+
 #[test]
 fn the_schema_check_can_fail() {
     let dir = tempdir();
