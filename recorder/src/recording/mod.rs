@@ -877,47 +877,7 @@ impl Recording {
 }
 
 #[cfg(test)]
-impl Recording {
-    /// A recording of the given syscalls (each made once by `/bin/x`), for unit tests.
-    pub(crate) fn for_tests(syscalls: &[(Abi, i64)]) -> Recording {
-        let counts = syscalls.iter().map(|&k| (k, 1)).collect();
-        let makers = syscalls
-            .iter()
-            .map(|&k| (k, [ExePath::from("/bin/x")].into()))
-            .collect();
-        Recording {
-            format: FORMAT.into(),
-            version: VERSION,
-            tool: Tool::current(),
-            host: Host {
-                kernel: "6.18".into(),
-                arch: "x86_64".into(),
-            },
-            target: Target::Command(vec!["x".into()]),
-            started_at: String::new(),
-            finished_at: String::new(),
-            complete: true,
-            run_id: None,
-            runs: vec![],
-            incomplete_reason: None,
-            exit_status: Some(0),
-            syscalls: syscall_entries(&counts, &makers),
-            executables: vec![],
-            files: None,
-            sockets: None,
-            ports: None,
-            capabilities: None,
-            arguments: None,
-            user: None,
-            escalating_programs: vec![],
-            left_running: vec![],
-            started_late: false,
-            moved_out: vec![],
-            containers: vec![],
-            lost: Lost::default(),
-        }
-    }
-}
+mod test_support;
 
 /// A recording's text. A large one is mapped rather than read. A recording of a million files
 /// is over 100 MB, and faulting in fresh memory for a copy of it cost a seventh of generating
