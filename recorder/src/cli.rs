@@ -30,13 +30,14 @@ pub enum Command {
     /// Print a readable summary of a recording.
     Show(ShowArgs),
     /// Record a command and compare what it did with committed profiles (seccomp, capability
-    /// list, AppArmor): lists every missing permission with the program that needed it, exits
+    /// list, AppArmor, Landlock): lists every missing permission with the program that needed it, exits
     /// 1 when the command needed more than the profiles allow (else with the command's status).
     Check(CheckArgs),
     /// Merge recordings of many runs into one (union, with the runs that contributed each item).
     Merge(MergeArgs),
     /// Compare two recordings, or two profiles of the same kind (seccomp JSON/YAML,
-    /// capability lists, AppArmor profiles): what was added (with risk and cause) and removed.
+    /// capability lists, AppArmor profiles, Landlock configurations): what was added (with
+    /// risk and cause) and removed.
     /// Exits 0 when equal or narrowed, 1 when widened with --fail-on widen, 2 on error.
     Diff(DiffArgs),
     /// Turn a recording into a profile.
@@ -60,8 +61,8 @@ pub struct BenchFloorArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Directory with the committed profiles: `seccomp.json` (OCI), `capabilities.txt` and/or
-    /// `apparmor` (or one `*.apparmor`).
+    /// Directory with the committed profiles: `seccomp.json` (OCI), `capabilities.txt`,
+    /// `apparmor` (or one `*.apparmor`) and/or `landlock.json` (or `landlock.toml`).
     #[arg(long, value_name = "DIR")]
     pub profiles: PathBuf,
     /// Also write the recording here.
