@@ -88,8 +88,11 @@ pub mod lost {
     /// A move of a task into another cgroup did not fit in the ring buffer (the mover is then
     /// not stopped, and the move is not followed).
     pub const MOVE_EVENTS: u32 = 8;
+    /// A port bound or connected to could not be noted: its deduplication map was full, or
+    /// its event did not fit in the ring buffer.
+    pub const PORTS: u32 = 9;
     /// How many counters there are.
-    pub const COUNT: u32 = 9;
+    pub const COUNT: u32 = 10;
 }
 
 /// CPUs with a `CachedSyscall` entry (numbers from 0). A task on a CPU past them is counted
@@ -266,6 +269,10 @@ pub struct FileOffsets {
     pub mount_mountpoint: u64,
     pub fs_root: u64,
     pub fs_pwd: u64,
+    /// `file.private_data`: a socket file's `struct socket`.
+    pub file_private_data: u64,
+    /// `socket.type` (a `short`: `SOCK_STREAM`, `SOCK_DGRAM`, ...).
+    pub socket_type: u64,
 }
 
 /// What a syscall does to files, for `FILE_OPS` (indexed like the syscall counters). Set by
@@ -315,8 +322,13 @@ pub mod file_op {
     pub const SYMLINKAT: u8 = 42;
     /// socket(family, type, protocol).
     pub const SOCKET: u8 = 50;
-    /// ia32 socketcall(call, args*): SYS_SOCKET reads the three ints from memory.
+    /// ia32 socketcall(call, args*): SYS_SOCKET, SYS_BIND and SYS_CONNECT read their
+    /// arguments from memory.
     pub const SOCKETCALL: u8 = 51;
+    /// bind(fd, addr*, len).
+    pub const BIND: u8 = 52;
+    /// connect(fd, addr*, len): also completed when it returns EINPROGRESS.
+    pub const CONNECT: u8 = 53;
 }
 
 /// A syscall in progress that may touch files, noted at entry, completed at exit.
@@ -432,6 +444,35 @@ pub struct SocketEvent {
     /// Type without SOCK_NONBLOCK/SOCK_CLOEXEC.
     pub sock_type: u32,
     pub protocol: u32,
+    pub exe_inode: u64,
+}
+
+/// Tag of [`PortEvent`].
+pub const EVENT_PORT: u32 = 5;
+
+/// What a [`PortEvent`] did.
+pub mod port_op {
+    pub const BIND: u32 = 0;
+    pub const CONNECT: u32 = 1;
+}
+
+/// An inet port the target bound or connected to, sent once per (executable, op, family,
+/// socket type, port, loopback): deduplicated in the kernel (`SEEN_PORTS`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct PortEvent {
+    pub kind: u32,
+    /// `port_op::*`.
+    pub op: u32,
+    /// `AF_INET` or `AF_INET6`.
+    pub family: u32,
+    /// The socket's type (`SOCK_STREAM`, `SOCK_DGRAM`, ...), 0 when it could not be read.
+    pub sock_type: u32,
+    /// In host byte order.
+    pub port: u32,
+    /// 1 when the address (the peer's for connect, the local one for bind) is loopback
+    /// (127.0.0.0/8, `::1`, or `::ffff:127.0.0.0/104`). A u32, not a bool: no padding.
+    pub loopback: u32,
     pub exe_inode: u64,
 }
 

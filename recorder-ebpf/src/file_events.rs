@@ -45,6 +45,8 @@ static FILE_OFFSETS: FileOffsets = FileOffsets {
     mount_mnt: 0,
     mount_parent: 0,
     mount_mountpoint: 0,
+    file_private_data: 0,
+    socket_type: 0,
     fs_root: 0,
     fs_pwd: 0,
 };

@@ -17,15 +17,18 @@
 //! family.
 
 use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
     helpers::{
-        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_user,
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_user,
         bpf_probe_read_user_str_bytes,
     },
-    macros::raw_tracepoint,
+    macros::{map, raw_tracepoint},
+    maps::HashMap,
     programs::RawTracePointContext,
 };
 use recorder_common::{
-    access, file_flags, file_op, lost, PendingCall, SocketEvent, EVENT_SOCKET, NAME_BUF, PATH_BUF,
+    access, file_flags, file_op, lost, port_op, PendingCall, PortEvent, SocketEvent, EVENT_PORT,
+    EVENT_SOCKET, NAME_BUF, PATH_BUF,
 };
 
 use crate::{
@@ -79,7 +82,12 @@ fn exit(ctx: RawTracePointContext) -> i32 {
     }
     // Arguments of the sys_exit tracepoint: (struct pt_regs *regs, long ret).
     let ret: i64 = ctx.arg(1);
-    if ret < 0 && !(call.op == u64::from(file_op::MMAP) && ret < -4095) {
+    // A non-blocking connect has chosen its port when it says EINPROGRESS.
+    const EINPROGRESS: i64 = 115;
+    if ret < 0
+        && !(call.op == u64::from(file_op::MMAP) && ret < -4095)
+        && !(call.op == u64::from(file_op::CONNECT) && ret == -EINPROGRESS)
+    {
         return 0;
     }
     complete(&call, ret);
@@ -143,13 +151,38 @@ fn complete(call: &PendingCall, ret: i64) {
         file_op::SYMLINKAT => names[0] = (a[1] as i32 as i64, a[2], access::SYMLINK),
         file_op::SOCKET => socket(a[0] as u32, a[1] as u32, a[2] as u32, exe),
         file_op::SOCKETCALL => {
-            // SYS_SOCKET: the three arguments are ints in user memory.
-            if a[0] == 1 {
+            // SYS_SOCKET, SYS_BIND, SYS_CONNECT: three ints (fd, address, length for the
+            // latter two) in user memory.
+            if matches!(a[0], 1..=3) {
                 // SAFETY: bpf_probe_read_user checks the user address.
                 if let Ok(args) = unsafe { bpf_probe_read_user(a[1] as *const [u32; 3]) } {
-                    socket(args[0], args[1], args[2], exe);
+                    match a[0] {
+                        1 => socket(args[0], args[1], args[2], exe),
+                        2 => {
+                            port(
+                                i64::from(args[0] as i32),
+                                u64::from(args[1]),
+                                port_op::BIND,
+                                exe,
+                            );
+                        }
+                        _ => {
+                            port(
+                                i64::from(args[0] as i32),
+                                u64::from(args[1]),
+                                port_op::CONNECT,
+                                exe,
+                            );
+                        }
+                    }
                 }
             }
+        }
+        file_op::BIND => {
+            port(fd_arg, a[1], port_op::BIND, exe);
+        }
+        file_op::CONNECT => {
+            port(fd_arg, a[1], port_op::CONNECT, exe);
         }
         _ => {}
     }
@@ -295,4 +328,104 @@ fn socket(family: u32, sock_type: u32, protocol: u32, exe_inode: u64) {
     {
         count_lost(lost::FILE_EVENTS);
     }
+}
+
+/// A port bound or connected to, once per key: `SEEN_PORTS` holds what was sent. Small: a
+/// workload uses few ports; once full, new ones are counted (`lost::PORTS`), never dropped
+/// silently.
+#[map]
+static SEEN_PORTS: HashMap<SeenPortKey, u8> = HashMap::with_max_entries(4096, BPF_F_NO_PREALLOC);
+
+/// What makes a port event new. u32 fields: no padding.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SeenPortKey {
+    exe_inode: u64,
+    op: u32,
+    family: u32,
+    sock_type: u32,
+    port: u32,
+    loopback: u32,
+    _pad: u32,
+}
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+/// An inet `bind` or `connect` on `fd` to the `sockaddr` at `addr` (user memory). Other
+/// families (unix, netlink, ...) are not ports and are left out.
+///
+/// A global BPF function, checked once by the verifier (see `fd_access`).
+#[inline(never)]
+#[unsafe(no_mangle)]
+pub extern "C" fn port(fd: i64, addr: u64, op: u32, exe_inode: u64) -> i64 {
+    // sockaddr_in6: family (2), port (2, big endian), flowinfo (4), address (16). A
+    // sockaddr_in is shorter (family, port, address (4), zero padding to 16): reading 24
+    // bytes of one may fail at the end of a page, so it is read as 8 first.
+    // SAFETY: bpf_probe_read_user checks the user address.
+    let Ok(head) = (unsafe { bpf_probe_read_user(addr as *const [u8; 8]) }) else {
+        return 0;
+    };
+    let family = u16::from_ne_bytes([head[0], head[1]]);
+    let port = u32::from(u16::from_be_bytes([head[2], head[3]]));
+    let loopback = match family {
+        AF_INET => head[4] == 127,
+        AF_INET6 => {
+            // SAFETY: as above.
+            match unsafe { bpf_probe_read_user((addr + 8) as *const [u8; 16]) } {
+                Ok(a) => {
+                    let zeros = |n: usize| a[..n].iter().all(|&b| b == 0);
+                    (zeros(15) && a[15] == 1)
+                        || (zeros(10) && a[10] == 0xff && a[11] == 0xff && a[12] == 127)
+                }
+                Err(_) => false,
+            }
+        }
+        _ => return 0,
+    };
+    let o = crate::file_events::offsets();
+    let file = file_of_fd(fd);
+    let socket = if file == 0 {
+        0
+    } else {
+        read_u64(file + o.file_private_data)
+    };
+    let sock_type = if socket == 0 {
+        0
+    } else {
+        // SAFETY: bpf_probe_read_kernel checks the address.
+        u32::from(
+            unsafe { bpf_probe_read_kernel((socket + o.socket_type) as *const u16) }.unwrap_or(0),
+        )
+    };
+    let key = SeenPortKey {
+        exe_inode,
+        op,
+        family: u32::from(family),
+        sock_type,
+        port,
+        loopback: u32::from(loopback),
+        _pad: 0,
+    };
+    // SAFETY: only tests presence.
+    if unsafe { SEEN_PORTS.get(&key) }.is_some() {
+        return 0;
+    }
+    if SEEN_PORTS.insert(&key, &1, 0).is_err() {
+        count_lost(lost::PORTS);
+        return 0;
+    }
+    let event = PortEvent {
+        kind: EVENT_PORT,
+        op,
+        family: u32::from(family),
+        sock_type,
+        port,
+        loopback: u32::from(loopback),
+        exe_inode,
+    };
+    if EVENTS.output::<PortEvent>(&event, wakeup_flags()).is_err() {
+        count_lost(lost::PORTS);
+    }
+    0
 }

@@ -37,13 +37,14 @@ pub enum Command {
     /// Print a readable summary of a recording.
     Show(ShowArgs),
     /// Record a command and compare what it did with committed profiles (seccomp, capability
-    /// list, AppArmor): lists every missing permission with the program that needed it, exits
+    /// list, AppArmor, Landlock): lists every missing permission with the program that needed it, exits
     /// 1 when the command needed more than the profiles allow (else with the command's status).
     Check(CheckArgs),
     /// Merge recordings of many runs into one (union, with the runs that contributed each item).
     Merge(MergeArgs),
     /// Compare two recordings, or two profiles of the same kind (seccomp JSON/YAML,
-    /// capability lists, AppArmor profiles): what was added (with risk and cause) and removed.
+    /// capability lists, AppArmor profiles, Landlock configurations): what was added (with
+    /// risk and cause) and removed.
     /// Exits 0 when equal or narrowed, 1 when widened with --fail-on widen, 2 on error.
     Diff(DiffArgs),
     /// Turn a recording into a profile.
@@ -91,8 +92,8 @@ pub struct BenchFloorArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Directory with the committed profiles: `seccomp.json` (OCI), `capabilities.txt` and/or
-    /// `apparmor` (or one `*.apparmor`).
+    /// Directory with the committed profiles: `seccomp.json` (OCI), `capabilities.txt`,
+    /// `apparmor` (or one `*.apparmor`) and/or `landlock.json` (or `landlock.toml`).
     #[arg(long, value_name = "DIR")]
     pub profiles: PathBuf,
     /// Also write the recording here.
@@ -181,6 +182,10 @@ pub enum GenerateCommand {
     /// files it used, looked up in the target policy (docs/selinux.md), or the Security
     /// Profiles Operator's SelinuxProfile.
     Selinux(GenerateSelinuxArgs),
+    /// A Landlock configuration (landlockconfig JSON or TOML): the recorded files as
+    /// pathBeneath rules with the fewest rights, for `leastpriv run --landlock` or any
+    /// landlockconfig loader (docs/landlock.md).
+    Landlock(GenerateLandlockArgs),
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +218,33 @@ pub enum SelinuxFormat {
     Cil,
     /// A Security Profiles Operator SelinuxProfile.
     Spo,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateLandlockArgs {
+    /// The recording to read.
+    #[arg(value_name = "RECORDING")]
+    pub recording: PathBuf,
+    /// The container of the recording to write the configuration of (its name or id), where
+    /// the recorded command started several; with one, that one is used.
+    #[arg(long, value_name = "NAME|ID")]
+    pub container: Option<String>,
+    /// Where to write it (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = LandlockFormat::Json)]
+    pub format: LandlockFormat,
+    /// The Landlock ABI to write for: what it handles (1 to 7).
+    #[arg(long, value_name = "N", default_value_t = leastpriv::policy::landlock::NEWEST_ABI, value_parser = clap::value_parser!(u32).range(1..=i64::from(leastpriv::policy::landlock::NEWEST_ABI)))]
+    pub abi: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LandlockFormat {
+    /// landlockconfig JSON (camelCase keys).
+    Json,
+    /// landlockconfig TOML (snake_case keys), with why each rule is there as comments.
+    Toml,
 }
 
 #[derive(Debug, Args)]
@@ -366,16 +398,27 @@ pub enum SeccompFormat {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The seccomp profile to apply (OCI JSON or SeccompProfile YAML).
-    #[arg(long, value_name = "PROFILE", required_unless_present = "capabilities")]
+    #[arg(long, value_name = "PROFILE", required_unless_present_any = ["capabilities", "landlock"])]
     pub seccomp: Option<PathBuf>,
+    /// The Landlock configuration to apply (landlockconfig JSON or TOML); no privilege
+    /// needed. With --complain: record the run and list what it would refuse.
+    #[arg(long, value_name = "CONFIG")]
+    pub landlock: Option<PathBuf>,
+    /// With --landlock: on a kernel whose Landlock ABI lacks rights the configuration
+    /// handles, run anyway with what it enforces (and list what it does not), rather than
+    /// refuse.
+    #[arg(long, requires = "landlock")]
+    pub landlock_best_effort: bool,
     /// Run with exactly these capabilities (bounding, permitted, effective, inheritable and
     /// ambient): a comma-separated list (NET_BIND_SERVICE,CHOWN; empty for none) or a file
     /// from `generate capabilities --format list`.
     #[arg(long, value_name = "LIST|FILE")]
     pub capabilities: Option<String>,
     /// Only log what the seccomp profile would deny; record the run and list every syscall
-    /// (with ABI and executable) the profile lacks. Exits 1 when it lacks any. Needs root.
-    #[arg(long, requires = "seccomp")]
+    /// (with ABI and executable) the profile lacks. With --landlock: apply nothing, record
+    /// the run and list every file access the configuration would refuse. Exits 1 when
+    /// anything is lacking. Needs root.
+    #[arg(long)]
     pub complain: bool,
     /// With --complain: also write the recording here.
     #[arg(short, long, value_name = "FILE", requires = "complain")]

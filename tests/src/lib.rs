@@ -13,6 +13,7 @@
 
 pub mod apparmor;
 pub mod engines;
+pub mod landlock;
 pub mod pod;
 pub mod runc;
 pub mod strace;

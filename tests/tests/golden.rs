@@ -69,6 +69,26 @@ const CASES: &[(&str, &[&str], &str)] = &[
         &["systemd"],
         "bind_and_chown.systemd.conf",
     ),
+    (
+        "apparmor-basic",
+        &["landlock"],
+        "apparmor-basic.landlock.json",
+    ),
+    (
+        "apparmor-basic",
+        &["landlock", "--format", "toml"],
+        "apparmor-basic.landlock.toml",
+    ),
+    (
+        "apparmor-hostile",
+        &["landlock", "--format", "toml"],
+        "apparmor-hostile.landlock.toml",
+    ),
+    (
+        "bind_and_chown",
+        &["landlock", "--abi", "3"],
+        "bind_and_chown.landlock.abi3.json",
+    ),
 ];
 
 /// Runs `leastpriv generate KIND` on a fixture (`args` starts with the kind), writing to

@@ -20,6 +20,7 @@
 //! | 7 | profile generation from a large recording | [`generate`] |
 //! | 9, 9b | the getppid and socket loops under their generated seccomp profiles | [`seccomp`] |
 //! | 10, 10b, 10c | container start-up, Podman and Docker; a syscall loop in a container | [`containers`] |
+//! | 11 | start-up under a 1,000-rule Landlock configuration | [`landlock`] |
 //! | costs | the programs' run-time statistics | [`costs`] |
 //!
 //! What they share: [`harness`] (configurations, samples, series of rounds, the `Bench`
@@ -37,6 +38,7 @@ mod files;
 mod generate;
 mod harness;
 mod kinds;
+mod landlock;
 mod loops;
 mod measure;
 mod peers;
@@ -73,8 +75,8 @@ pub struct Options {
 }
 
 /// Every benchmark id `--only` takes, in the order they run.
-const BENCHMARK_IDS: [&str; 13] = [
-    "4", "4b", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "10", "costs",
+const BENCHMARK_IDS: [&str; 14] = [
+    "4", "4b", "1", "8", "2", "3", "3b", "6", "7", "9", "9b", "10", "11", "costs",
 ];
 
 pub fn run(options: Options) -> Result<i32> {
@@ -171,7 +173,7 @@ pub fn run(options: Options) -> Result<i32> {
         }
     };
     type Benchmark = fn(&mut Bench) -> Result<()>;
-    let benchmarks: [(&str, &str, &str, Benchmark); 13] = [
+    let benchmarks: [(&str, &str, &str, Benchmark); 14] = [
         ("4", "4", "start-up", Bench::startup),
         ("4b", "4b", "the live status line", Bench::status_line),
         (
@@ -209,6 +211,12 @@ pub fn run(options: Options) -> Result<i32> {
             Bench::seccomp_sockets,
         ),
         ("10", "10", "container start-up", Bench::containers),
+        (
+            "11",
+            "11",
+            "start-up under a Landlock configuration",
+            Bench::landlock,
+        ),
         ("costs", "—", "program run times", Bench::program_costs),
     ];
     for (key, id, what, benchmark) in benchmarks {

@@ -219,7 +219,8 @@ fn test(fuzz_seconds: u64, args: &[String]) -> Result<i32> {
             .env(
                 "LEASTPRIV_K8S_VALIDATE",
                 python_bin.join("kubernetes-validate"),
-            ),
+            )
+            .env("LEASTPRIV_PYTHON", python_bin.join("python")),
     )?;
     if !status.success() {
         step!("tests failed ({status})");

@@ -64,7 +64,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Findings)
 }
 
-/// The profiles in DIR: `seccomp.json`, `capabilities.txt`, and an AppArmor profile.
+/// The profiles in DIR: `seccomp.json`, `capabilities.txt`, an AppArmor profile, and a
+/// Landlock configuration (`landlock.json` or `landlock.toml`).
 fn read_profiles(dir: &Path) -> anyhow::Result<Profiles> {
     let seccomp_path = dir.join("seccomp.json");
     let capabilities_path = dir.join("capabilities.txt");
@@ -100,9 +101,19 @@ fn read_profiles(dir: &Path) -> anyhow::Result<Profiles> {
         }
         None => None,
     };
-    if seccomp.is_none() && capabilities.is_none() && apparmor.is_none() {
+    let landlock = ["landlock.json", "landlock.toml"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
+        .map(|path| {
+            leastpriv::review::parse::landlock::read(&path)
+                .or_bad_input()
+                .map(|config| (path, config))
+        })
+        .transpose()?;
+    if seccomp.is_none() && capabilities.is_none() && apparmor.is_none() && landlock.is_none() {
         return Err(BadInput::new(format!(
-            "{} holds none of seccomp.json, capabilities.txt, apparmor or *.apparmor",
+            "{} holds none of seccomp.json, capabilities.txt, apparmor, *.apparmor, landlock.json or landlock.toml",
             dir.display()
         ))
         .into());
@@ -111,6 +122,7 @@ fn read_profiles(dir: &Path) -> anyhow::Result<Profiles> {
         seccomp,
         capabilities,
         apparmor,
+        landlock,
     })
 }
 

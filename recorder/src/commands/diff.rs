@@ -8,7 +8,7 @@ use leastpriv::{
     recording::Recording,
     review::{
         diff,
-        parse::{apparmor, seccomp},
+        parse::{apparmor, landlock, seccomp},
         permission::{self, Permissions, APPARMOR},
     },
 };
@@ -43,9 +43,11 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// Reads a recording, a seccomp profile, an AppArmor profile or a capability list, telling
-/// them apart by content: JSON with the recording's format name, JSON or a SeccompProfile
-/// resource, text with `profile ` or `include <tunables/global>`, anything else.
+/// Reads a recording, a Landlock configuration, a seccomp profile, an AppArmor profile or a
+/// capability list, telling them apart by content: JSON with the recording's format name, a
+/// LandlockConfig (JSON with `ruleset` or `pathBeneath`, TOML with `[[ruleset]]`), JSON or a
+/// SeccompProfile resource, text with `profile ` or `include <tunables/global>`, anything
+/// else.
 fn load(path: &Path) -> anyhow::Result<(&'static str, Permissions)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -55,6 +57,11 @@ fn load(path: &Path) -> anyhow::Result<(&'static str, Permissions)> {
             "recording",
             permission::from_recording(&Recording::from_json(path, &text)?),
         ));
+    }
+    if landlock::looks_like(&text) {
+        let config =
+            landlock::parse(path, &text).map_err(|err| BadInput::from(anyhow::Error::new(err)))?;
+        return Ok(("Landlock configuration", landlock::permissions(&config)));
     }
     if trimmed.starts_with('{') || text.contains("kind: SeccompProfile") {
         return Ok((

@@ -8,21 +8,22 @@ use leastpriv::{
         apparmor::{
             self as apparmor_policy, AppArmorOptions, Mode as AppArmorMode, DEFAULT_GLOB_THRESHOLD,
         },
-        capabilities as capability_policy, k8s as k8s_policy,
+        capabilities as capability_policy, k8s as k8s_policy, landlock as landlock_policy,
         seccomp::{self, SeccompOptions},
         selinux as selinux_policy,
     },
     profile::{
         apparmor as apparmor_profile, capabilities as capability_profile, k8s as k8s_profile,
-        seccomp as profile, selinux as selinux_profile, systemd as systemd_profile,
+        landlock as landlock_profile, seccomp as profile, selinux as selinux_profile,
+        systemd as systemd_profile,
     },
     recording::{self, Recording, Target},
 };
 
 use crate::cli::{
     CapabilityFormat, GenerateApparmorArgs, GenerateCapabilitiesArgs, GenerateK8sArgs,
-    GenerateSeccompArgs, GenerateSelinuxArgs, GenerateSystemdArgs, K8sFormat, SeccompFormat,
-    SelinuxFormat,
+    GenerateLandlockArgs, GenerateSeccompArgs, GenerateSelinuxArgs, GenerateSystemdArgs, K8sFormat,
+    LandlockFormat, SeccompFormat, SelinuxFormat,
 };
 use crate::exit::{BadInput, Exit};
 
@@ -151,6 +152,44 @@ pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<Exit> {
         generalised,
         policy.network.len(),
         policy.capabilities.len(),
+    );
+    emit(&text, args.output.as_deref())
+}
+
+pub fn landlock(args: &GenerateLandlockArgs) -> anyhow::Result<Exit> {
+    let (recording, _) = read_recording(&args.recording, args.container.as_deref())?;
+    let policy = landlock_policy::decide(&recording, args.abi).with_context(|| {
+        format!(
+            "cannot derive a Landlock configuration from {}",
+            args.recording.display()
+        )
+    })?;
+    let text = match args.format {
+        LandlockFormat::Json => landlock_profile::render_json(&policy),
+        LandlockFormat::Toml => landlock_profile::render_toml(&policy),
+    };
+    for note in &policy.notes {
+        eprintln!("leastpriv: warning: {note}");
+    }
+    warn_if_incomplete(&recording, &args.recording);
+    warn_if_files_lost(&recording, &args.recording);
+    let generalised = policy
+        .paths
+        .values()
+        .filter(|rule| !rule.reasons.generalised.is_empty())
+        .count();
+    eprintln!(
+        "leastpriv: landlock configuration (ABI {}) for {}: {} recorded paths, {} path rules ({} generalised), {} port rules, scoped: {}",
+        policy.abi,
+        args.recording.display(),
+        policy.recorded_paths,
+        policy.paths.len(),
+        generalised,
+        policy.ports.len(),
+        match policy.scoped.names() {
+            names if names.is_empty() => "nothing".to_owned(),
+            names => names.join(", "),
+        }
     );
     emit(&text, args.output.as_deref())
 }

@@ -28,6 +28,7 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Generate(GenerateCommand::K8s(args)) => generate::k8s(&args),
         Command::Generate(GenerateCommand::Systemd(args)) => generate::systemd(&args),
         Command::Generate(GenerateCommand::Selinux(args)) => generate::selinux(&args),
+        Command::Generate(GenerateCommand::Landlock(args)) => generate::landlock(&args),
         Command::Run(args) => run::run(&args),
         Command::BenchFloor(args) => bench_floor(&args),
         Command::Completions(args) => completions::completions(&args),

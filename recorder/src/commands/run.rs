@@ -6,21 +6,27 @@ use std::path::Path;
 use leastpriv::{
     enforce::{
         capabilities::ExactCapabilities,
+        landlock::{LandlockError, LandlockRuleset},
         seccomp::{Mode, SeccompProgram},
     },
+    policy::landlock::LandlockPolicy,
     record::{
         accumulator::DEFAULT_MAX_PATHS,
         launch::{self, Confinement, RunAs},
         session::{self, Recorded, What},
     },
-    review::{check::would_deny, parse::seccomp},
+    review::{
+        check::would_deny,
+        landlock::would_refuse,
+        parse::{landlock as landlock_config, seccomp},
+    },
 };
 use oci_spec::runtime::LinuxSeccomp;
 
 use super::record::write_recording;
 use crate::{
     cli::RunArgs,
-    exit::{Exit, OrBadInput as _},
+    exit::{BadInput, Exit, OrBadInput as _},
 };
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
@@ -40,6 +46,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         .as_deref()
         .map(|path| compile(path, mode))
         .transpose()?;
+    let landlock = args
+        .landlock
+        .as_deref()
+        .map(landlock_config::read)
+        .transpose()
+        .or_bad_input()?;
+    if args.complain && args.seccomp.is_some() && landlock.is_some() {
+        anyhow::bail!("--complain checks one profile: give --seccomp or --landlock");
+    }
+    if let (true, Some(path), Some(config)) = (args.complain, &args.landlock, &landlock) {
+        if capabilities.is_some() {
+            anyhow::bail!("--complain checks a profile; use --capabilities without it");
+        }
+        return complain_landlock(args, path, config);
+    }
     if !args.complain {
         let run_as = if args.as_root {
             None
@@ -50,6 +71,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         let mut confinement = Confinement::none();
         if let Some(capabilities) = capabilities {
             confinement = confinement.then(capabilities);
+        }
+        if let (Some(path), Some(config)) = (&args.landlock, &landlock) {
+            confinement =
+                confinement.then(landlock_ruleset(path, config, args.landlock_best_effort)?);
         }
         if let Some((_, program)) = seccomp {
             confinement = confinement.then(program);
@@ -71,6 +96,93 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         anyhow::bail!("--complain needs --seccomp PROFILE");
     };
     complain(args, path, &profile, &program)
+}
+
+/// Builds the Landlock ruleset, saying what it cannot enforce. A configuration that needs a
+/// newer kernel is the user's input that cannot be honoured: exit 2, nothing run.
+fn landlock_ruleset(
+    path: &Path,
+    config: &LandlockPolicy,
+    best_effort: bool,
+) -> anyhow::Result<LandlockRuleset> {
+    let ruleset = match LandlockRuleset::build(config, best_effort) {
+        Ok(ruleset) => ruleset,
+        Err(err @ LandlockError::AbiTooNew { .. }) => {
+            return Err(BadInput::from(
+                anyhow::Error::new(err).context(format!("cannot enforce {}", path.display())),
+            )
+            .into())
+        }
+        Err(err) => {
+            return Err(
+                anyhow::Error::new(err).context(format!("cannot enforce {}", path.display()))
+            )
+        }
+    };
+    if !ruleset.unenforced.is_empty() {
+        eprintln!(
+            "leastpriv: warning: this kernel's Landlock cannot enforce {} of {}; the command runs without those restrictions",
+            ruleset.unenforced.join(", "),
+            path.display()
+        );
+    }
+    for skipped in &ruleset.skipped {
+        eprintln!(
+            "leastpriv: warning: {}: rule on {skipped}; it grants nothing",
+            path.display()
+        );
+    }
+    Ok(ruleset)
+}
+
+/// Runs the command unconfined while recording it, and lists every file access the Landlock
+/// configuration would have refused.
+fn complain_landlock(args: &RunArgs, path: &Path, config: &LandlockPolicy) -> anyhow::Result<Exit> {
+    let what = What::Command {
+        argv: &args.command,
+        as_root: args.as_root,
+        grace: args.grace,
+    };
+    let (recording, exit_status) =
+        match session::record(&what, &Confinement::none(), DEFAULT_MAX_PATHS)? {
+            Recorded::Run {
+                recording,
+                exit_status,
+            } => (recording, exit_status),
+            Recorded::LaunchFailed(err) => return Ok(Exit::launch_failed(&err)),
+        };
+    if let Some(output) = &args.output {
+        write_recording(&recording, output, args.as_root)?;
+    }
+    let refusals = would_refuse(config, &recording);
+    if refusals.is_empty() {
+        eprintln!(
+            "leastpriv: {} allowed every file access the command made",
+            path.display()
+        );
+        return Ok(Exit::Wrapped(exit_status.into()));
+    }
+    eprintln!(
+        "leastpriv: {} would have refused {} accesses:",
+        path.display(),
+        refusals.len()
+    );
+    for refusal in &refusals {
+        let by: Vec<&str> = refusal.by.iter().map(|e| e.as_str()).collect();
+        let by = if by.is_empty() {
+            String::new()
+        } else {
+            format!("  by {}", by.join(", "))
+        };
+        // Paths and names come from the workload: printed escaped.
+        println!(
+            "{}\t{}{}",
+            refusal.path.escape_debug(),
+            refusal.lacking,
+            by.escape_debug()
+        );
+    }
+    Ok(Exit::Findings)
 }
 
 /// Reads and compiles a profile, warning about names this libseccomp does not know.

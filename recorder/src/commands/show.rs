@@ -129,6 +129,26 @@ pub fn text(s: &Summary) -> String {
             }
         }
     }
+    match &s.ports {
+        None => {
+            let _ = writeln!(out, "ports: not recorded");
+        }
+        Some(ports) => {
+            let _ = writeln!(out, "ports: {}", ports.len());
+            for port in ports {
+                let _ = writeln!(
+                    out,
+                    "  {} {} {} ({}{}) by {}",
+                    port.protocol,
+                    port.op,
+                    port.port,
+                    port.family,
+                    if port.loopback { ", loopback" } else { "" },
+                    escape(&port.by.join(", ")),
+                );
+            }
+        }
+    }
     if !s.left_running.is_empty() {
         let _ = writeln!(out, "left running after the grace period (killed):");
         for p in &s.left_running {
@@ -232,6 +252,20 @@ pub fn markdown(s: &Summary, level: usize) -> String {
     }
     if let Some(sockets) = s.sockets {
         row("sockets", sockets.to_string());
+    }
+    if let Some(ports) = &s.ports {
+        let listed: Vec<String> = ports
+            .iter()
+            .map(|p| code(&format!("{} {} {}", p.protocol, p.op, p.port)))
+            .collect();
+        row(
+            "ports",
+            if listed.is_empty() {
+                "none".into()
+            } else {
+                listed.join(" ")
+            },
+        );
     }
     if let Some(checks) = &s.capabilities {
         let needed: Vec<String> = checks

@@ -3,4 +3,5 @@
 //! before exec.
 
 pub mod capabilities;
+pub mod landlock;
 pub mod seccomp;

@@ -4,5 +4,6 @@
 pub mod apparmor;
 pub mod capabilities;
 pub mod k8s;
+pub mod landlock;
 pub mod seccomp;
 pub mod selinux;

@@ -6,6 +6,7 @@
 pub mod apparmor;
 pub mod capabilities;
 pub mod k8s;
+pub mod landlock;
 pub mod seccomp;
 pub mod selinux;
 pub mod systemd;

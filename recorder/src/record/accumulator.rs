@@ -15,7 +15,7 @@ use crate::{
     },
     recording::{
         Access, Accesses, ArgumentValues, CapabilityCheck, ExePath, ExePaths, Executable,
-        FileAccess, SocketUse, SyscallArguments,
+        FileAccess, PortOp, PortUse, SocketUse, SyscallArguments,
     },
 };
 
@@ -45,6 +45,8 @@ pub struct Accumulator {
     over_limit: BTreeMap<Option<Box<[u8]>>, u64>,
     /// (family, type, protocol) → executables.
     sockets: BTreeMap<(u32, u32, u32), BTreeSet<u64>>,
+    /// (op, family, type, port, loopback) → the executables.
+    ports: BTreeMap<(u32, u32, u32, u16, bool), BTreeSet<u64>>,
     /// File accesses whose path could not be resolved completely.
     pub unresolved_paths: u64,
     /// Inode address → the program file's path as the kernel resolved it at exec (symlinks
@@ -116,6 +118,7 @@ impl Accumulator {
             max_paths,
             over_limit: BTreeMap::new(),
             sockets: BTreeMap::new(),
+            ports: BTreeMap::new(),
             unresolved_paths: 0,
             resolved_exe: BTreeMap::new(),
         }
@@ -167,6 +170,19 @@ impl Accumulator {
             } => {
                 self.sockets
                     .entry((family, sock_type, protocol))
+                    .or_default()
+                    .insert(exe_inode);
+            }
+            Observation::Port {
+                op,
+                family,
+                sock_type,
+                port,
+                loopback,
+                exe_inode,
+            } => {
+                self.ports
+                    .entry((op, family, sock_type, port, loopback))
                     .or_default()
                     .insert(exe_inode);
             }
@@ -253,6 +269,29 @@ impl Accumulator {
             .collect();
         sockets.sort();
         sockets
+    }
+
+    /// Every inet port bound or connected to, with its makers.
+    pub fn ports(&self) -> Vec<PortUse> {
+        let mut ports: Vec<PortUse> = self
+            .ports
+            .iter()
+            .map(|(&(op, family, sock_type, port, loopback), exes)| PortUse {
+                protocol: PortUse::protocol_of(sock_type),
+                op: if op == recorder_common::port_op::BIND {
+                    PortOp::Bind
+                } else {
+                    PortOp::Connect
+                },
+                family: family_name(family),
+                port,
+                loopback,
+                by: self.names_of(exes.iter().copied()),
+                runs: vec![],
+            })
+            .collect();
+        ports.sort();
+        ports
     }
 
     fn names_of(&self, exes: impl Iterator<Item = u64>) -> ExePaths {

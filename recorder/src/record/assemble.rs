@@ -128,6 +128,7 @@ pub fn recording(
         executables: accumulator.executables(),
         files: Some(files),
         sockets: Some(accumulator.sockets()),
+        ports: Some(accumulator.ports()),
         capabilities,
         arguments: Some(accumulator.arguments(&kernel.argument_values()?)),
         user: outcome.user,

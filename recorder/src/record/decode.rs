@@ -2,8 +2,9 @@
 //! but are checked as if they came from anywhere, size first, before any field is read.
 
 use recorder_common::{
-    file_flags, move_flags, ExecEvent, FileEvent, MoveEvent, SocketEvent, EVENT_EXEC, EVENT_FILE,
-    EVENT_MOVE, EVENT_SOCKET, EXEC_PATH_MAX, MOVE_PATH_MAX, NAME_BUF, PATH_BUF,
+    file_flags, move_flags, ExecEvent, FileEvent, MoveEvent, PortEvent, SocketEvent, EVENT_EXEC,
+    EVENT_FILE, EVENT_MOVE, EVENT_PORT, EVENT_SOCKET, EXEC_PATH_MAX, MOVE_PATH_MAX, NAME_BUF,
+    PATH_BUF,
 };
 
 use crate::record::observation::Observation;
@@ -30,6 +31,7 @@ pub fn decode(bytes: &[u8]) -> Result<Observation, DecodeError> {
         EVENT_FILE => decode_file(bytes),
         EVENT_SOCKET => decode_socket(bytes),
         EVENT_MOVE => decode_move(bytes),
+        EVENT_PORT => decode_port(bytes),
         kind => Err(DecodeError::UnknownKind { kind }),
     }
 }
@@ -166,6 +168,19 @@ fn decode_socket(bytes: &[u8]) -> Result<Observation, DecodeError> {
         protocol: field(std::mem::offset_of!(SocketEvent, protocol)),
         exe_inode: read_u64(bytes, std::mem::offset_of!(SocketEvent, exe_inode))
             .unwrap_or_default(),
+    })
+}
+
+fn decode_port(bytes: &[u8]) -> Result<Observation, DecodeError> {
+    exact_size::<PortEvent>(bytes, "port")?;
+    let field = |offset: usize| read_u32(bytes, offset).unwrap_or_default();
+    Ok(Observation::Port {
+        op: field(std::mem::offset_of!(PortEvent, op)),
+        family: field(std::mem::offset_of!(PortEvent, family)),
+        sock_type: field(std::mem::offset_of!(PortEvent, sock_type)),
+        port: field(std::mem::offset_of!(PortEvent, port)) as u16,
+        loopback: field(std::mem::offset_of!(PortEvent, loopback)) != 0,
+        exe_inode: read_u64(bytes, std::mem::offset_of!(PortEvent, exe_inode)).unwrap_or_default(),
     })
 }
 

@@ -50,6 +50,15 @@ pub enum Observation {
         protocol: u32,
         exe_inode: u64,
     },
+    /// An inet port bound or connected to (`recorder_common::port_op`).
+    Port {
+        op: u32,
+        family: u32,
+        sock_type: u32,
+        port: u16,
+        loopback: bool,
+        exe_inode: u64,
+    },
 }
 
 /// One distinct capability check as the kernel programs counted it.

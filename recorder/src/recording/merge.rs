@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::recording::{
     Accesses, CapabilityCheck, Container, ExePaths, Executable, FileAccess, Host, LeftRunning,
-    Lost, Recording, RunInfo, SocketUse, SyscallEntry, Target, Tool, FORMAT, VERSION,
+    Lost, PortOp, PortUse, Recording, RunInfo, SocketUse, SyscallEntry, Target, Tool, FORMAT,
+    VERSION,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +75,9 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         BTreeMap::new();
     let mut files: BTreeMap<(String, Option<String>), FileAccess> = BTreeMap::new();
     let mut sockets: BTreeMap<(String, String, u32), SocketUse> = BTreeMap::new();
+    let mut ports: BTreeMap<(String, PortOp, String, u16, bool), PortUse> = BTreeMap::new();
+    // Ports are known only when every run recorded them: one run's unknown is the merge's.
+    let mut all_ports = true;
     let mut capabilities: BTreeMap<
         (u32, crate::recording::capabilities::Audit, bool),
         CapabilityCheck,
@@ -138,6 +142,23 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
             });
             union(&mut merged.by, &socket.by);
             union(&mut merged.runs, &item_runs(&socket.runs, &ids));
+        }
+        all_ports &= recording.ports.is_some();
+        for port in recording.ports.iter().flatten() {
+            let key = (
+                port.protocol.clone(),
+                port.op,
+                port.family.clone(),
+                port.port,
+                port.loopback,
+            );
+            let merged = ports.entry(key).or_insert_with(|| PortUse {
+                by: ExePaths::new(),
+                runs: vec![],
+                ..port.clone()
+            });
+            union(&mut merged.by, &port.by);
+            union(&mut merged.runs, &item_runs(&port.runs, &ids));
         }
         for check in recording.capabilities.iter().flatten() {
             any_capabilities = true;
@@ -213,6 +234,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         lost.file_calls += l.file_calls;
         lost.unresolved_paths += l.unresolved_paths;
         lost.cgroup_moves += l.cgroup_moves;
+        lost.ports += l.ports;
     }
 
     let runs: Vec<RunInfo> = runs.into_values().collect();
@@ -258,6 +280,7 @@ pub fn merge(recordings: &[(Recording, String)]) -> Result<Recording, MergeError
         executables: executables.into_values().collect(),
         files: any_files.then(|| files.into_values().collect()),
         sockets: any_sockets.then(|| sockets.into_values().collect()),
+        ports: all_ports.then(|| ports.into_values().collect()),
         capabilities: any_capabilities.then(|| capabilities.into_values().collect()),
         arguments: any_arguments.then(|| {
             let mut out: BTreeMap<

@@ -72,6 +72,10 @@ pub struct Recording {
     /// Sockets created, sorted; absent when not recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockets: Option<Vec<SocketUse>>,
+    /// Inet ports bound and connected to, sorted; absent in recordings made before ports
+    /// were recorded (then unknown, not none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<PortUse>>,
     /// Per ABI, the recorded values of the arguments that decide risk (docs/seccomp.md),
     /// sorted; absent in recordings made before argument recording existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -543,6 +547,43 @@ pub struct SocketUse {
     pub runs: Vec<String>,
 }
 
+/// What was done with a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortOp {
+    Bind,
+    Connect,
+}
+
+/// A port bound or connected to, by protocol, address family and whether the address (the
+/// peer's for a connect, the local one for a bind) was loopback.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PortUse {
+    /// `tcp`, `udp`, or the socket type (`SOCK_RAW`, ...; `unknown` when it could not be read).
+    pub protocol: String,
+    pub op: PortOp,
+    /// `AF_INET` or `AF_INET6`.
+    pub family: String,
+    pub port: u16,
+    pub loopback: bool,
+    pub by: ExePaths,
+    /// The runs (recordings) that contributed this, in merged recordings; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
+}
+
+impl PortUse {
+    /// The protocol name of a socket type: streams are TCP and datagrams UDP on inet sockets.
+    pub fn protocol_of(sock_type: u32) -> String {
+        match sock_type {
+            1 => "tcp".into(),
+            2 => "udp".into(),
+            0 => "unknown".into(),
+            other => arguments::socket_type_name(other),
+        }
+    }
+}
+
 /// Capability checks of one kind: one capability, audited or not, granted or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapabilityCheck {
@@ -671,6 +712,10 @@ pub struct Lost {
     /// buffer was full): where they went is unknown. Written only when not 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cgroup_moves: u64,
+    /// Ports bound or connected to that could not be noted (their map was full, or the
+    /// ring buffer was). Written only when not 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ports: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -699,7 +744,7 @@ impl Lost {
     }
 
     /// Every counter with what it counts.
-    fn counters(&self) -> [(u64, &'static str); 11] {
+    fn counters(&self) -> [(u64, &'static str); 12] {
         [
             (self.exec_events, "exec events"),
             (self.syscall_numbers, "odd syscall numbers"),
@@ -712,6 +757,7 @@ impl Lost {
             (self.unresolved_paths, "unresolved file paths"),
             (self.file_paths, "file accesses beyond --max-paths"),
             (self.cgroup_moves, "moves into other cgroups"),
+            (self.ports, "ports bound or connected to"),
         ]
     }
 
@@ -843,46 +889,7 @@ impl Recording {
 }
 
 #[cfg(test)]
-impl Recording {
-    /// A recording of the given syscalls (each made once by `/bin/x`), for unit tests.
-    pub(crate) fn for_tests(syscalls: &[(Abi, i64)]) -> Recording {
-        let counts = syscalls.iter().map(|&k| (k, 1)).collect();
-        let makers = syscalls
-            .iter()
-            .map(|&k| (k, [ExePath::from("/bin/x")].into()))
-            .collect();
-        Recording {
-            format: FORMAT.into(),
-            version: VERSION,
-            tool: Tool::current(),
-            host: Host {
-                kernel: "6.18".into(),
-                arch: "x86_64".into(),
-            },
-            target: Target::Command(vec!["x".into()]),
-            started_at: String::new(),
-            finished_at: String::new(),
-            complete: true,
-            run_id: None,
-            runs: vec![],
-            incomplete_reason: None,
-            exit_status: Some(0),
-            syscalls: syscall_entries(&counts, &makers),
-            executables: vec![],
-            files: None,
-            sockets: None,
-            capabilities: None,
-            arguments: None,
-            user: None,
-            escalating_programs: vec![],
-            left_running: vec![],
-            started_late: false,
-            moved_out: vec![],
-            containers: vec![],
-            lost: Lost::default(),
-        }
-    }
-}
+mod test_support;
 
 /// A recording's text. A large one is mapped rather than read. A recording of a million files
 /// is over 100 MB, and faulting in fresh memory for a copy of it cost a seventh of generating

@@ -39,6 +39,9 @@ pub struct Summary {
     pub files: Option<usize>,
     /// Distinct sockets recorded (`null`: sockets were not recorded).
     pub sockets: Option<usize>,
+    /// Ports bound or connected to (`null`: not recorded, by an older leastpriv).
+    #[serde(default)]
+    pub ports: Option<Vec<Port>>,
     /// Argument values per syscall (`null`: not recorded).
     pub arguments: Option<Vec<Arguments>>,
     /// Capability checks (`null`: not recorded).
@@ -67,6 +70,19 @@ pub struct Syscalls {
 pub struct Executable {
     pub path: String,
     pub execs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    /// `tcp`, `udp`, or the socket type.
+    pub protocol: String,
+    /// `bind` or `connect`.
+    pub op: String,
+    pub family: String,
+    pub port: u16,
+    pub loopback: bool,
+    /// The executables that made it.
+    pub by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +199,22 @@ impl Summary {
                 .collect(),
             files: recording.files.as_ref().map(Vec::len),
             sockets: recording.sockets.as_ref().map(Vec::len),
+            ports: recording.ports.as_ref().map(|ports| {
+                ports
+                    .iter()
+                    .map(|p| Port {
+                        protocol: p.protocol.clone(),
+                        op: match p.op {
+                            super::PortOp::Bind => "bind".into(),
+                            super::PortOp::Connect => "connect".into(),
+                        },
+                        family: p.family.clone(),
+                        port: p.port,
+                        loopback: p.loopback,
+                        by: p.by.iter().map(|e| e.to_string()).collect(),
+                    })
+                    .collect()
+            }),
             arguments: recording.arguments.as_ref().map(|arguments| {
                 arguments
                     .iter()

@@ -29,6 +29,7 @@ fn sample() -> Recording {
         }],
         files: None,
         sockets: None,
+        ports: None,
         capabilities: None,
         arguments: None,
         user: None,
@@ -217,4 +218,39 @@ fn files_makers_can_be_left_out_but_are_still_checked() {
         format!("{err:?}").contains("an executable's path"),
         "{err:?}"
     );
+}
+
+#[test]
+fn ports_merge_and_stay_unknown_when_a_run_lacks_them() {
+    let port = |n: u16, by: &str| PortUse {
+        protocol: "tcp".into(),
+        op: PortOp::Bind,
+        family: "AF_INET".into(),
+        port: n,
+        loopback: false,
+        by: [ExePath::from(by)].into(),
+        runs: vec![],
+    };
+    let mut a = sample();
+    a.ports = Some(vec![port(80, "/a")]);
+    let mut b = sample();
+    b.ports = Some(vec![port(80, "/b"), port(443, "/b")]);
+    let merged = merge::merge(&[(a.clone(), "a".into()), (b.clone(), "b".into())]).unwrap();
+    let ports = merged.ports.unwrap();
+    assert_eq!(ports.len(), 2);
+    assert_eq!(ports[0].port, 80);
+    assert_eq!(ports[0].by.len(), 2);
+    // A recording from before ports were recorded: reads, and makes the merge's unknown.
+    let mut old = sample();
+    old.ports = None;
+    let text = old.to_json();
+    assert!(!text.contains("\"ports\""));
+    assert_eq!(
+        Recording::from_json(Path::new("old.json"), &text)
+            .unwrap()
+            .ports,
+        None
+    );
+    let merged = merge::merge(&[(a, "a".into()), (old, "old".into())]).unwrap();
+    assert_eq!(merged.ports, None);
 }

@@ -22,6 +22,7 @@ pub struct Profiles {
     /// A capability add-list.
     pub capabilities: Option<(PathBuf, Permissions)>,
     pub apparmor: Option<(PathBuf, Checker)>,
+    pub landlock: Option<(PathBuf, crate::policy::landlock::LandlockPolicy)>,
 }
 
 /// One permission a run needed that a profile lacks.
@@ -87,6 +88,19 @@ pub fn check(profiles: &Profiles, recording: &Recording) -> Report {
                 profile: path.clone(),
                 what: permission.describe(),
                 by: by.iter().cloned().collect(),
+            });
+        }
+    }
+    if let Some((path, policy)) = &profiles.landlock {
+        for refusal in super::landlock::would_refuse(policy, recording) {
+            report.missing.push(Missing {
+                profile: path.clone(),
+                what: format!(
+                    "landlock {} on {}",
+                    refusal.lacking,
+                    refusal.path.escape_debug()
+                ),
+                by: refusal.by,
             });
         }
     }

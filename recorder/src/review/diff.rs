@@ -273,14 +273,18 @@ pub fn risk(permission: &Permission) -> Risk {
             }
         }
         Permission::File { path, access } => {
-            let writes = !matches!(access.as_str(), "read" | "lock" | "mmap_exec" | "exec");
+            // Recordings' access kinds, and Landlock's rights (`read_file`, `execute`, ...).
+            let writes = !matches!(
+                access.as_str(),
+                "read" | "lock" | "mmap_exec" | "exec" | "read_file" | "read_dir" | "execute"
+            );
             if SECRET_FILES.contains(&path.as_str()) {
                 Risk::High
             } else if writes && HARMLESS_DEVICES.contains(&path.as_str()) {
                 Risk::Low
             } else if writes && HIGH_RISK_WRITE_PREFIXES.iter().any(|p| path.starts_with(p)) {
                 Risk::High
-            } else if access == "exec" || writes {
+            } else if access == "exec" || access == "execute" || writes {
                 Risk::Medium
             } else {
                 Risk::Low
@@ -297,6 +301,17 @@ pub fn risk(permission: &Permission) -> Risk {
                 Risk::Medium
             } else {
                 Risk::Low
+            }
+        }
+        // A port reachable from other machines is new exposure (a privileged one, a service
+        // posing as a system one); loopback stays on the machine.
+        Permission::Port { op, port, peer, .. } => {
+            if peer == "loopback" {
+                Risk::Low
+            } else if op == "bind" && *port < 1024 && *port != 0 {
+                Risk::High
+            } else {
+                Risk::Medium
             }
         }
         // An abstraction grants a set of rules maintained elsewhere.
@@ -318,6 +333,8 @@ pub fn risk(permission: &Permission) -> Risk {
 
 /// AppArmor rules that reach host-wide state or other processes.
 const HIGH_RISK_RULES: &[&str] = &[
+    // A Landlock right or scope no longer handled: allowed everywhere.
+    "unrestricted",
     "mount",
     "remount",
     "umount",

@@ -6,5 +6,6 @@
 
 pub mod check;
 pub mod diff;
+pub mod landlock;
 pub mod parse;
 pub mod permission;

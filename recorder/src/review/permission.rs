@@ -37,6 +37,15 @@ pub enum Permission {
         #[serde(rename = "type")]
         kind: String,
     },
+    /// A port bound or connected to: `protocol` `tcp` or `udp`, `op` `bind` or `connect`,
+    /// `peer` `loopback` or `any` in recordings (`*` in Landlock configurations, which cannot
+    /// tell them apart).
+    Port {
+        protocol: String,
+        op: String,
+        port: u16,
+        peer: String,
+    },
     /// An AppArmor abstraction a profile includes (`base`, `nameservice`).
     Abstraction { name: String },
     /// Any other AppArmor rule (`signal`, `mount`, a profile flag, an include), by its text.
@@ -63,6 +72,15 @@ impl Permission {
             Permission::Capability { name } => format!("capability {name}"),
             Permission::File { path, access } => format!("file {} {access}", path.escape_debug()),
             Permission::Network { family, kind } => format!("network {family} {kind}"),
+            Permission::Port {
+                protocol,
+                op,
+                port,
+                peer,
+            } => match peer.as_str() {
+                "*" => format!("{protocol} {op} port {port}"),
+                peer => format!("{protocol} {op} port {port} ({peer})"),
+            },
             Permission::Abstraction { name } => format!("abstraction {}", name.escape_debug()),
             Permission::Rule { text } => format!("rule {}", text.escape_debug()),
             Permission::Arguments { syscall, values } => format!("syscall {syscall} with {values}"),
@@ -147,6 +165,19 @@ pub fn from_recording(recording: &Recording) -> Permissions {
                 .extend(v.by.iter().cloned());
             }
         }
+    }
+    for port in recording.ports.iter().flatten() {
+        out.entry(Permission::Port {
+            protocol: port.protocol.clone(),
+            op: match port.op {
+                crate::recording::PortOp::Bind => "bind".into(),
+                crate::recording::PortOp::Connect => "connect".into(),
+            },
+            port: port.port,
+            peer: if port.loopback { "loopback" } else { "any" }.into(),
+        })
+        .or_default()
+        .extend(port.by.iter().cloned());
     }
     for socket in recording.sockets.iter().flatten() {
         out.entry(Permission::Network {

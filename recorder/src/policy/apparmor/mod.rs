@@ -373,6 +373,19 @@ fn recorded_paths<'r>(
     Ok(recorded)
 }
 
+/// The pattern AppArmor's generalisation makes of one recorded path (a directory's with its
+/// trailing `/`), given the canonical paths the workload made (without trailing `/`), and the
+/// rules that shaped it. For other outputs (Landlock) that must vary exactly where AppArmor
+/// does; they call this rather than repeat the rules.
+pub(crate) fn generalise_path(
+    path: &[u8],
+    access: Accesses,
+    made: &BTreeSet<&[u8]>,
+) -> (Pattern, Generalisations) {
+    let mut notes = BTreeSet::new();
+    generalise(path, perms_for(access), made, &mut notes)
+}
+
 /// The path's exact bytes ([`FileAccess::exact_bytes`]), a bad encoding as this module's
 /// error.
 pub(crate) fn exact_bytes(file: &FileAccess) -> Result<Cow<'_, [u8]>, AppArmorPolicyError> {

@@ -164,3 +164,36 @@ fn move_events_decode_with_their_path() {
     ));
     assert!(decode(&event[..40]).is_err());
 }
+
+#[test]
+fn decodes_a_port_and_refuses_a_short_one() {
+    let event = recorder_common::PortEvent {
+        kind: recorder_common::EVENT_PORT,
+        op: recorder_common::port_op::CONNECT,
+        family: 10,
+        sock_type: 1,
+        port: 8443,
+        loopback: 1,
+        exe_inode: 9,
+    };
+    // SAFETY: PortEvent is repr(C) plain data without implicit padding.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (&raw const event).cast::<u8>(),
+            size_of::<recorder_common::PortEvent>(),
+        )
+    }
+    .to_vec();
+    assert_eq!(
+        decode(&bytes).unwrap(),
+        Observation::Port {
+            op: recorder_common::port_op::CONNECT,
+            family: 10,
+            sock_type: 1,
+            port: 8443,
+            loopback: true,
+            exe_inode: 9,
+        }
+    );
+    assert!(decode(&bytes[..bytes.len() - 1]).is_err());
+}

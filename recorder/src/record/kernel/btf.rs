@@ -247,7 +247,7 @@ fn typedef_at(id: u32, name: &str) -> Result<aya::Btf, KernelError> {
 const HEAD_WORDS: usize = 10;
 
 /// First line of a cache file; a new layout needs a new tag.
-const CACHE_FORMAT: &str = "leastpriv kernel offsets v8";
+const CACHE_FORMAT: &str = "leastpriv kernel offsets v9";
 
 /// Offsets for walking files and paths (see `recorder_common::FileOffsets`).
 fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> {
@@ -275,6 +275,8 @@ fn file_offsets(btf: &Btf) -> Result<recorder_common::FileOffsets, KernelError> 
         mount_mountpoint: at("mount", "mnt_mountpoint")?,
         fs_root: at("fs_struct", "root")?,
         fs_pwd: at("fs_struct", "pwd")?,
+        file_private_data: at("file", "private_data")?,
+        socket_type: at("socket", "type")?,
     })
 }
 

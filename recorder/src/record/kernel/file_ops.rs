@@ -43,6 +43,8 @@ const BY_NAME: &[(&str, u8)] = &[
     ("symlinkat", file_op::SYMLINKAT),
     ("socket", file_op::SOCKET),
     ("socketcall", file_op::SOCKETCALL),
+    ("bind", file_op::BIND),
+    ("connect", file_op::CONNECT),
 ];
 
 /// (index into the counters, op) for every file syscall of every ABI.

@@ -257,6 +257,7 @@ impl KernelRecorder {
             file_calls: read(lost::PENDING)?,
             argument_values: read(lost::ARG_VALUES)?,
             cgroup_moves: read(lost::MOVE_EVENTS)?,
+            ports: read(lost::PORTS)?,
             // Counted in userspace (see `Observed`).
             unresolved_paths: 0,
             file_paths: 0,

@@ -2,4 +2,5 @@
 //! allows, and says exactly where the text is malformed.
 
 pub mod apparmor;
+pub mod landlock;
 pub mod seccomp;
