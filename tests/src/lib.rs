@@ -15,6 +15,7 @@ pub mod apparmor;
 pub mod engines;
 pub mod runc;
 pub mod strace;
+pub mod vm;
 pub mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
