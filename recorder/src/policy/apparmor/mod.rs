@@ -38,7 +38,9 @@ use std::{
 
 pub(crate) use abstractions::{compiled_abstractions, granted_by, CompiledAbstraction};
 use abstractions::{Rules, Trigger, ABSTRACTIONS};
-use generalise::{drop_redundant_owner_rules, generalise, glob_directories};
+#[cfg(test)]
+use generalise::generalise;
+use generalise::{drop_redundant_owner_rules, generalise_run, glob_directories};
 pub use generalise::{FileKey, FileRule, Generalisation, Generalisations, Pattern, Token, Var};
 pub use note::Note;
 pub(crate) use perms::perms_for;
@@ -173,11 +175,13 @@ pub fn decide(
     let abstractions = include_abstractions(&mut recorded);
 
     let made = made_paths(&recorded);
+    let transient = transient_paths(&recorded);
     let pieces = in_parallel(&recorded, |_, recorded| {
         let mut notes = BTreeSet::new();
         let mut rules = Vec::with_capacity(recorded.len());
         for rec in recorded.iter().filter(|rec| !rec.perms.is_empty()) {
-            let (pattern, generalised) = generalise(&rec.path, rec.perms, &made, &mut notes);
+            let (pattern, generalised) =
+                generalise_run(&rec.path, rec.perms, &made, &transient, &mut notes);
             let key = FileKey {
                 pattern,
                 owner: rec.is_owned(),
@@ -192,6 +196,7 @@ pub fn decide(
         (rules, notes)
     });
     drop(made);
+    drop(transient);
     drop(recorded);
     let mut files_out = Vec::new();
     for (rules, piece_notes) in pieces {
@@ -428,6 +433,17 @@ fn directories(recorded: &[Recorded<'_>]) -> Vec<bool> {
 }
 
 /// Paths whose names the workload made or removed.
+/// Names the workload both made and removed (or renamed away): they lived only in the run.
+fn transient_paths<'r>(recorded: &'r [Recorded<'_>]) -> BTreeSet<&'r [u8]> {
+    const MADE: Accesses = Accesses::of(&[Access::Create, Access::Mkdir, Access::Symlink]);
+    const REMOVED: Accesses = Accesses::of(&[Access::Unlink, Access::Rmdir, Access::RenameFrom]);
+    recorded
+        .iter()
+        .filter(|rec| rec.access.intersects(MADE) && rec.access.intersects(REMOVED))
+        .map(|rec| rec.path.strip_suffix(b"/").unwrap_or(&rec.path))
+        .collect()
+}
+
 fn made_paths<'r>(recorded: &'r [Recorded<'_>]) -> BTreeSet<&'r [u8]> {
     recorded
         .iter()
@@ -526,6 +542,86 @@ fn attachment(
         );
     }
     Some(name.as_bytes().to_vec())
+}
+
+/// The generalisations that stand for names which differ from one run of an unchanged
+/// workload to the next (`home` and `library-version` name what the machine holds, and
+/// `dir-glob` how many files there were: those are real changes).
+pub const RUN_VARYING: [Generalisation; 4] = [
+    Generalisation::ProcPid,
+    Generalisation::TempName,
+    Generalisation::ContentAddress,
+    Generalisation::TmpFile,
+];
+
+/// Recorded paths whose names vary from run to run, each with the pattern generation makes
+/// of it (by the same rules, with the same evidence of what the workload made and removed),
+/// so that comparing two runs compares what they would allow (`diff`), not their temporary
+/// names. Paths no run-varying rule touched are not in the map.
+pub fn run_varying_patterns(recording: &Recording) -> BTreeMap<Vec<u8>, Pattern> {
+    let Some(files) = recording.files.as_ref() else {
+        return BTreeMap::new();
+    };
+    let exact: Vec<(Vec<u8>, Accesses)> = files
+        .iter()
+        .filter_map(|f| exact_bytes(f).ok().map(|b| (b.into_owned(), f.access)))
+        .collect();
+    const MADE: Accesses = Accesses::of(&[Access::Create, Access::Mkdir, Access::Symlink]);
+    const REMOVED: Accesses = Accesses::of(&[Access::Unlink, Access::Rmdir, Access::RenameFrom]);
+    let made: BTreeSet<&[u8]> = exact
+        .iter()
+        .filter(|(_, a)| a.intersects(MAKES_NAME))
+        .map(|(p, _)| p.strip_suffix(b"/").unwrap_or(p))
+        .collect();
+    let transient: BTreeSet<&[u8]> = exact
+        .iter()
+        .filter(|(_, a)| a.intersects(MADE) && a.intersects(REMOVED))
+        .map(|(p, _)| p.strip_suffix(b"/").unwrap_or(p))
+        .collect();
+    let mut notes = BTreeSet::new();
+    let mut out = BTreeMap::new();
+    for (path, _) in &exact {
+        let (pattern, rules) =
+            generalise_run(path, Perms::default(), &made, &transient, &mut notes);
+        if RUN_VARYING.iter().any(|&rule| rules.contains(rule)) {
+            out.insert(path.clone(), pattern);
+        }
+    }
+    out
+}
+
+/// Where the attachment is a symbolic link (`/bin/sh`, a `python3` beside `python3.11`): the
+/// kernel attaches a profile by the path of the file it executes, every link resolved, so a
+/// profile attached to the link's name would confine nothing (seen in the VM tests). The
+/// caller resolves (this wing does not read the filesystem); the resolved path is taken only
+/// when the recording shows that very file executed, so what the machine holds now cannot
+/// widen the profile. Returns whether the attachment changed.
+pub fn resolve_attachment(
+    policy: &mut AppArmorPolicy,
+    recording: &Recording,
+    resolve: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> bool {
+    let Some(current) = policy.attachment.as_ref().filter(|p| p.is_literal()) else {
+        return false;
+    };
+    let bytes: Vec<u8> = current
+        .tokens()
+        .map(|t| match t {
+            Token::Byte(b) => b,
+            _ => unreachable!("a literal pattern holds bytes only"),
+        })
+        .collect();
+    let Some(resolved) = resolve(&bytes).filter(|r| *r != bytes) else {
+        return false;
+    };
+    let executed = recording.files.iter().flatten().any(|f| {
+        f.access.contains(Access::Exec)
+            && exact_bytes(f).is_ok_and(|b| *b == *resolved && is_canonical(&b))
+    });
+    if executed {
+        policy.attachment = Some(Pattern::literal(&resolved));
+    }
+    executed
 }
 
 /// Letters, digits, `.`, `_`, `-`, starting with a letter or digit, at most 64: a name that
