@@ -91,7 +91,7 @@ pub struct Outcome {
     pub name: String,
     /// `apparmor_parser -r`'s exit status and output, when the check had a profile.
     pub load: Option<(i32, String)>,
-    /// The command's exit status (`timeout`'s 124 when it ran too long).
+    /// The command's exit status (143 when busybox's `timeout` stopped it after 300 s).
     pub status: i32,
     pub stdout: String,
     pub stderr: String,
@@ -229,7 +229,7 @@ impl Vm {
         fs::set_permissions(&guest, fs::Permissions::from_mode(0o755)).unwrap();
 
         // Boot, command and checks; a few seconds per check is generous under emulation.
-        let limit = Duration::from_secs(60 + 20 * checks.len() as u64);
+        let limit = Duration::from_secs(120 + 60 * checks.len() as u64);
         let mut failures = Vec::new();
         for &accel in &self.accels {
             let start_limit = Duration::from_secs(if accel == Accel::Kvm { 20 } else { 90 });
@@ -273,7 +273,7 @@ fn run_script(check: &Check) -> String {
         "-i".to_owned(),
     ];
     line.extend(check.env.iter().map(|(k, v)| quote(&format!("{k}={v}"))));
-    line.push("/bin/busybox timeout 120".to_owned());
+    line.push("/bin/busybox timeout 300".to_owned());
     if let Confine::ByName(name) = &check.confine {
         line.extend([
             "/usr/bin/aa-exec".to_owned(),
@@ -282,12 +282,29 @@ fn run_script(check: &Check) -> String {
             "--".to_owned(),
         ]);
     }
-    line.extend(check.argv.iter().map(|a| quote(a)));
+    // The program by its absolute path: busybox would run its own applet for a bare `ls`.
+    let mut argv = check.argv.clone();
+    if let Some(first) = argv.first_mut().filter(|a| !a.contains('/')) {
+        *first = resolve_on_path(first, &check.env);
+    }
+    line.extend(argv.iter().map(|a| quote(a)));
     format!(
         "cd {} || exit 125\n{}\n",
         quote(check.cwd.to_str().expect("UTF-8 cwd")),
         line.join(" ")
     )
+}
+
+/// `program` found on the check's `PATH`, as on the host (the guest sees the same files).
+fn resolve_on_path(program: &str, env: &[(String, String)]) -> String {
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or("/usr/bin:/bin", |(_, v)| v.as_str());
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .map_or_else(|| program.to_owned(), |p| p.to_string_lossy().into_owned())
 }
 
 /// Reads what the guest left for one check.

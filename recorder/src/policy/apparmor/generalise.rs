@@ -523,12 +523,15 @@ pub(super) fn is_tmpfile_name(comp: &[u8]) -> bool {
 /// tempfile names are 8 of `[a-z0-9_]` after a prefix and before a suffix the caller chose
 /// (`tmp`, `.txt`), and any 8 may come out, all letters in one run out of sixteen, so such
 /// a name need not look random: it lived only during the run. A name of another length
-/// goes to [`temp_name_random_part`], and a `.lock` stays literal (git's `config.lock`).
+/// goes to mkstemp's shape (a lowercase word and six characters) or to
+/// [`temp_name_random_part`], and a `.lock` stays literal (git's `config.lock`).
 pub(super) fn transient_random_part(comp: &[u8]) -> Option<std::ops::Range<usize>> {
     if comp.ends_with(b".lock") {
         return None;
     }
-    let python = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_';
+    // Any case: gcc's `ccXXXXXX` is also eight, and must come out the same whichever six
+    // characters it drew.
+    let python = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
     let end = match comp.iter().rposition(|&b| b == b'.') {
         Some(dot) if dot > 0 && (1..=8).contains(&(comp.len() - dot - 1)) => dot,
         _ => comp.len(),
@@ -541,6 +544,16 @@ pub(super) fn transient_random_part(comp: &[u8]) -> Option<std::ops::Range<usize
         if (start != 3 || stem.starts_with(b"tmp")) && run.len() == 8 && run.iter().all(python) {
             return Some(start..end);
         }
+    }
+    // mkstemp's template: a short lowercase word and six of `[A-Za-z0-9]` (`ccAb12Cd.s` from
+    // gcc, git's `tAbC12d` probe, `sedXyZ123`): any six may come out, `ccabcdef` too.
+    let word_len = stem.iter().take_while(|b| b.is_ascii_lowercase()).count();
+    if stem.len() >= 7
+        && (1..=8).contains(&(stem.len() - 6))
+        && word_len >= stem.len() - 6
+        && stem[stem.len() - 6..].iter().all(u8::is_ascii_alphanumeric)
+    {
+        return Some(stem.len() - 6..end);
     }
     temp_name_random_part(comp)
 }
