@@ -275,8 +275,17 @@ pub enum SeccompFormat {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The seccomp profile to apply (OCI JSON or SeccompProfile YAML).
-    #[arg(long, value_name = "PROFILE", required_unless_present = "capabilities")]
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        required_unless_present_any = ["capabilities", "apparmor"]
+    )]
     pub seccomp: Option<PathBuf>,
+    /// The AppArmor profile to load and run the command in (needs a kernel with AppArmor and
+    /// `apparmor_parser`). Every denial is listed with the program that made it; exits 1 when
+    /// there were any. With --complain: every access the profile would deny.
+    #[arg(long, value_name = "PROFILE", conflicts_with = "seccomp")]
+    pub apparmor: Option<PathBuf>,
     /// Run with exactly these capabilities (bounding, permitted, effective, inheritable and
     /// ambient): a comma-separated list (NET_BIND_SERVICE,CHOWN; empty for none) or a file
     /// from `generate capabilities --format list`.
@@ -284,7 +293,7 @@ pub struct RunArgs {
     pub capabilities: Option<String>,
     /// Only log what the seccomp profile would deny; record the run and list every syscall
     /// (with ABI and executable) the profile lacks. Exits 1 when it lacks any. Needs root.
-    #[arg(long, requires = "seccomp")]
+    #[arg(long)]
     pub complain: bool,
     /// With --complain: also write the recording here.
     #[arg(short, long, value_name = "FILE", requires = "complain")]

@@ -438,3 +438,134 @@ fn bpf_two_runs_of_a_workload_diff_without_widening() {
         describe(&output)
     );
 }
+
+/// Each byte as a `\ooo` escape for `printf`: any name, quoted safely for the shell.
+fn printf_escaped(name: &[u8]) -> String {
+    name.iter().map(|b| format!("\\{b:03o}")).collect()
+}
+
+/// The profile of the hostile-names fixture, loaded into the kernel: every hostile name
+/// (globs, variables, quotes, a newline, a byte that is not UTF-8, a rule injection) opens,
+/// and the names a widened rule would also let through (`starX` for `star*`, `x` for `[x]`,
+/// `/etc/shadow` for the injected rule, ...) are denied.
+#[test]
+fn vm_hostile_names_cannot_widen_in_the_kernel() {
+    let Some(vm) = require_vm("vm_hostile_names_cannot_widen_in_the_kernel") else {
+        return;
+    };
+    let scratch = tempdir();
+    let fixture =
+        leastpriv_tests::workspace_dir().join("tests/fixtures/apparmor-hostile.recording.json");
+    let recording = scratch.path().join("hostile.json");
+    fs::copy(&fixture, &recording).unwrap();
+    let mut profile = generate(&recording, "leastpriv-vm-hostile");
+    // The probe is busybox's shell: its own program may run it, nothing more.
+    let end = profile.rfind('}').unwrap();
+    profile.insert_str(end, "  /usr/bin/busybox ix,\n");
+    let allowed: [&[u8]; 14] = [
+        b"/srv/hostile/#hash",
+        b"/srv/hostile/@{HOME}",
+        b"/srv/hostile/[x]",
+        b"/srv/hostile/^caret",
+        b"/srv/hostile/a,b",
+        b"/srv/hostile/bad\xffbyte",
+        b"/srv/hostile/new\nline",
+        b"/srv/hostile/quote\"d",
+        b"/srv/hostile/star*",
+        b"/srv/hostile/what?",
+        b"/srv/hostile/with space",
+        b"/srv/hostile/{braces}",
+        b"/srv/odd/back\\slash",
+        b"/srv/odd/x\", /** rwlkmix,\n/etc/shadow r",
+    ];
+    let widened: [&[u8]; 12] = [
+        b"/srv/hostile/starX",
+        b"/srv/hostile/whatX",
+        b"/srv/hostile/x",
+        b"/srv/hostile/braces",
+        b"/srv/hostile/HOME",
+        b"/srv/hostile/caret",
+        b"/srv/hostile/a",
+        b"/srv/hostile/new",
+        b"/srv/hostile/with",
+        b"/srv/odd/backslash",
+        b"/srv/odd/x",
+        b"/etc/shadow",
+    ];
+    let mut setup = String::from("mount -t tmpfs tmpfs /srv && mkdir -p /srv/hostile /srv/odd\n");
+    let mut probe = String::new();
+    for (n, name) in allowed.iter().chain(&widened).enumerate() {
+        let name = printf_escaped(name);
+        if !name.ends_with(&printf_escaped(b"/etc/shadow")) || n < allowed.len() {
+            setup.push_str(&format!(
+                "f=\"$(printf '{name}')\"; mkdir -p \"$(dirname \"$f\")\" && echo x > \"$f\"\n"
+            ));
+        }
+        probe.push_str(&format!(
+            "if cat \"$(printf '{name}')\" > /dev/null 2>&1; then echo ok {n}; else echo no {n}; fi\n"
+        ));
+    }
+    let mut check = Check::new(
+        "hostile names",
+        Some(profile.clone()),
+        Confine::ByName("leastpriv-vm-hostile".into()),
+        &["/usr/bin/busybox", "sh", "-c", &probe],
+    );
+    check.setup = Some(setup);
+    let out = vm.run(&[check]).remove(0);
+    out.assert_loaded();
+    let expected: String = (0..allowed.len() + widened.len())
+        .map(|n| format!("{} {n}\n", if n < allowed.len() { "ok" } else { "no" }))
+        .collect();
+    assert_eq!(out.stdout, expected, "{out}\n--- profile ---\n{profile}");
+    for name in ["/srv/hostile/starX", "/srv/hostile/x", "/etc/shadow"] {
+        assert!(
+            out.denials.iter().any(|l| denied_name(l) == Some(name)),
+            "no denial of {name}:\n{out}"
+        );
+    }
+}
+
+/// `leastpriv run --apparmor PROFILE [--complain] -- CMD` in a kernel with AppArmor: an
+/// allowed run exits with the command's status and lists nothing; a denied access is listed
+/// with the program that made it (exit 1); in complain mode the command gets what it asks
+/// for and the access the profile lacks is listed all the same.
+#[test]
+fn vm_run_apparmor_lists_what_the_profile_denies() {
+    let Some(vm) = require_vm("vm_run_apparmor_lists_what_the_profile_denies") else {
+        return;
+    };
+    let profile = vm.work_dir().join("cat.profile");
+    fs::write(
+        &profile,
+        "include <tunables/global>\nprofile leastpriv-vm-run /usr/bin/cat {\n  include <abstractions/base>\n  /etc/hostname r,\n}\n",
+    )
+    .unwrap();
+    let bin = leastpriv_tests::bin();
+    let run = |name: &str, extra: &[&str], file: &str| {
+        let mut argv = vec![bin.to_str().unwrap(), "run", "--as-root", "--apparmor"];
+        argv.push(profile.to_str().unwrap());
+        argv.extend(extra);
+        argv.extend(["--", "/usr/bin/cat", file]);
+        Check::new(name, None, Confine::Unconfined, &argv)
+    };
+    let out = vm.run(&[
+        run("allowed", &[], "/etc/hostname"),
+        run("denied", &[], "/etc/passwd"),
+        run("complain", &["--complain"], "/etc/passwd"),
+    ]);
+    assert_eq!(out[0].status, 0, "{}", out[0]);
+    assert!(out[0].stderr.contains("denied nothing"), "{}", out[0]);
+    for o in &out[1..] {
+        assert_eq!(o.status, 1, "{o}");
+        assert!(
+            o.stdout
+                .lines()
+                .any(|l| l.starts_with("open\t/etc/passwd\tr\tleastpriv-vm-run\tby cat")),
+            "{o}"
+        );
+    }
+    // Complain mode let cat read the file.
+    assert!(out[2].stdout.contains("root:"), "{}", out[2]);
+    assert!(!out[1].stdout.contains("root:"), "{}", out[1]);
+}

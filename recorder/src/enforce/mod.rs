@@ -2,5 +2,6 @@
 //! the reference implementation behind runc and crun) and install it in the child right
 //! before exec.
 
+pub mod apparmor;
 pub mod capabilities;
 pub mod seccomp;

@@ -545,13 +545,19 @@ pub(super) fn transient_random_part(comp: &[u8]) -> Option<std::ops::Range<usize
             return Some(start..end);
         }
     }
-    // mkstemp's template: a short lowercase word and six of `[A-Za-z0-9]` (`ccAb12Cd.s` from
-    // gcc, git's `tAbC12d` probe, `sedXyZ123`): any six may come out, `ccabcdef` too.
+    // mkstemp's template: a short lowercase word and six of `[A-Za-z0-9]` (git's `tAbC12d`
+    // probe, `sedXyZ123`) holding an upper-case letter or a digit: six lower-case letters
+    // stay literal, or a pid file `service.pid` would become `s??????.pid` (one name of
+    // mkstemp's in two hundred is all lower case, and then differs from run to run).
     let word_len = stem.iter().take_while(|b| b.is_ascii_lowercase()).count();
+    let six = &stem[stem.len().saturating_sub(6)..];
     if stem.len() >= 7
         && (1..=8).contains(&(stem.len() - 6))
         && word_len >= stem.len() - 6
-        && stem[stem.len() - 6..].iter().all(u8::is_ascii_alphanumeric)
+        && six.iter().all(u8::is_ascii_alphanumeric)
+        && six
+            .iter()
+            .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
         return Some(stem.len() - 6..end);
     }

@@ -702,6 +702,8 @@ fn what_the_workload_did_not_make_stays_exact() {
         file("/w/__pycache__/", &[Mkdir, Rmdir]),
         // `#` and not only digits.
         file("/tmp/#notes", &[Read]),
+        // A pid file made and removed: a word, not mkstemp's six characters.
+        file("/w/service.pid", &[Create, Write, Unlink]),
     ]);
     for (key, rule) in &policy.files {
         assert!(
