@@ -293,19 +293,32 @@ fn vm_bpf_profiles_hold_from_run_to_run_and_deny_what_is_removed() {
     }
     let outcomes = vm.run(&checks);
     let mut failures = Vec::new();
-    for (n, w) in workloads.iter().enumerate() {
-        let [by_path, by_name, negative, merged] = &outcomes[4 * n..4 * n + 4] else {
-            unreachable!()
+    for w in &workloads {
+        let prefix = format!("{} ", w.name);
+        let prefix = prefix.as_str();
+        let of = |what: &'static str| {
+            outcomes
+                .iter()
+                .zip(&checks)
+                .filter(move |(o, _)| o.name.starts_with(prefix) && o.name.ends_with(what))
         };
-        for clean in [by_path, by_name, merged] {
+        let clean_checks: Vec<_> = of("by path")
+            .chain(of("by name"))
+            .chain(of("merged profile"))
+            .collect();
+        assert!(clean_checks.len() >= 2, "{}: checks missing", w.name);
+        for (clean, check) in clean_checks {
             clean.assert_loaded();
             if clean.status != 0 || !clean.denials.is_empty() {
                 failures.push(format!(
                     "{clean}\n--- profile ---\n{}",
-                    checks[4 * n].profile.as_deref().unwrap_or_default()
+                    check.profile.as_deref().unwrap_or_default()
                 ));
             }
         }
+        let (negative, _) = of("without a needed rule")
+            .next()
+            .expect("a negative control");
         negative.assert_loaded();
         let denied_needed = negative.denials.iter().any(|line| match &w.needed {
             Some(path) => denied_name(line) == Some(path.as_str()),
