@@ -309,6 +309,18 @@ fn vm_bpf_profiles_hold_from_run_to_run_and_deny_what_is_removed() {
         assert!(clean_checks.len() >= 2, "{}: checks missing", w.name);
         for (clean, check) in clean_checks {
             clean.assert_loaded();
+            // A profile without an attachment would leave a check by path unconfined, and
+            // its clean run would prove nothing.
+            let profile = check.profile.as_deref().unwrap_or_default();
+            if check.confine == Confine::ByPath {
+                assert!(
+                    profile
+                        .lines()
+                        .any(|l| l.starts_with("profile ") && l.contains(" \"/")),
+                    "{}: the profile attaches to no program:\n{profile}",
+                    check.name
+                );
+            }
             if clean.status != 0 || !clean.denials.is_empty() {
                 failures.push(format!(
                     "{clean}\n--- profile ---\n{}",

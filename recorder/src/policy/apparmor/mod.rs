@@ -484,17 +484,25 @@ fn attachment(
         None
     };
     let argv0 = match &recording.target {
-        Target::Command(argv) => argv.first()?,
+        Target::Command(argv) => argv.first()?.as_str(),
         Target::Cgroup(_) => return no_attachment(notes, "a cgroup was recorded, not a command"),
         Target::Merged(_) => {
-            return match executed.as_slice() {
-                [(_, bytes)] => Some(bytes.clone()),
-                _ => no_attachment(notes, "a merged recording with several executed programs"),
-            };
+            if let [(_, bytes)] = executed.as_slice() {
+                return Some(bytes.clone());
+            }
+            match merged_argv0(recording, &names) {
+                Some(argv0) => argv0,
+                None => {
+                    return no_attachment(
+                        notes,
+                        "a merged recording of different commands, with several executed programs",
+                    )
+                }
+            }
         }
     };
     let found: Vec<&str> = if argv0.starts_with('/') {
-        names.iter().copied().filter(|p| p == argv0).collect()
+        names.iter().copied().filter(|p| *p == argv0).collect()
     } else {
         let tail = format!("/{}", argv0.trim_start_matches("./"));
         names
@@ -588,6 +596,26 @@ pub fn run_varying_patterns(recording: &Recording) -> BTreeMap<Vec<u8>, Pattern>
         }
     }
     out
+}
+
+/// The program every merged run was started as: the runs' command lines (kept as text, the
+/// arguments joined by spaces) are all the same, and exactly one recorded executable's name
+/// starts them. `merge` then `generate` of runs of one workload attaches like one run does.
+fn merged_argv0<'n>(recording: &Recording, names: &[&'n str]) -> Option<&'n str> {
+    let runs = &recording.runs;
+    let target = &runs.first()?.target;
+    if runs.iter().any(|run| run.target != *target) {
+        return None;
+    }
+    let starts = |name: &&&str| {
+        target
+            .strip_prefix(**name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+    };
+    match names.iter().filter(starts).collect::<Vec<_>>().as_slice() {
+        [one] => Some(**one),
+        _ => None,
+    }
 }
 
 /// Where the attachment is a symbolic link (`/bin/sh`, a `python3` beside `python3.11`): the

@@ -758,3 +758,29 @@ fn a_symlinked_attachment_is_resolved_only_to_an_executed_file() {
     }));
     assert_eq!(policy.attachment, Some(Pattern::literal(b"/usr/bin/dash")));
 }
+
+#[test]
+fn a_merge_of_runs_of_one_command_attaches_like_one_run() {
+    let mut rec = recording(Some(vec![
+        file("/usr/bin/app", &[Access::Exec]),
+        file("/usr/bin/helper", &[Access::Exec]),
+    ]));
+    let mut helper = rec.executables[0].clone();
+    helper.path = "/usr/bin/helper".into();
+    rec.executables.push(helper);
+    rec.target = Target::Merged(2);
+    let run: crate::recording::RunInfo = serde_json::from_value(json!({
+        "id": "1", "target": "/usr/bin/app --flag x", "host": "h",
+        "started_at": "", "finished_at": "", "complete": true,
+    }))
+    .unwrap();
+    rec.runs = vec![run.clone(), run.clone()];
+    let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+    assert_eq!(policy.attachment, Some(Pattern::literal(b"/usr/bin/app")));
+    // Runs of different commands: no attachment.
+    let mut other = run;
+    other.target = "/usr/bin/helper".into();
+    rec.runs[1] = other;
+    let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+    assert_eq!(policy.attachment, None);
+}
