@@ -398,7 +398,11 @@ pub enum SeccompFormat {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The seccomp profile to apply (OCI JSON or SeccompProfile YAML).
-    #[arg(long, value_name = "PROFILE", required_unless_present_any = ["capabilities", "landlock"])]
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        required_unless_present_any = ["capabilities", "landlock", "apparmor"]
+    )]
     pub seccomp: Option<PathBuf>,
     /// The Landlock configuration to apply (landlockconfig JSON or TOML); no privilege
     /// needed. With --complain: record the run and list what it would refuse.
@@ -409,6 +413,11 @@ pub struct RunArgs {
     /// refuse.
     #[arg(long, requires = "landlock")]
     pub landlock_best_effort: bool,
+    /// The AppArmor profile to load and run the command in (needs a kernel with AppArmor and
+    /// `apparmor_parser`). Every denial is listed with the program that made it; exits 1 when
+    /// there were any. With --complain: every access the profile would deny.
+    #[arg(long, value_name = "PROFILE", conflicts_with_all = ["seccomp", "landlock"])]
+    pub apparmor: Option<PathBuf>,
     /// Run with exactly these capabilities (bounding, permitted, effective, inheritable and
     /// ambient): a comma-separated list (NET_BIND_SERVICE,CHOWN; empty for none) or a file
     /// from `generate capabilities --format list`.

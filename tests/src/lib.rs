@@ -17,6 +17,7 @@ pub mod landlock;
 pub mod pod;
 pub mod runc;
 pub mod strace;
+pub mod vm;
 pub mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};

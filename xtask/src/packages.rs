@@ -44,6 +44,15 @@ pub const TEST_PACKAGES: &[&str] = &[
     "selinux-utils",
     // Later: `apparmor_parser` checks generated AppArmor profiles.
     "apparmor",
+    // Tests: AppArmor profiles enforced in a VM (tests/src/vm): qemu boots Debian's kernel
+    // (fetched with `apt-get download`, never installed) over a 9p share of `/`, from an
+    // initramfs made of static busybox and the kernel's modules (`cpio`, `depmod` from kmod,
+    // `xz` for the compressed kernel); `aa-exec` comes with `apparmor`.
+    "qemu-system-x86",
+    "busybox-static",
+    "cpio",
+    "kmod",
+    "xz-utils",
     // Later: inspect loaded BPF programs and maps when debugging.
     "bpftool",
     // Later: measure recording overhead.

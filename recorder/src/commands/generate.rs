@@ -124,12 +124,13 @@ pub fn apparmor(args: &GenerateApparmorArgs) -> anyhow::Result<Exit> {
         mode: args.mode,
         glob_threshold: args.glob_threshold,
     };
-    let policy = apparmor_policy::decide(&recording, &options).with_context(|| {
+    let mut policy = apparmor_policy::decide(&recording, &options).with_context(|| {
         format!(
             "cannot derive an AppArmor profile from {}",
             args.recording.display()
         )
     })?;
+    apparmor_policy::resolve_attachment(&mut policy, &recording, resolve_link);
     let text = apparmor_profile::render(&policy);
     for note in &policy.notes {
         eprintln!("leastpriv: warning: {note}");
@@ -507,4 +508,13 @@ pub fn seccomp(args: &GenerateSeccompArgs) -> anyhow::Result<Exit> {
             .context("writing the profile")?,
     }
     Ok(Exit::Success)
+}
+
+/// The path with every symbolic link resolved, on this machine (where the recording was
+/// made, usually): what the kernel matches a profile's attachment against.
+fn resolve_link(path: &[u8]) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+    std::fs::canonicalize(std::ffi::OsStr::from_bytes(path))
+        .ok()
+        .map(|p| p.into_os_string().into_vec())
 }

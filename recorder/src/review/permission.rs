@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::{
-    policy::capabilities,
+    policy::{apparmor, capabilities},
     recording::{ExePath, Recording},
 };
 
@@ -143,8 +143,20 @@ pub fn from_recording(recording: &Recording) -> Permissions {
                 .extend(by);
         }
     }
+    // Names that differ from run to run are compared as the pattern a profile would hold.
+    let varying = apparmor::run_varying_patterns(recording);
     for file in recording.files.iter().flatten() {
-        let path = file.described();
+        let pattern = file
+            .exact_bytes()
+            .ok()
+            .and_then(|bytes| varying.get(bytes.as_ref()));
+        let path = match pattern {
+            Some(pattern) => {
+                let quoted = crate::profile::apparmor::quote(pattern);
+                quoted[1..quoted.len() - 1].to_owned()
+            }
+            None => file.described(),
+        };
         for access in file.access.iter() {
             out.entry(Permission::File {
                 path: path.clone(),

@@ -196,16 +196,24 @@ pub enum Generalisation {
     LibraryVersion,
     /// Many files in one directory with the same access → `dir/*`.
     DirGlob,
+    /// A content-addressed name the workload made (git's `objects/xx/` directories and the
+    /// 38 or 62 hex digits of an object's name, a 40- or 64-digit digest) → one `?` per digit.
+    ContentAddress,
+    /// The name AppArmor gives an unnamed (`O_TMPFILE`) file, `#` and its inode number →
+    /// `#*` (AppArmor cannot say "digits only" of a run of any length).
+    TmpFile,
 }
 
 impl Generalisation {
     /// Every rule, in order (`Generalisation as u8` indexes it).
-    const ALL: [Generalisation; 5] = [
+    const ALL: [Generalisation; 7] = [
         Generalisation::Home,
         Generalisation::ProcPid,
         Generalisation::TempName,
         Generalisation::LibraryVersion,
         Generalisation::DirGlob,
+        Generalisation::ContentAddress,
+        Generalisation::TmpFile,
     ];
 
     /// The name used in the profile's comments and in docs/apparmor.md.
@@ -216,6 +224,8 @@ impl Generalisation {
             Generalisation::TempName => "temp-name",
             Generalisation::LibraryVersion => "library-version",
             Generalisation::DirGlob => "dir-glob",
+            Generalisation::ContentAddress => "content-address",
+            Generalisation::TmpFile => "o-tmpfile",
         }
     }
 }
@@ -290,11 +300,26 @@ pub struct FileKey {
 // ---------------------------------------------------------------------------------------
 // Generalisation
 
-/// The pattern for one recorded path, and the rules that shaped it.
+/// The pattern for one recorded path, and the rules that shaped it. (Kept for callers of
+/// this signature; the decision flow uses [`generalise_run`].)
+#[allow(dead_code)]
 pub(super) fn generalise(
     path: &[u8],
     perms: Perms,
     made: &BTreeSet<&[u8]>,
+    notes: &mut BTreeSet<Note>,
+) -> (Pattern, Generalisations) {
+    generalise_run(path, perms, made, &BTreeSet::new(), notes)
+}
+
+/// As [`generalise`], knowing also the names the workload both made and removed in the run
+/// (`transient`): a temporary name there may be all random, of any letters (Python's
+/// tempfile names are 8 of `[a-z0-9_]`, all letters in one run out of sixteen).
+pub(super) fn generalise_run(
+    path: &[u8],
+    perms: Perms,
+    made: &BTreeSet<&[u8]>,
+    transient: &BTreeSet<&[u8]>,
     notes: &mut BTreeSet<Note>,
 ) -> (Pattern, Generalisations) {
     let mut rules = Generalisations::default();
@@ -353,7 +378,28 @@ pub(super) fn generalise(
         // in (a checkout in /tmp/ab12cd, say) stays literal, or the rule would widen to
         // every directory of that shape.
         let made_here = made.contains(prefix);
-        if let Some(random) = made_here.then(|| temp_name_random_part(comp)).flatten() {
+        let parent = n.checked_sub(1).map(|p| comps[p]);
+        let grandparent = n.checked_sub(2).map(|p| comps[p]);
+        if made_here && is_content_address(comp, parent, grandparent) {
+            tokens.extend(std::iter::repeat_n(Token::AnyChar, comp.len()));
+            rules.insert(Generalisation::ContentAddress);
+        } else if last && !is_dir && is_tmpfile_name(comp) {
+            tokens.extend([Token::Byte(b'#'), Token::AnyRun]);
+            rules.insert(Generalisation::TmpFile);
+        } else if let Some(start) = transient
+            .contains(prefix)
+            .then(|| numeric_suffix_start(comp))
+            .flatten()
+        {
+            literal(&comp[..start], &mut tokens, &mut inexact);
+            tokens.push(Token::AnyRun);
+            rules.insert(Generalisation::TempName);
+        } else if let Some(random) = transient
+            .contains(prefix)
+            .then(|| transient_random_part(comp))
+            .flatten()
+            .or_else(|| made_here.then(|| temp_name_random_part(comp)).flatten())
+        {
             literal(&comp[..random.start], &mut tokens, &mut inexact);
             tokens.extend(std::iter::repeat_n(Token::AnyChar, random.len()));
             literal(&comp[random.end..], &mut tokens, &mut inexact);
@@ -451,6 +497,80 @@ pub(super) fn temp_name_random_part(comp: &[u8]) -> Option<std::ops::Range<usize
         }
     }
     None
+}
+
+/// A content-addressed name: two hex digits in a directory named `objects` (git's fan-out
+/// directories), the 38 or 62 hex digits of a name in such a directory, or a whole name of
+/// 40 or 64 hex digits (a SHA-1 or SHA-256 digest).
+fn is_content_address(comp: &[u8], parent: Option<&[u8]>, grandparent: Option<&[u8]>) -> bool {
+    let hex = comp.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let fan_out =
+        |c: Option<&[u8]>| c.is_some_and(|c| c.len() == 2 && c.iter().all(u8::is_ascii_hexdigit));
+    hex && match comp.len() {
+        2 => parent == Some(b"objects"),
+        38 | 62 => fan_out(parent) && grandparent == Some(b"objects"),
+        40 | 64 => true,
+        _ => false,
+    }
+}
+
+/// AppArmor's name for an unnamed file (`O_TMPFILE`): `#` and the inode number.
+pub(super) fn is_tmpfile_name(comp: &[u8]) -> bool {
+    comp.len() > 1 && comp[0] == b'#' && comp[1..].iter().all(u8::is_ascii_digit)
+}
+
+/// The random part of a name the workload made and removed in the same run. Python's
+/// tempfile names are 8 of `[a-z0-9_]` after a prefix and before a suffix the caller chose
+/// (`tmp`, `.txt`), and any 8 may come out, all letters in one run out of sixteen, so such
+/// a name need not look random: it lived only during the run. A name of another length
+/// goes to mkstemp's shape (a lowercase word and six characters) or to
+/// [`temp_name_random_part`], and a `.lock` stays literal (git's `config.lock`).
+pub(super) fn transient_random_part(comp: &[u8]) -> Option<std::ops::Range<usize>> {
+    if comp.ends_with(b".lock") {
+        return None;
+    }
+    // Any case: gcc's `ccXXXXXX` is also eight, and must come out the same whichever six
+    // characters it drew.
+    let python = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let end = match comp.iter().rposition(|&b| b == b'.') {
+        Some(dot) if dot > 0 && (1..=8).contains(&(comp.len() - dot - 1)) => dot,
+        _ => comp.len(),
+    };
+    let stem = &comp[..end];
+    // No prefix, `tmp`, or a prefix the caller chose ending in `-` (`pytest-`).
+    let dash = stem.iter().rposition(|&b| b == b'-').map_or(0, |i| i + 1);
+    for start in [0, 3, dash] {
+        let run = &stem[start.min(stem.len())..];
+        if (start != 3 || stem.starts_with(b"tmp")) && run.len() == 8 && run.iter().all(python) {
+            return Some(start..end);
+        }
+    }
+    // mkstemp's template: a short lowercase word and six of `[A-Za-z0-9]` (git's `tAbC12d`
+    // probe, `sedXyZ123`) holding an upper-case letter or a digit: six lower-case letters
+    // stay literal, or a pid file `service.pid` would become `s??????.pid` (one name of
+    // mkstemp's in two hundred is all lower case, and then differs from run to run).
+    let word_len = stem.iter().take_while(|b| b.is_ascii_lowercase()).count();
+    let six = &stem[stem.len().saturating_sub(6)..];
+    if stem.len() >= 7
+        && (1..=8).contains(&(stem.len() - 6))
+        && word_len >= stem.len() - 6
+        && six.iter().all(u8::is_ascii_alphanumeric)
+        && six
+            .iter()
+            .any(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Some(stem.len() - 6..end);
+    }
+    temp_name_random_part(comp)
+}
+
+/// Python's atomic writes (`path.<id>`, the `.pyc` it writes and renames): a name the
+/// workload made and renamed away, ending in `.` and 6 or more digits, the address of an
+/// object. Its digits, and how many there are, vary: `.*` from the dot on.
+pub(super) fn numeric_suffix_start(comp: &[u8]) -> Option<usize> {
+    let dot = comp.iter().rposition(|&b| b == b'.')?;
+    let digits = &comp[dot + 1..];
+    (dot > 0 && digits.len() >= 6 && digits.iter().all(u8::is_ascii_digit)).then_some(dot + 1)
 }
 
 /// Letters and digits mixed, or lower and upper case mixed.

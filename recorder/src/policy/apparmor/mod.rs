@@ -38,7 +38,9 @@ use std::{
 
 pub(crate) use abstractions::{compiled_abstractions, granted_by, CompiledAbstraction};
 use abstractions::{Rules, Trigger, ABSTRACTIONS};
-use generalise::{drop_redundant_owner_rules, generalise, glob_directories};
+#[cfg(test)]
+use generalise::generalise;
+use generalise::{drop_redundant_owner_rules, generalise_run, glob_directories};
 pub use generalise::{FileKey, FileRule, Generalisation, Generalisations, Pattern, Token, Var};
 pub use note::Note;
 pub(crate) use perms::perms_for;
@@ -172,12 +174,13 @@ pub fn decide(
 
     let abstractions = include_abstractions(&mut recorded);
 
-    let made = made_paths(&recorded);
+    let (made, transient) = run_names(recorded.iter().map(|rec| (&*rec.path, rec.access)));
     let pieces = in_parallel(&recorded, |_, recorded| {
         let mut notes = BTreeSet::new();
         let mut rules = Vec::with_capacity(recorded.len());
         for rec in recorded.iter().filter(|rec| !rec.perms.is_empty()) {
-            let (pattern, generalised) = generalise(&rec.path, rec.perms, &made, &mut notes);
+            let (pattern, generalised) =
+                generalise_run(&rec.path, rec.perms, &made, &transient, &mut notes);
             let key = FileKey {
                 pattern,
                 owner: rec.is_owned(),
@@ -192,6 +195,7 @@ pub fn decide(
         (rules, notes)
     });
     drop(made);
+    drop(transient);
     drop(recorded);
     let mut files_out = Vec::new();
     for (rules, piece_notes) in pieces {
@@ -374,16 +378,38 @@ fn recorded_paths<'r>(
 }
 
 /// The pattern AppArmor's generalisation makes of one recorded path (a directory's with its
-/// trailing `/`), given the canonical paths the workload made (without trailing `/`), and the
-/// rules that shaped it. For other outputs (Landlock) that must vary exactly where AppArmor
-/// does; they call this rather than repeat the rules.
+/// trailing `/`), given the canonical paths the workload made and those it both made and
+/// removed (without trailing `/`, see [`run_names`]), and the rules that shaped it. For other
+/// outputs (Landlock) that must vary exactly where AppArmor does; they call this rather than
+/// repeat the rules.
 pub(crate) fn generalise_path(
     path: &[u8],
     access: Accesses,
     made: &BTreeSet<&[u8]>,
+    transient: &BTreeSet<&[u8]>,
 ) -> (Pattern, Generalisations) {
     let mut notes = BTreeSet::new();
-    generalise(path, perms_for(access), made, &mut notes)
+    generalise_run(path, perms_for(access), made, transient, &mut notes)
+}
+
+/// The names a run made (created, made as directories or links, or renamed to), and those it
+/// both made and removed, from (path, accesses) pairs: what [`generalise_path`] takes.
+pub(crate) fn run_names<'p>(
+    files: impl Iterator<Item = (&'p [u8], Accesses)> + Clone,
+) -> (BTreeSet<&'p [u8]>, BTreeSet<&'p [u8]>) {
+    const MADE: Accesses = Accesses::of(&[Access::Create, Access::Mkdir, Access::Symlink]);
+    const REMOVED: Accesses = Accesses::of(&[Access::Unlink, Access::Rmdir, Access::RenameFrom]);
+    let strip = |path: &'p [u8]| path.strip_suffix(b"/").unwrap_or(path);
+    let made = files
+        .clone()
+        .filter(|(_, access)| access.intersects(MAKES_NAME))
+        .map(|(path, _)| strip(path))
+        .collect();
+    let transient = files
+        .filter(|(_, access)| access.intersects(MADE) && access.intersects(REMOVED))
+        .map(|(path, _)| strip(path))
+        .collect();
+    (made, transient)
 }
 
 /// The path's exact bytes ([`FileAccess::exact_bytes`]), a bad encoding as this module's
@@ -440,15 +466,6 @@ fn directories(recorded: &[Recorded<'_>]) -> Vec<bool> {
     is_dir
 }
 
-/// Paths whose names the workload made or removed.
-fn made_paths<'r>(recorded: &'r [Recorded<'_>]) -> BTreeSet<&'r [u8]> {
-    recorded
-        .iter()
-        .filter(|rec| rec.access.intersects(MAKES_NAME))
-        .map(|rec| rec.path.strip_suffix(b"/").unwrap_or(&rec.path))
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------
 // Attachment and name
 
@@ -481,17 +498,25 @@ fn attachment(
         None
     };
     let argv0 = match &recording.target {
-        Target::Command(argv) => argv.first()?,
+        Target::Command(argv) => argv.first()?.as_str(),
         Target::Cgroup(_) => return no_attachment(notes, "a cgroup was recorded, not a command"),
         Target::Merged(_) => {
-            return match executed.as_slice() {
-                [(_, bytes)] => Some(bytes.clone()),
-                _ => no_attachment(notes, "a merged recording with several executed programs"),
-            };
+            if let [(_, bytes)] = executed.as_slice() {
+                return Some(bytes.clone());
+            }
+            match merged_argv0(recording, &names) {
+                Some(argv0) => argv0,
+                None => {
+                    return no_attachment(
+                        notes,
+                        "a merged recording of different commands, with several executed programs",
+                    )
+                }
+            }
         }
     };
     let found: Vec<&str> = if argv0.starts_with('/') {
-        names.iter().copied().filter(|p| p == argv0).collect()
+        names.iter().copied().filter(|p| *p == argv0).collect()
     } else {
         let tail = format!("/{}", argv0.trim_start_matches("./"));
         names
@@ -539,6 +564,106 @@ fn attachment(
         );
     }
     Some(name.as_bytes().to_vec())
+}
+
+/// The generalisations that stand for names which differ from one run of an unchanged
+/// workload to the next (`home` and `library-version` name what the machine holds, and
+/// `dir-glob` how many files there were: those are real changes).
+pub const RUN_VARYING: [Generalisation; 4] = [
+    Generalisation::ProcPid,
+    Generalisation::TempName,
+    Generalisation::ContentAddress,
+    Generalisation::TmpFile,
+];
+
+/// Recorded paths whose names vary from run to run, each with the pattern generation makes
+/// of it (by the same rules, with the same evidence of what the workload made and removed),
+/// so that comparing two runs compares what they would allow (`diff`), not their temporary
+/// names. Paths no run-varying rule touched are not in the map.
+pub fn run_varying_patterns(recording: &Recording) -> BTreeMap<Vec<u8>, Pattern> {
+    let Some(files) = recording.files.as_ref() else {
+        return BTreeMap::new();
+    };
+    let exact: Vec<(Vec<u8>, Accesses)> = files
+        .iter()
+        .filter_map(|f| exact_bytes(f).ok().map(|b| (b.into_owned(), f.access)))
+        .collect();
+    const MADE: Accesses = Accesses::of(&[Access::Create, Access::Mkdir, Access::Symlink]);
+    const REMOVED: Accesses = Accesses::of(&[Access::Unlink, Access::Rmdir, Access::RenameFrom]);
+    let made: BTreeSet<&[u8]> = exact
+        .iter()
+        .filter(|(_, a)| a.intersects(MAKES_NAME))
+        .map(|(p, _)| p.strip_suffix(b"/").unwrap_or(p))
+        .collect();
+    let transient: BTreeSet<&[u8]> = exact
+        .iter()
+        .filter(|(_, a)| a.intersects(MADE) && a.intersects(REMOVED))
+        .map(|(p, _)| p.strip_suffix(b"/").unwrap_or(p))
+        .collect();
+    let mut notes = BTreeSet::new();
+    let mut out = BTreeMap::new();
+    for (path, _) in &exact {
+        let (pattern, rules) =
+            generalise_run(path, Perms::default(), &made, &transient, &mut notes);
+        if RUN_VARYING.iter().any(|&rule| rules.contains(rule)) {
+            out.insert(path.clone(), pattern);
+        }
+    }
+    out
+}
+
+/// The program every merged run was started as: the runs' command lines (kept as text, the
+/// arguments joined by spaces) are all the same, and exactly one recorded executable's name
+/// starts them. `merge` then `generate` of runs of one workload attaches like one run does.
+fn merged_argv0<'n>(recording: &Recording, names: &[&'n str]) -> Option<&'n str> {
+    let runs = &recording.runs;
+    let target = &runs.first()?.target;
+    if runs.iter().any(|run| run.target != *target) {
+        return None;
+    }
+    let starts = |name: &&&str| {
+        target
+            .strip_prefix(**name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+    };
+    match names.iter().filter(starts).collect::<Vec<_>>().as_slice() {
+        [one] => Some(**one),
+        _ => None,
+    }
+}
+
+/// Where the attachment is a symbolic link (`/bin/sh`, a `python3` beside `python3.11`): the
+/// kernel attaches a profile by the path of the file it executes, every link resolved, so a
+/// profile attached to the link's name would confine nothing (seen in the VM tests). The
+/// caller resolves (this wing does not read the filesystem); the resolved path is taken only
+/// when the recording shows that very file executed, so what the machine holds now cannot
+/// widen the profile. Returns whether the attachment changed.
+pub fn resolve_attachment(
+    policy: &mut AppArmorPolicy,
+    recording: &Recording,
+    resolve: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> bool {
+    let Some(current) = policy.attachment.as_ref().filter(|p| p.is_literal()) else {
+        return false;
+    };
+    let bytes: Vec<u8> = current
+        .tokens()
+        .map(|t| match t {
+            Token::Byte(b) => b,
+            _ => unreachable!("a literal pattern holds bytes only"),
+        })
+        .collect();
+    let Some(resolved) = resolve(&bytes).filter(|r| *r != bytes) else {
+        return false;
+    };
+    let executed = recording.files.iter().flatten().any(|f| {
+        f.access.contains(Access::Exec)
+            && exact_bytes(f).is_ok_and(|b| *b == *resolved && is_canonical(&b))
+    });
+    if executed {
+        policy.attachment = Some(Pattern::literal(&resolved));
+    }
+    executed
 }
 
 /// Letters, digits, `.`, `_`, `-`, starting with a letter or digit, at most 64: a name that

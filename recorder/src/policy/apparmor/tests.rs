@@ -570,3 +570,217 @@ fn the_attachment_is_the_resolved_executable() {
         Some(Note::NoAttachment { .. })
     ));
 }
+
+/// The files of one run of a workload that commits to a fresh git repository and uses
+/// Python's tempfile module, with the names that run chose: `obj` (a commit's 2+38 hex
+/// digits), `probe` (tempfile's 8 of `[a-z0-9_]`), `tmpdir` (mkdtemp's), `inode`, `addr`.
+fn run_files(obj: &str, probe: &str, tmpdir: &str, inode: &str, addr: &str) -> Vec<FileAccess> {
+    use Access::*;
+    let (fan, rest) = obj.split_at(2);
+    let git = "/w/repo/.git";
+    vec![
+        file(&format!("{git}/objects/{fan}/"), &[Mkdir]),
+        file(
+            &format!("{git}/objects/{fan}/tmp_obj_{}", &probe[..6]),
+            &[Create, Write, RenameFrom],
+        ),
+        file(&format!("{git}/objects/{fan}/{rest}"), &[RenameTo, Read]),
+        file(&format!("{git}/config.lock"), &[Create, Write, RenameFrom]),
+        file(&format!("{git}/config"), &[RenameTo, Read]),
+        file(&format!("/tmp/{probe}"), &[Create, Write, Unlink]),
+        file(&format!("/tmp/#{inode}"), &[Read, Write]),
+        file(&format!("/tmp/{tmpdir}/"), &[Mkdir, Read, Rmdir]),
+        file(&format!("/tmp/{tmpdir}/__pycache__/"), &[Mkdir, Rmdir]),
+        file(
+            &format!("/tmp/{tmpdir}/__pycache__/t.pyc.{addr}"),
+            &[Create, Write, RenameFrom],
+        ),
+        file(
+            &format!("/tmp/{tmpdir}/__pycache__/t.pyc"),
+            &[RenameTo, Unlink],
+        ),
+        file("/w/report.txt", &[Create, Write]),
+    ]
+}
+
+fn policy_of(files: Vec<FileAccess>) -> AppArmorPolicy {
+    decide(&recording(Some(files)), &AppArmorOptions::default()).unwrap()
+}
+
+fn pattern_text(pattern: &Pattern) -> String {
+    pattern
+        .tokens()
+        .map(|t| match t {
+            Token::Byte(b) => char::from(b).to_string(),
+            Token::Var(v) => format!("@{{{}}}", v.name()),
+            Token::AnyChar => "?".into(),
+            Token::AnyRun => "*".into(),
+        })
+        .collect()
+}
+
+#[test]
+fn two_runs_give_the_same_rules_and_what_varies_is_named() {
+    let one = policy_of(run_files(
+        "e3a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3",
+        "k2_ab9zq",
+        "pytest-nf4u6ksd",
+        "10010720",
+        "139703402479776",
+    ));
+    // All letters this time: Python's names need not look random.
+    let two = policy_of(run_files(
+        "07ffd1c2b3a4958677a6b5c4d3e2f1a0b9c8d7e6",
+        "abcdefgh",
+        "pytest-qwertyui",
+        "99",
+        "94211133001",
+    ));
+    assert_eq!(one.files, two.files);
+    let rules: Vec<(String, Vec<&str>)> = one
+        .files
+        .iter()
+        .map(|(k, r)| {
+            let names = r.generalised.iter().map(Generalisation::name).collect();
+            (pattern_text(&k.pattern), names)
+        })
+        .collect();
+    let q = |n: usize| "?".repeat(n);
+    let expect = [
+        ("/tmp/#*".to_owned(), vec!["o-tmpfile"]),
+        (format!("/tmp/{}", q(8)), vec!["temp-name"]),
+        (format!("/tmp/pytest-{}/", q(8)), vec!["temp-name"]),
+        (
+            format!("/tmp/pytest-{}/__pycache__/", q(8)),
+            vec!["temp-name"],
+        ),
+        (
+            format!("/tmp/pytest-{}/__pycache__/t.pyc", q(8)),
+            vec!["temp-name"],
+        ),
+        (
+            format!("/tmp/pytest-{}/__pycache__/t.pyc.*", q(8)),
+            vec!["temp-name"],
+        ),
+        ("/w/report.txt".to_owned(), vec![]),
+        ("/w/repo/.git/config".to_owned(), vec![]),
+        ("/w/repo/.git/config.lock".to_owned(), vec![]),
+        (
+            "/w/repo/.git/objects/??/".to_owned(),
+            vec!["content-address"],
+        ),
+        (
+            format!("/w/repo/.git/objects/??/{}", q(38)),
+            vec!["content-address"],
+        ),
+        (
+            format!("/w/repo/.git/objects/??/tmp_{}", q(10)),
+            vec!["temp-name", "content-address"],
+        ),
+    ];
+    let have: BTreeSet<(String, Vec<&str>)> = rules
+        .into_iter()
+        .filter(|(p, _)| p != "/usr/bin/app")
+        .collect();
+    let want: BTreeSet<(String, Vec<&str>)> = expect.into_iter().collect();
+    assert_eq!(have, want);
+}
+
+#[test]
+fn what_the_workload_did_not_make_stays_exact() {
+    use Access::*;
+    let policy = policy_of(vec![
+        // Not made here: an existing repository's objects are read by their names.
+        file("/w/repo/.git/objects/ab/", &[Read]),
+        file(
+            "/w/repo/.git/objects/ab/cdef0123456789abcdef0123456789abcdef01",
+            &[Read],
+        ),
+        // Made but kept: a file of 8 letters is the workload's own name.
+        file("/w/settings", &[Create, Write]),
+        // Made and removed, but not a name Python makes (length 11): `__pycache__`.
+        file("/w/__pycache__/", &[Mkdir, Rmdir]),
+        // `#` and not only digits.
+        file("/tmp/#notes", &[Read]),
+        // A pid file made and removed: a word, not mkstemp's six characters.
+        file("/w/service.pid", &[Create, Write, Unlink]),
+    ]);
+    for (key, rule) in &policy.files {
+        assert!(
+            rule.generalised.is_empty() && key.pattern.is_literal(),
+            "{:?} was generalised",
+            pattern_text(&key.pattern)
+        );
+    }
+}
+
+#[test]
+fn run_varying_patterns_are_those_generation_makes() {
+    let rec = recording(Some(run_files(
+        "e3a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3",
+        "k2_ab9zq",
+        "pytest-nf4u6ksd",
+        "10010720",
+        "139703402479776",
+    )));
+    let varying = run_varying_patterns(&rec);
+    let text = |p: &str| varying.get(p.as_bytes()).map(pattern_text);
+    assert_eq!(text("/tmp/#10010720").as_deref(), Some("/tmp/#*"));
+    assert_eq!(text("/tmp/k2_ab9zq").as_deref(), Some("/tmp/????????"));
+    assert_eq!(
+        text("/w/repo/.git/objects/e3/").as_deref(),
+        Some("/w/repo/.git/objects/??/")
+    );
+    assert_eq!(text("/w/report.txt"), None);
+    assert_eq!(text("/w/repo/.git/config.lock"), None);
+}
+
+#[test]
+fn a_symlinked_attachment_is_resolved_only_to_an_executed_file() {
+    // Two links executed (`sh -c true`): the recording alone cannot pair names and files.
+    let mut rec = recording(Some(vec![
+        file("/usr/bin/dash", &[Access::Exec]),
+        file("/usr/bin/true", &[Access::Exec]),
+    ]));
+    rec.target = Target::Command(vec!["/bin/sh".into()]);
+    rec.executables[0].path = "/bin/sh".into();
+    let mut second = rec.executables[0].clone();
+    second.path = "/bin/true".into();
+    rec.executables.push(second);
+    let mut policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+    assert_eq!(policy.attachment, Some(Pattern::literal(b"/bin/sh")));
+    // Resolved to a file the recording does not show executed: ignored.
+    assert!(!resolve_attachment(&mut policy, &rec, |_| Some(
+        b"/usr/bin/bash".to_vec()
+    )));
+    assert!(resolve_attachment(&mut policy, &rec, |p| {
+        (p == b"/bin/sh").then(|| b"/usr/bin/dash".to_vec())
+    }));
+    assert_eq!(policy.attachment, Some(Pattern::literal(b"/usr/bin/dash")));
+}
+
+#[test]
+fn a_merge_of_runs_of_one_command_attaches_like_one_run() {
+    let mut rec = recording(Some(vec![
+        file("/usr/bin/app", &[Access::Exec]),
+        file("/usr/bin/helper", &[Access::Exec]),
+    ]));
+    let mut helper = rec.executables[0].clone();
+    helper.path = "/usr/bin/helper".into();
+    rec.executables.push(helper);
+    rec.target = Target::Merged(2);
+    let run: crate::recording::RunInfo = serde_json::from_value(json!({
+        "id": "1", "target": "/usr/bin/app --flag x", "host": "h",
+        "started_at": "", "finished_at": "", "complete": true,
+    }))
+    .unwrap();
+    rec.runs = vec![run.clone(), run.clone()];
+    let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+    assert_eq!(policy.attachment, Some(Pattern::literal(b"/usr/bin/app")));
+    // Runs of different commands: no attachment.
+    let mut other = run;
+    other.target = "/usr/bin/helper".into();
+    rec.runs[1] = other;
+    let policy = decide(&rec, &AppArmorOptions::default()).unwrap();
+    assert_eq!(policy.attachment, None);
+}

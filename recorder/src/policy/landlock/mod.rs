@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub use rights::{AccessFs, AccessNet, FsRights, NetRights, Scope, Scopes, NEWEST_ABI};
 
 use crate::{
-    policy::apparmor::{generalise_path, Generalisation, Generalisations, Token, Var},
+    policy::apparmor::{generalise_path, run_names, Generalisation, Generalisations, Token, Var},
     recording::{Access, Accesses, PortOp, PortUse, Recording},
 };
 
@@ -225,6 +225,12 @@ pub fn decide(recording: &Recording, abi: u32) -> Result<LandlockPolicy, Landloc
         .filter(|(_, access)| access.intersects(MAKES))
         .map(|(path, _)| strip_slash(path.as_bytes()))
         .collect();
+    // Names made and removed in the run, which AppArmor's generalisation reads as temporary.
+    let (_, transient) = run_names(
+        recorded
+            .iter()
+            .map(|(path, access)| (path.as_bytes(), *access)),
+    );
     let ioctl_recorded = recording
         .syscalls
         .values()
@@ -246,7 +252,7 @@ pub fn decide(recording: &Recording, abi: u32) -> Result<LandlockPolicy, Landloc
     for (path, &access) in &recorded {
         let is_dir = path.ends_with('/') || access.intersects(DIRECTORY_OPS);
         let body = strip_slash(path.as_bytes());
-        let (pattern, generalised) = generalise_path(path.as_bytes(), access, &made);
+        let (pattern, generalised) = generalise_path(path.as_bytes(), access, &made, &transient);
         let stable = stable_length(body, &pattern, &made);
         let parent_end = body.iter().rposition(|&b| b == b'/').unwrap_or(0);
         let own = own_rights(access, is_dir, ioctl_recorded && path.starts_with("/dev/"));

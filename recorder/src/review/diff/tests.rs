@@ -244,3 +244,74 @@ fn apparmor_profiles_diff_by_rule() {
     assert_eq!(hostile.describe_in(APPARMOR), "file /srv/a\\\"b\\*\\n read");
     assert_eq!(hostile.describe(), "file /srv/a\\\\\\\"b\\\\*\\n read");
 }
+
+/// A recording whose workload made and removed these files.
+fn with_files(paths: &[(&str, &[&str])]) -> Recording {
+    let mut r = Recording::for_tests(&[(Abi::X86_64, 0)]);
+    r.files = Some(
+        paths
+            .iter()
+            .map(|(path, access)| {
+                serde_json::from_value(serde_json::json!({
+                    "path": path, "access": access, "by": ["/bin/x"],
+                }))
+                .unwrap()
+            })
+            .collect(),
+    );
+    r
+}
+
+#[test]
+fn two_runs_differing_only_in_run_varying_names_are_equal() {
+    let run = |obj: &str, probe: &str, inode: &str, pid: &str| {
+        with_files(&[
+            (&format!("/w/.git/objects/{}/", &obj[..2]), &["mkdir"]),
+            (
+                &format!("/w/.git/objects/{}/{}", &obj[..2], &obj[2..]),
+                &["rename_to", "read"],
+            ),
+            (&format!("/tmp/{probe}"), &["create", "write", "unlink"]),
+            (&format!("/tmp/#{inode}"), &["read", "write"]),
+            (&format!("/proc/{pid}/maps"), &["read"]),
+            ("/w/out.txt", &["create", "write"]),
+        ])
+    };
+    let one = run(
+        "e3a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3",
+        "k2_ab9zq",
+        "10010720",
+        "4242",
+    );
+    let two = run(
+        "07ffd1c2b3a4958677a6b5c4d3e2f1a0b9c8d7e6",
+        "abcdefgh",
+        "77",
+        "999",
+    );
+    let d = diff("recording", &from_recording(&one), &from_recording(&two));
+    assert!(d.is_empty(), "{}", render_text(&d));
+
+    // A real widening is still one: a new file, and an access a varying name did not have.
+    let mut wider = run(
+        "07ffd1c2b3a4958677a6b5c4d3e2f1a0b9c8d7e6",
+        "abcdefgh",
+        "77",
+        "999",
+    );
+    wider.files.as_mut().unwrap().extend(
+        with_files(&[("/etc/shadow", &["read"]), ("/tmp/abcdefgh", &["exec"])])
+            .files
+            .unwrap(),
+    );
+    let d = diff("recording", &from_recording(&one), &from_recording(&wider));
+    let added: Vec<String> = d.added.iter().map(|c| c.permission.describe()).collect();
+    assert_eq!(added.len(), 2, "{}", render_text(&d));
+    assert!(added.iter().any(|a| a.contains("/etc/shadow")), "{added:?}");
+    assert!(
+        added
+            .iter()
+            .any(|a| a.contains("/tmp/????????") && a.contains("exec")),
+        "{added:?}"
+    );
+}
