@@ -146,9 +146,14 @@ impl Running {
         send_signal(self.pid, signal);
     }
 
-    /// Waits for the process to exit and returns its output with how long it ran. Kills it
+    /// Waits for the process to exit and returns its output with how long it ran. Stops it
     /// and panics, with what it printed so far, if it runs for longer than `limit` from
     /// its start.
+    ///
+    /// Stopping is SIGTERM twice (leastpriv passes the first to its command and kills what
+    /// is left in its cgroup at the second, so nothing of a recorded run outlives the test),
+    /// then SIGKILL; the output is waited for a few seconds only, as a process the command
+    /// left behind can hold the pipes open.
     pub fn wait(self, limit: Duration) -> (Output, Duration) {
         let left = limit.saturating_sub(self.started.elapsed());
         match self.done.recv_timeout(left) {
@@ -157,8 +162,19 @@ impl Running {
                 (output, self.started.elapsed())
             }
             Err(RecvTimeoutError::Timeout) => {
-                send_signal(self.pid, libc::SIGKILL);
-                let output = self.done.recv().ok().and_then(Result::ok);
+                let mut output = None;
+                for (signal, grace) in [
+                    (libc::SIGTERM, Duration::from_secs(2)),
+                    (libc::SIGTERM, Duration::from_secs(5)),
+                    (libc::SIGKILL, Duration::from_secs(5)),
+                ] {
+                    // SAFETY: kill has no memory-safety preconditions; the process may be gone.
+                    unsafe { libc::kill(self.pid as libc::pid_t, signal) };
+                    if let Ok(done) = self.done.recv_timeout(grace) {
+                        output = done.ok();
+                        break;
+                    }
+                }
                 panic!(
                     "pid {} still running after {limit:?}; killed it. Output:\n{}",
                     self.pid,

@@ -6,12 +6,16 @@ directory, and stops when all have reported."""
 import os
 import socket
 import sys
+import zlib
 
 base = sys.argv[1]
 os.makedirs(os.path.join(base, "logs"), exist_ok=True)
 with open(os.path.join(base, "service.pid"), "w") as f:
     f.write(f"{os.getpid()}\n")
-path = "/tmp/leastpriv-vm-service.sock"
+# One socket per service directory: tests that run the service at the same time (in the
+# VM's checks and in the host's diff of two runs) must not take each other's socket. The name
+# is the same from run to run of one test, as a service's would be.
+path = "/tmp/leastpriv-vm-service-%08x.sock" % zlib.crc32(os.path.abspath(base).encode())
 if os.path.exists(path):
     os.unlink(path)
 server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
