@@ -5,11 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use leastpriv::{
     enforce::capabilities::ExactCapabilities,
-    record::{
-        accumulator::DEFAULT_MAX_PATHS,
-        launch::Confinement,
-        session::{self, Recorded, What},
-    },
+    record::launch::Confinement,
     review::{
         check::{self, Profiles},
         parse::{apparmor, seccomp},
@@ -17,7 +13,7 @@ use leastpriv::{
     },
 };
 
-use super::record::write_recording;
+use super::record::record_checked_command;
 use crate::{
     cli::CheckArgs,
     exit::{BadInput, Exit, OrBadInput as _},
@@ -26,22 +22,16 @@ use crate::{
 pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     // Read the profiles before running anything: a bad profile is bad input, not a finding.
     let profiles = read_profiles(&args.profiles)?;
-    let what = What::Command {
-        argv: &args.command,
-        as_root: args.as_root,
-        grace: args.grace,
+    let (recording, exit_status) = match record_checked_command(
+        &args.command,
+        args.as_root,
+        args.grace,
+        &Confinement::none(),
+        args.output.as_deref(),
+    )? {
+        Ok(recorded) => recorded,
+        Err(exit) => return Ok(exit),
     };
-    let (recording, exit_status) =
-        match session::record(&what, &Confinement::none(), DEFAULT_MAX_PATHS)? {
-            Recorded::Run {
-                recording,
-                exit_status,
-            } => (recording, exit_status),
-            Recorded::LaunchFailed(err) => return Ok(Exit::launch_failed(&err)),
-        };
-    if let Some(output) = &args.output {
-        write_recording(&recording, output, args.as_root)?;
-    }
 
     let report = check::check(&profiles, &recording);
     for warning in &report.warnings {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use leastpriv::{
     record::{
+        accumulator::DEFAULT_MAX_PATHS,
         cgroup,
         containers::{self, Engine},
         launch::{Confinement, RunAs},
@@ -81,6 +82,34 @@ fn container_cgroup(engine: Option<Engine>, wanted: &str) -> anyhow::Result<Path
         &located.id[..located.id.len().min(12)]
     );
     Ok(cgroup::cgroup2_mount()?.join(located.cgroup.trim_start_matches('/')))
+}
+
+/// Records a command as `check` and `run --complain` do (confined by `confinement`, with the
+/// default bounds) and writes the recording to `output` when one is asked for. The command's
+/// exit status with the recording, or the exit for a command that could not be started.
+pub(crate) fn record_checked_command(
+    argv: &[std::ffi::OsString],
+    as_root: bool,
+    grace: std::time::Duration,
+    confinement: &Confinement,
+    output: Option<&Path>,
+) -> anyhow::Result<Result<(Box<Recording>, u8), Exit>> {
+    let what = What::Command {
+        argv,
+        as_root,
+        grace,
+    };
+    let (recording, exit_status) = match session::record(&what, confinement, DEFAULT_MAX_PATHS)? {
+        Recorded::Run {
+            recording,
+            exit_status,
+        } => (recording, exit_status),
+        Recorded::LaunchFailed(err) => return Ok(Err(Exit::launch_failed(&err))),
+    };
+    if let Some(output) = output {
+        write_recording(&recording, output, as_root)?;
+    }
+    Ok(Ok((recording, exit_status)))
 }
 
 /// Writes the recording; when started through sudo, gives it to the invoking user so that

@@ -12,9 +12,8 @@ use leastpriv::{
     },
     policy::landlock::LandlockPolicy,
     record::{
-        accumulator::DEFAULT_MAX_PATHS,
         launch::{self, Confinement, RunAs},
-        session::{self, Recorded, What},
+        session,
     },
     review::{
         check::would_deny,
@@ -24,7 +23,7 @@ use leastpriv::{
 };
 use oci_spec::runtime::LinuxSeccomp;
 
-use super::record::write_recording;
+use super::record::record_checked_command;
 use crate::{
     cli::RunArgs,
     exit::{BadInput, Exit, OrBadInput as _},
@@ -147,22 +146,16 @@ fn landlock_ruleset(
 /// Runs the command unconfined while recording it, and lists every file access the Landlock
 /// configuration would have refused.
 fn complain_landlock(args: &RunArgs, path: &Path, config: &LandlockPolicy) -> anyhow::Result<Exit> {
-    let what = What::Command {
-        argv: &args.command,
-        as_root: args.as_root,
-        grace: args.grace,
+    let (recording, exit_status) = match record_checked_command(
+        &args.command,
+        args.as_root,
+        args.grace,
+        &Confinement::none(),
+        args.output.as_deref(),
+    )? {
+        Ok(recorded) => recorded,
+        Err(exit) => return Ok(exit),
     };
-    let (recording, exit_status) =
-        match session::record(&what, &Confinement::none(), DEFAULT_MAX_PATHS)? {
-            Recorded::Run {
-                recording,
-                exit_status,
-            } => (recording, exit_status),
-            Recorded::LaunchFailed(err) => return Ok(Exit::launch_failed(&err)),
-        };
-    if let Some(output) = &args.output {
-        write_recording(&recording, output, args.as_root)?;
-    }
     let refusals = would_refuse(config, &recording);
     if refusals.is_empty() {
         eprintln!(
@@ -214,25 +207,16 @@ fn complain(
     profile: &LinuxSeccomp,
     program: &SeccompProgram,
 ) -> anyhow::Result<Exit> {
-    let what = What::Command {
-        argv: &args.command,
-        as_root: args.as_root,
-        grace: args.grace,
-    };
-    let (recording, exit_status) = match session::record(
-        &what,
+    let (recording, exit_status) = match record_checked_command(
+        &args.command,
+        args.as_root,
+        args.grace,
         &Confinement::none().then(program.clone()),
-        DEFAULT_MAX_PATHS,
+        args.output.as_deref(),
     )? {
-        Recorded::Run {
-            recording,
-            exit_status,
-        } => (recording, exit_status),
-        Recorded::LaunchFailed(err) => return Ok(Exit::launch_failed(&err)),
+        Ok(recorded) => recorded,
+        Err(exit) => return Ok(exit),
     };
-    if let Some(output) = &args.output {
-        write_recording(&recording, output, args.as_root)?;
-    }
     let denials = would_deny(profile, &recording);
     if denials.is_empty() {
         eprintln!(
